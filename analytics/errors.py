@@ -1,0 +1,10 @@
+"""Exceptions with messages meant for the people who upload and read the data."""
+from __future__ import annotations
+
+
+class AnalyticsError(ValueError):
+    """Base class: the input cannot give the requested result; the message says why."""
+
+
+class InsufficientDataError(AnalyticsError):
+    """Too little (or too uniform) data for a model or a table, e.g. nobody repeats."""
