@@ -63,6 +63,8 @@ MAX_TEXT_LENGTH: dict[str, int] = {
     "description": 1000,
 }
 SEPARATORS = (",", ";", "\t", "|")
+#: CSV files with at most this many columns are read whole, so that ragged rows are caught.
+MAX_CHECKED_COLUMNS = 64
 
 
 class LoadError(AnalyticsError):
@@ -261,11 +263,14 @@ def _read_csv(data: bytes, name: str) -> tuple[_Part, dict]:
     sep = max(SEPARATORS, key=first_line.count)
     header = next(csv.reader([first_line], delimiter=sep))
     mapping, _ = match_columns(header)
+    # Reading every column of an ordinary file lets the parser refuse ragged rows
+    # (an unquoted separator in a description); very wide files read only ours.
+    usecols = list(mapping) if len(header) > MAX_CHECKED_COLUMNS else None
     try:
         frame = pd.read_csv(
-            io.BytesIO(data), sep=sep, encoding=encoding, dtype=str, usecols=list(mapping),
+            io.BytesIO(data), sep=sep, encoding=encoding, dtype=str, usecols=usecols,
             keep_default_na=False, na_values=[""], skip_blank_lines=True,
-        )
+        )[list(mapping)]
     except pd.errors.ParserError as exc:
         line = re.search(r"line (\d+)", str(exc))
         where = f" at line {line.group(1)}" if line else ""
@@ -342,7 +347,7 @@ def _parse_text(values: pd.Series, ctx: _Context) -> pd.Categorical:
             f"text longer than {MAX_TEXT_LENGTH[ctx.column]} characters:", position, uniques[too_long[0]]
         )
     new_codes, categories = pd.factorize(text)
-    codes = np.where(codes >= 0, new_codes[np.maximum(codes, 0)], -1)
+    codes = np.append(new_codes, -1)[codes]  # -1 (missing) stays missing
     if ctx.column == "country" and (codes < 0).any():
         categories = categories.append(pd.Index([UNKNOWN_COUNTRY])).unique()
         codes = np.where(codes < 0, categories.get_loc(UNKNOWN_COUNTRY), codes)
