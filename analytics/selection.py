@@ -1,0 +1,103 @@
+"""Select the lines and customers a set of filters keeps.
+
+The dashboards filter by a date window, countries and customer attributes
+(segment, risk band, CLV tier).  Definitions:
+
+* The **date window** keeps lines dated from ``start`` (inclusive, midnight)
+  to ``end`` (inclusive, the whole day).  Customer lists keep customers with
+  at least one order in the window.
+* **Countries** keep lines of those countries and customers whose country
+  (of their latest order) is one of them.
+* **Customer attributes** keep the customers whose column value is one of the
+  given values; lines are then restricted to those customers, so guests'
+  lines drop out as soon as any customer attribute is filtered.
+
+An empty tuple (or ``None``) means "no filter" for that dimension.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .schema import LINE_IS_RETURN
+
+
+def date_window_mask(dates: pd.Series, start: pd.Timestamp | None, end: pd.Timestamp | None) -> np.ndarray:
+    """True for dates within [start, end], ``end`` counting as a whole day."""
+    mask = np.ones(len(dates), dtype=bool)
+    if start is not None:
+        mask &= (dates >= pd.Timestamp(start).normalize()).to_numpy()
+    if end is not None:
+        mask &= (dates < pd.Timestamp(end).normalize() + pd.Timedelta(days=1)).to_numpy()
+    return mask
+
+
+def category_mask(values: pd.Series, keep: Iterable[str]) -> np.ndarray:
+    """True where a (categorical or text) column takes one of ``keep``.
+
+    An empty ``keep`` keeps nothing.  On a categorical column the test runs
+    once per category, not per row.
+    """
+    keep = list(keep)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = values.cat.categories.isin(keep)
+        codes = values.cat.codes.to_numpy()
+        return np.append(categories, False)[codes]  # code -1 (missing) -> last entry, False
+    return values.isin(keep).to_numpy()
+
+
+def select_customers(
+    customers: pd.DataFrame,
+    attributes: Mapping[str, Iterable[str] | None] | None = None,
+    *,
+    lines: pd.DataFrame | None = None,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Rows of a per-customer table (index ``customer_id``) that the filters keep.
+
+    ``attributes`` maps a column of ``customers`` (``country``, ``segment``,
+    ``risk_band``, ``clv_tier``...) to the values to keep; columns missing from
+    the table keep nobody when a value is asked for.  With a date window,
+    ``lines`` is needed to find the customers who ordered in it.
+    """
+    mask = np.ones(len(customers), dtype=bool)
+    for column, keep in (attributes or {}).items():
+        keep = tuple(keep or ())
+        if not keep:
+            continue
+        if column not in customers.columns:
+            return customers.iloc[:0]
+        mask &= category_mask(customers[column], keep)
+    if start is not None or end is not None:
+        if lines is None:
+            raise ValueError("select_customers needs `lines` to apply a date window")
+        ordered = lines.loc[
+            ~lines[LINE_IS_RETURN] & date_window_mask(lines["invoice_date"], start, end), "customer_id"
+        ]
+        active = pd.Index(ordered.dropna().unique().astype("str"))
+        mask &= customers.index.isin(active)
+    return customers.loc[mask]
+
+
+def select_lines(
+    lines: pd.DataFrame,
+    *,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    countries: Iterable[str] | None = None,
+    customer_ids: Iterable[str] | pd.Index | None = None,
+) -> pd.DataFrame:
+    """Lines in the date window, of the countries, of the customers.
+
+    ``countries`` empty or ``None`` keeps every country; ``customer_ids=None``
+    keeps everyone, guests included, while an empty collection keeps nobody.
+    """
+    mask = date_window_mask(lines["invoice_date"], start, end)
+    if countries:
+        mask &= category_mask(lines["country"], countries)
+    if customer_ids is not None:
+        mask &= category_mask(lines["customer_id"], pd.Index(customer_ids).astype("str"))
+    return lines if mask.all() else lines.loc[mask]

@@ -1,0 +1,75 @@
+"""Filters: which lines and customers a selection keeps, checked against hand-picked answers."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analytics.selection import category_mask, date_window_mask, select_customers, select_lines
+
+
+@pytest.fixture
+def lines() -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "invoice": ["1", "2", "C3", "4", "5"],
+            "invoice_date": pd.to_datetime(
+                ["2011-01-01 09:00", "2011-01-31 23:59", "2011-02-01 00:00", "2011-02-15 12:00", "2011-03-01 08:00"]
+            ),
+            "customer_id": ["a", "b", "b", None, "c"],
+            "country": ["United Kingdom", "France", "France", "United Kingdom", "Germany"],
+            "revenue": [10.0, 20.0, -5.0, 7.0, 30.0],
+            "is_return": [False, False, True, False, False],
+        }
+    )
+    for column in ("invoice", "customer_id", "country"):
+        frame[column] = frame[column].astype("category")
+    return frame
+
+
+@pytest.fixture
+def customers() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"segment": ["Champions", "At Risk", "Lost"], "country": ["United Kingdom", "France", "Germany"],
+         "risk_band": ["low", "high", "high"]},
+        index=pd.Index(["a", "b", "c"], name="customer_id", dtype="str"),
+    )
+
+
+def test_date_window_end_is_a_whole_day(lines):
+    mask = date_window_mask(lines["invoice_date"], pd.Timestamp("2011-01-01"), pd.Timestamp("2011-01-31"))
+    assert mask.tolist() == [True, True, False, False, False]
+    assert date_window_mask(lines["invoice_date"], None, None).all()
+    assert date_window_mask(lines["invoice_date"], pd.Timestamp("2011-02-01"), None).tolist() == [
+        False, False, True, True, True]
+
+
+def test_category_mask_on_categorical_and_text(lines):
+    assert category_mask(lines["customer_id"], ["b"]).tolist() == [False, True, True, False, False]
+    assert category_mask(lines["customer_id"].astype(object), ["b"]).tolist() == [False, True, True, False, False]
+    assert not category_mask(lines["customer_id"], []).any()  # an empty selection keeps nobody
+    assert category_mask(lines["customer_id"], ["zzz"]).sum() == 0
+
+
+def test_select_lines(lines):
+    kept = select_lines(lines, countries=["France"])
+    assert kept["invoice"].tolist() == ["2", "C3"]
+    kept = select_lines(lines, start=pd.Timestamp("2011-02-01"), customer_ids=["b", "c"])
+    assert kept["invoice"].tolist() == ["C3", "5"]
+    assert select_lines(lines) is lines  # nothing to filter: no copy
+    assert select_lines(lines, customer_ids=[]).empty
+    assert select_lines(lines, countries=[])["invoice"].tolist() == ["1", "2", "C3", "4", "5"]
+
+
+def test_select_customers_by_attribute(customers):
+    assert select_customers(customers, {"risk_band": ["high"]}).index.tolist() == ["b", "c"]
+    assert select_customers(customers, {"risk_band": ["high"], "country": ["Germany"]}).index.tolist() == ["c"]
+    assert select_customers(customers, {"segment": []}).index.tolist() == ["a", "b", "c"]
+    assert select_customers(customers, {"clv_tier": ["top 1%"]}).empty  # column not there: nobody
+
+
+def test_select_customers_by_date_window_counts_orders_not_returns(customers, lines):
+    # b's only February line is a return: not an order, so b is not active in February
+    kept = select_customers(customers, lines=lines, start=pd.Timestamp("2011-02-01"), end=pd.Timestamp("2011-03-31"))
+    assert kept.index.tolist() == ["c"]
+    with pytest.raises(ValueError, match="needs `lines`"):
+        select_customers(customers, start=pd.Timestamp("2011-02-01"))
