@@ -1,0 +1,94 @@
+"""The customer-analytics portal: a Flask server carrying a multi-page Dash app.
+
+``create_app(settings=None) -> Flask`` builds everything; ``wsgi.py`` exposes
+``server = create_app()`` for gunicorn.  Module map:
+
+config (settings from env) · db (engine, sessions, migrations) · models (ORM) ·
+accounts (tenants, users, passwords, audit) · auth (login, rate limits, gate) ·
+tenancy (current_context, roles) · storage (dataset payloads) · imports ·
+jobs (model fitting, background callbacks) · cache · results (named results) ·
+security (headers, CSRF) · observability (logs, errors) · health · layout ·
+seed (demo data) · cli · pages/ (Dash pages)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+
+from .config import PROJECT_ROOT, Settings
+
+__all__ = ["create_app", "Services", "Settings"]
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+ASSETS_DIR = PROJECT_ROOT / "assets"
+
+
+@dataclass
+class Services:
+    """What the portal keeps per Flask app (``app.extensions["portal"]``)."""
+
+    settings: Settings
+    db: object
+    cache: object
+    dash: object = None
+    limiter: object = None
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Flask server and its Dash app; does not touch the schema (migrate first)."""
+    import dash
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from . import db
+    from .auth import init_auth
+    from .cache import build_result_cache
+    from .cli import register_cli
+    from .health import init_health
+    from .jobs import make_background_manager
+    from .layout import shell
+    from .observability import configure_logging, init_observability
+    from .security import configure_session, init_security
+
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    server = Flask(__name__, static_folder=None, template_folder="templates")
+    configure_session(server, settings)
+    if settings.production:
+        # Behind the PaaS router: trust one proxy hop for the client address and scheme.
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    services = Services(settings=settings, db=db.configure(settings), cache=build_result_cache(server, settings))
+    server.extensions["portal"] = services
+
+    init_observability(server, expose_pid=not settings.production)
+    services.limiter = init_auth(server, settings)
+    init_health(server)
+    register_cli(server)
+
+    dash_app = dash.Dash(
+        __name__, server=server, use_pages=True, pages_folder=str(PAGES_DIR),
+        assets_folder=str(ASSETS_DIR), serve_locally=True, suppress_callback_exceptions=True,
+        background_callback_manager=make_background_manager(settings),
+        title="Customer analytics", update_title=None, compress=False,
+    )
+    _claim_global_callbacks(dash_app)
+    dash_app.layout = shell
+    services.dash = dash_app
+    init_security(server, settings, dash_app)
+    return server
+
+
+def _claim_global_callbacks(dash_app) -> None:
+    """Bind the callbacks the page modules just registered with ``@dash.callback`` to
+    THIS app.  Dash keeps them in a process-wide list until an app's first request,
+    which would hand them to whichever app of the process is served first (tests
+    build several apps); page modules are re-executed for each new app."""
+    from dash import _callback
+
+    dash_app.callback_map.update(_callback.GLOBAL_CALLBACK_MAP)
+    dash_app._callback_list.extend(_callback.GLOBAL_CALLBACK_LIST)  # noqa: SLF001
+    _callback.GLOBAL_CALLBACK_MAP.clear()
+    _callback.GLOBAL_CALLBACK_LIST.clear()

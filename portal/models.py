@@ -1,0 +1,150 @@
+"""ORM tables (SQLAlchemy 2 typed mappings). The schema itself is created and
+changed only by the Alembic migrations in ``portal/migrations``.
+
+Times are naive UTC (:func:`utcnow`) in every table, on SQLite and PostgreSQL alike.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ROLES = ("viewer", "manager", "admin")
+DATASET_STATUSES = ("importing", "ready", "failed")
+MODEL_STATUSES = ("pending", "running", "ready", "failed")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def new_session_token() -> str:
+    return secrets.token_hex(16)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime()}
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+    __table_args__ = (UniqueConstraint("slug", name="uq_tenants_slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    current_dataset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("datasets.id", use_alter=True, name="fk_tenants_current_dataset", ondelete="SET NULL")
+    )
+
+    users: Mapped[list["User"]] = relationship(back_populates="tenant", order_by="User.email")
+    current_dataset: Mapped["Dataset | None"] = relationship(foreign_keys=[current_dataset_id])
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("email", name="uq_users_email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Part of the login cookie; replaced on a password change or deactivation,
+    #: which ends every session of the user.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    tenant: Mapped[Tenant] = relationship(back_populates="users")
+
+
+class SavedView(Base):
+    __tablename__ = "saved_views"
+    __table_args__ = (UniqueConstraint("tenant_id", "owner_id", "page", "name", name="uq_saved_views_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    page: Mapped[str] = mapped_column(String(120))
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One security- or data-relevant event. ``tenant_id`` is empty for a failed
+    login with an unknown email."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_tenant_at", "tenant_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Dataset(Base):
+    """One uploaded version of a tenant's transaction log (failed uploads included)."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("tenant_id", "version", name="uq_datasets_tenant_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(255))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="importing")
+    error: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cleaning_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    rows_in: Mapped[int | None]
+    rows_clean: Mapped[int | None]
+    customers: Mapped[int | None]
+    orders: Mapped[int | None]
+    payload_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    models_status: Mapped[str] = mapped_column(String(16), default="pending")
+    models_progress: Mapped[float] = mapped_column(Float, default=0.0)
+    models_message: Mapped[str | None] = mapped_column(Text)
+    models_started_at: Mapped[datetime | None]
+    #: Heartbeat of the model-fitting job; older than JOB_STALE_MINUTES = dead job.
+    models_updated_at: Mapped[datetime | None]
+
+
+class DatasetPayload(Base):
+    """The canonical transactions of a dataset as Parquet (zstd), in chunks."""
+
+    __tablename__ = "dataset_payloads"
+
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    chunk_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DatasetResult(Base):
+    """A stored, named result of a dataset (fitted models), shared by all hosts."""
+
+    __tablename__ = "dataset_results"
+
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    format: Mapped[str] = mapped_column(String(16), default="pickle")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
