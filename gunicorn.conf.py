@@ -1,0 +1,36 @@
+"""gunicorn settings (read automatically by ``gunicorn wsgi:server`` from this folder).
+
+PORT and WEB_CONCURRENCY come from the environment, as PaaS providers set them.
+In development (PORTAL_ENV unset) the master migrates and seeds the demo
+tenants once before the workers start; in production the Procfile's release
+phase migrates instead.
+"""
+import os
+import sys
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8050')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so memory held by big results is given back.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = 200
+accesslog = None  # the portal logs one JSON line per request itself
+errorlog = "-"
+# The PaaS router terminates TLS; trust its X-Forwarded-* headers.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+
+
+def on_starting(server):
+    from portal.config import ConfigError, Settings
+    from portal.seed import prepare
+
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"Cannot start the portal: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    prepare(settings, echo=lambda line: print(line, flush=True))

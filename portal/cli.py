@@ -1,0 +1,156 @@
+"""Command line: ``flask --app wsgi COMMAND``.
+
+Errors are one clear line on stderr and a non-zero exit code (1 for a refused
+request, 2 for a usage error), never a traceback.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+
+from .models import ROLES
+
+
+def _settings():
+    return current_app.extensions["portal"].settings
+
+
+def _progress_line(fraction: float, message: str) -> None:
+    click.echo(f"  [{fraction:4.0%}] {message}", err=True)
+
+
+def _upgrade() -> None:
+    from .db import upgrade
+
+    try:
+        upgrade(_settings())
+    except Exception as exc:  # noqa: BLE001 - one line, no traceback
+        raise click.ClickException(f"Migration failed: {type(exc).__name__}: {exc}") from None
+    click.echo("Database schema is up to date.")
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("db-upgrade")
+    def db_upgrade():
+        """Apply the database migrations (alembic upgrade head)."""
+        _upgrade()
+
+    @app.cli.command("init-db")
+    def init_db():
+        """Create or update the database schema (same as db-upgrade)."""
+        _upgrade()
+
+    @app.cli.command("create-tenant")
+    @click.argument("slug")
+    @click.option("--name", required=True, help="Display name of the tenant.")
+    def create_tenant(slug, name):
+        """Create a tenant (client company)."""
+        from .accounts import AccountError, create_tenant as create
+
+        try:
+            tenant = create(slug, name)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Created tenant {tenant.slug} ({tenant.name}).")
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--tenant", "slug", required=True, help="Slug of the user's tenant.")
+    @click.option("--role", type=click.Choice(ROLES), required=True)
+    @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+    def create_user(email, slug, role, password_stdin):
+        """Create a user; the password comes from stdin or a prompt, never an argument."""
+        from .accounts import AccountError, create_user as create, get_tenant
+        from .db import session_scope
+
+        try:
+            with session_scope() as session:
+                tenant_id = get_tenant(session, slug).id
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            user = create(tenant_id, email, password, role)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Created {user.role} {user.email} in tenant {slug}.")
+
+    @app.cli.command("import")
+    @click.argument("slug")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    @click.option("--no-models", is_flag=True, help="Do not fit the models after the import.")
+    def import_file(slug, path, no_models):
+        """Import FILE as the tenant's new dataset version, then fit its models."""
+        from .imports import import_dataset
+        from .jobs import fit_dataset_models
+        from .tenancy import system_context
+
+        try:
+            ctx = system_context(slug)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+        outcome = import_dataset(ctx, path, progress=_progress_line)
+        if not outcome.ok:
+            raise click.ClickException(outcome.message)
+        click.echo(outcome.message)
+        if not no_models:
+            status = fit_dataset_models(outcome.dataset_id, progress=_progress_line)
+            click.echo(f"Models: {status}.")
+
+    @app.cli.command("fit-models")
+    @click.argument("slug")
+    @click.option("--force", is_flag=True, help="Restart even if a job seems to be running.")
+    def fit_models(slug, force):
+        """Fit (again) the models of the tenant's current dataset."""
+        from .jobs import fit_dataset_models
+        from .tenancy import system_context
+
+        try:
+            ctx = system_context(slug)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from None
+        if ctx.dataset_id is None:
+            raise click.ClickException(f"Tenant {slug!r} has no dataset yet.")
+        status = fit_dataset_models(ctx.dataset_id, progress=_progress_line, force=force)
+        click.echo(f"Models: {status}.")
+        if status == "failed":
+            sys.exit(1)
+
+    @app.cli.command("seed-demo")
+    @click.option("--no-models", is_flag=True, help="Leave the models pending.")
+    def seed_demo(no_models):
+        """Create the demo tenants, users and datasets (idempotent)."""
+        from .seed import SeedError, demo_logins, seed_demo as seed
+
+        try:
+            seed(fit_models="skip" if no_models else "sync", echo=click.echo)
+        except SeedError as exc:
+            raise click.ClickException(str(exc)) from None
+        print_logins(demo_logins(_settings().demo_password))
+
+    @app.cli.command("list-tenants")
+    def list_tenants():
+        """Tenants with their users, current dataset version, rows and models status."""
+        from .accounts import tenant_overview
+
+        rows = tenant_overview()
+        if not rows:
+            click.echo("No tenants.")
+            return
+        click.echo(f"{'SLUG':<16} {'NAME':<28} {'USERS':>5} {'VERSION':>7} {'ROWS':>10}  MODELS")
+        for r in rows:
+            version = "-" if r["version"] is None else str(r["version"])
+            count = "-" if r["rows"] is None else f"{r['rows']:,}"
+            click.echo(f"{r['slug']:<16} {r['name'][:28]:<28} {r['users']:>5} {version:>7} {count:>10}  "
+                       f"{r['models'] or '-'}")
+
+
+def print_logins(logins, echo=click.echo) -> None:
+    echo("Demo logins (tenant, role, email, password):")
+    for slug, role, email, password in logins:
+        echo(f"  {slug:<8} {role:<8} {email:<24} {password}")
