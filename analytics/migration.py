@@ -1,0 +1,112 @@
+"""Segment migration: where each customer's RFM segment was ``lookback_days`` ago
+and where it is now.
+
+Both segmentations are computed independently, each from its own date's RFM
+table and quintiles (:func:`analytics.rfm.segmented_rfm`), so a customer can move
+because of their own behaviour or because the population moved around them.
+Customers whose first order is in the lookback window come from the row
+:data:`NOT_YET_CUSTOMER`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import _lines as L
+from .errors import AnalyticsError
+from .rfm import SEGMENT_ORDER, segmented_rfm
+
+NOT_YET_CUSTOMER = "Not yet a customer"
+PREVIOUS_ORDER: tuple[str, ...] = SEGMENT_ORDER + (NOT_YET_CUSTOMER,)
+
+
+@dataclass(frozen=True)
+class SegmentMigration:
+    """Result of :func:`segment_migration`.
+
+    * ``customers``: per customer of the current snapshot (index ``customer_id``):
+      ``previous`` and ``current`` segment (categoricals), ``window_revenue``
+      (net revenue of their lines in ``[previous_date, snapshot_date)``).
+    * ``counts``: customers, rows = previous segment (:data:`PREVIOUS_ORDER`),
+      columns = current segment (:data:`SEGMENT_ORDER`); all cells present.
+    * ``revenue``: same grid, sum of ``window_revenue`` (currency).
+    """
+
+    customers: pd.DataFrame
+    counts: pd.DataFrame
+    revenue: pd.DataFrame
+    lookback_days: int
+    previous_date: pd.Timestamp
+    snapshot_date: pd.Timestamp
+
+    def to_long(self) -> pd.DataFrame:
+        """Tidy form: ``previous``, ``current``, ``customers``, ``revenue``, one row per cell."""
+        counts = self.counts.stack().rename("customers")
+        revenue = self.revenue.stack().rename("revenue")
+        out = pd.concat([counts, revenue], axis=1).reset_index()
+        out.columns = ["previous", "current", "customers", "revenue"]
+        return out
+
+    def stayed_share(self) -> float:
+        """Share of previous customers still in the same segment (NaN if none)."""
+        existing = self.counts.loc[list(SEGMENT_ORDER)]
+        total = existing.to_numpy().sum()
+        return float(np.trace(existing.to_numpy()) / total) if total else float("nan")
+
+
+def _grid(values: np.ndarray, prev: np.ndarray, cur: np.ndarray) -> pd.DataFrame:
+    n_rows, n_cols = len(PREVIOUS_ORDER), len(SEGMENT_ORDER)
+    flat = np.bincount(prev * n_cols + cur, weights=values, minlength=n_rows * n_cols)
+    return pd.DataFrame(
+        flat.reshape(n_rows, n_cols),
+        index=pd.Index(PREVIOUS_ORDER, dtype="str", name="previous"),
+        columns=pd.Index(SEGMENT_ORDER, dtype="str", name="current"),
+    )
+
+
+def segment_migration(
+    lines: pd.DataFrame, snapshot_date: L.DateLike | None = None, lookback_days: int = 90
+) -> SegmentMigration:
+    """Segments at ``snapshot_date - lookback_days`` versus at ``snapshot_date``.
+
+    ``snapshot_date`` defaults to the day after the last line; lines on or after
+    it are ignored.  ``lookback_days`` must be a positive whole number of days.
+    """
+    L.require_columns(lines)
+    if int(lookback_days) != lookback_days or lookback_days < 1:
+        raise AnalyticsError(f"lookback_days must be a positive whole number, got {lookback_days!r}.")
+    lookback_days = int(lookback_days)
+    snapshot = L.resolve_snapshot(lines, snapshot_date)
+    if snapshot is None:
+        raise AnalyticsError("no lines and no snapshot date: nothing to compare.")
+    previous_date = snapshot - pd.Timedelta(days=lookback_days)
+    lines = L.before(lines, snapshot)
+    current = segmented_rfm(lines, snapshot)
+    previous = segmented_rfm(L.before(lines, previous_date), previous_date)
+
+    prev_codes = np.full(len(current), len(SEGMENT_ORDER), dtype=np.int64)  # NOT_YET_CUSTOMER
+    position = current.index.get_indexer(previous.index)
+    if (position < 0).any():  # cannot happen: an earlier customer is a customer now
+        raise AnalyticsError("inconsistent snapshots: a previous customer has no current row.")
+    prev_codes[position] = previous["segment"].cat.codes.to_numpy()
+    cur_codes = current["segment"].cat.codes.to_numpy().astype(np.int64)
+
+    window = lines.loc[lines["invoice_date"].to_numpy() >= np.datetime64(previous_date)]
+    window = window.loc[window["customer_id"].notna()]
+    window_revenue = window.groupby("customer_id", observed=True)["revenue"].sum()
+    window_revenue.index = window_revenue.index.astype("str")
+    window_revenue = window_revenue.reindex(current.index, fill_value=0.0).to_numpy(dtype=np.float64)
+
+    customers = pd.DataFrame(
+        {
+            "previous": pd.Categorical.from_codes(prev_codes, categories=pd.Index(PREVIOUS_ORDER, dtype="str")),
+            "current": current["segment"].array,
+            "window_revenue": window_revenue,
+        },
+        index=current.index,
+    )
+    counts = _grid(np.ones(len(cur_codes)), prev_codes, cur_codes).astype(np.int64)
+    revenue = _grid(window_revenue, prev_codes, cur_codes)
+    return SegmentMigration(customers, counts, revenue, lookback_days, previous_date, snapshot)
