@@ -7,7 +7,7 @@ config (settings from env) · db (engine, sessions, migrations) · models (ORM) 
 accounts (tenants, users, passwords, audit) · auth (login, rate limits, gate) ·
 tenancy (current_context, roles) · storage (dataset payloads) · imports ·
 jobs (model fitting, background callbacks) · cache · results (named results) ·
-security (headers, CSRF) · observability (logs, errors) · health · layout ·
+exports (CSV) · security (headers, CSRF) · observability (logs, errors) · health · layout ·
 seed (demo data) · cli · pages/ (Dash pages)
 """
 from __future__ import annotations
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .auth import init_auth
     from .cache import build_result_cache
     from .cli import register_cli
+    from .exports import init_exports
     from .health import init_health
     from .jobs import make_background_manager
     from .layout import shell
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_observability(server, expose_pid=not settings.production)
     services.limiter = init_auth(server, settings)
     init_health(server)
+    init_exports(server)
     register_cli(server)
 
     dash_app = dash.Dash(

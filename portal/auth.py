@@ -103,7 +103,7 @@ def init_auth(app: Flask, settings: Settings) -> Limiter:
         key_func=get_remote_address, app=app,
         storage_uri=settings.redis_url or "memory://",
         storage_options={"socket_connect_timeout": 1, "socket_timeout": 2} if settings.redis_url else {},
-        strategy="fixed-window", key_prefix="portal-limits",
+        strategy="fixed-window", key_prefix=f"{settings.cache_prefix}-limits",
         swallow_errors=True, in_memory_fallback_enabled=True, headers_enabled=False,
     )
     message = "Too many sign-in attempts. Wait a minute and try again."

@@ -168,7 +168,7 @@ class ResultCache:
     def compute_lock(self, key: str) -> Iterator[None]:
         """Hold the lock of ``key``; Redis lock if Redis answers, else a file lock."""
         if self.redis is not None:
-            lock = self.redis.lock(f"portal:lock:{key}", timeout=LOCK_TIMEOUT_S,
+            lock = self.redis.lock(f"{self.settings.cache_prefix}:lock:{key}", timeout=LOCK_TIMEOUT_S,
                                    blocking_timeout=LOCK_WAIT_S, thread_local=False)
             try:
                 acquired = lock.acquire()
@@ -248,7 +248,7 @@ def build_result_cache(app, settings: Settings) -> ResultCache:
 
         options = {"socket_connect_timeout": 1.0, "socket_timeout": 5.0, "retry_on_timeout": False}
         config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url,
-                  "CACHE_KEY_PREFIX": "portal:cache:", "CACHE_OPTIONS": options,
+                  "CACHE_KEY_PREFIX": f"{settings.cache_prefix}:cache:", "CACHE_OPTIONS": options,
                   "CACHE_DEFAULT_TIMEOUT": settings.cache_timeout}
         client = redis.Redis.from_url(settings.redis_url, **options)
     else:

@@ -32,7 +32,8 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def _flag(value: str | None, default: bool) -> bool:
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name)
     if value is None or value.strip() == "":
         return default
     lowered = value.strip().lower()
@@ -40,7 +41,7 @@ def _flag(value: str | None, default: bool) -> bool:
         return True
     if lowered in {"0", "false", "no", "off"}:
         return False
-    raise ConfigError(f"Expected a yes/no value (1/0, true/false), got {value!r}.")
+    raise ConfigError(f"{name} must be a yes/no value (1/0, true/false), got {value!r}.")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -53,6 +54,13 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = env.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
     return value
 
 
@@ -74,6 +82,10 @@ class Settings:
     auto_setup: bool = True
     seed_demo: bool = True
     job_stale_minutes: int = 10
+    #: Namespace of cache, lock and rate-limit keys in a shared Redis.
+    cache_prefix: str = "portal"
+    #: How seeding fits the demo models: spawn (detached processes), sync or skip.
+    demo_fit_models: str = "spawn"
     log_level: str = "INFO"
     #: Test hook: seconds to sleep inside the import transaction (never set in production).
     import_sleep_in_tx: float = 0.0
@@ -136,10 +148,12 @@ class Settings:
             lru_max_mb=_int(env, "LRU_MAX_MB", 512),
             login_rate_limit=env.get("LOGIN_RATE_LIMIT", "").strip() or "10 per minute",
             demo_password=demo_password,
-            session_cookie_secure=_flag(env.get("SESSION_COOKIE_SECURE"), production),
-            auto_setup=_flag(env.get("AUTO_SETUP"), not production),
-            seed_demo=_flag(env.get("SEED_DEMO"), not production),
+            session_cookie_secure=_flag(env, "SESSION_COOKIE_SECURE", production),
+            auto_setup=_flag(env, "AUTO_SETUP", not production),
+            seed_demo=_flag(env, "SEED_DEMO", not production),
             job_stale_minutes=_int(env, "JOB_STALE_MINUTES", 10, minimum=1),
+            cache_prefix=env.get("CACHE_PREFIX", "").strip() or "portal",
+            demo_fit_models=_choice(env, "DEMO_FIT_MODELS", ("spawn", "sync", "skip"), "spawn"),
             log_level=(env.get("LOG_LEVEL", "INFO").strip() or "INFO").upper(),
             import_sleep_in_tx=0.0 if production else sleep,
         )

@@ -136,6 +136,6 @@ def prepare(settings, echo=print) -> None:
     if settings.seed_demo:
         app = create_app(settings)
         with app.app_context():
-            seed_demo(fit_models="spawn", echo=echo)
+            seed_demo(fit_models=settings.demo_fit_models, echo=echo)
         if settings.demo_password:
             print_logins(demo_logins(settings.demo_password), echo=echo)

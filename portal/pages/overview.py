@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
-from portal.layout import empty_state
+from portal.components.geo import customers_by_country, world_map
+from portal.layout import GRAPH_CONFIG, empty_state
+from portal.results import get_result
 from portal.storage import DatasetNotFound, get_dataset
 from portal.tenancy import current_context
 
@@ -15,7 +17,7 @@ dash.register_page(__name__, path="/", name="Overview", title="Overview · Custo
 def _card(title: str, value: str, card_id: str) -> dbc.Col:
     return dbc.Col(dbc.Card(dbc.CardBody([
         html.Div(title, className="text-secondary small"),
-        html.Div(value, className="fs-4 fw-semibold", id=card_id),
+        html.Div(value, className="fs-5 fw-semibold text-nowrap", id=card_id),
     ]), className="shadow-sm h-100"), xs=12, sm=6, lg=4, xl=2, className="mb-3")
 
 
@@ -45,4 +47,9 @@ def layout(**_query):
          f"{dataset.rows_clean or 0:,} rows after cleaning · models: {dataset.models_status}"],
         className="text-secondary small", id="dataset-caption",
     )
-    return html.Div([heading, caption, cards])
+    counts = customers_by_country(get_result(ctx, "orders"))
+    geography = dbc.Card(dbc.CardBody([
+        html.H3("Customers by country", className="h6"),
+        dcc.Graph(id="overview-map", figure=world_map(counts), config=GRAPH_CONFIG),
+    ]), className="shadow-sm")
+    return html.Div([heading, caption, cards, geography])

@@ -1,0 +1,128 @@
+"""Shared fixtures of the portal tests: real SQLite / PostgreSQL / Redis, small
+synthetic logs, apps with two tenants, logged-in clients.  Helper functions
+live in portal_testlib.py."""
+from __future__ import annotations
+
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from portal_testlib import (
+    PG_ADMIN_URL, REDIS_URL, _pg_engine, build_app, free_port, make_settings, small_log, wait_for_port,
+)
+
+# --------------------------------------------------------------------------
+# services
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The admin URL of the real PostgreSQL; skips when it is unreachable."""
+    from sqlalchemy import text
+
+    try:
+        with _pg_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"PostgreSQL at {PG_ADMIN_URL} is unreachable: {type(exc).__name__}")
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A fresh, uniquely named PostgreSQL database for one test, dropped afterwards."""
+    from sqlalchemy import text
+
+    name = f"test_portal_{uuid.uuid4().hex[:12]}"
+    engine = _pg_engine(pg_server)
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield pg_server.rsplit("/", 1)[0] + f"/{name}"
+    from portal import db
+
+    for url, database in list(db._databases.items()):
+        if url.endswith(f"/{name}"):
+            database.engine.dispose()
+            db._databases.pop(url, None)
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {type(exc).__name__}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def private_redis():
+    """A redis-server of this test only (random port), so it can be stopped."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--daemonize", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, process=process)
+
+    class Handle:
+        url = f"redis://127.0.0.1:{port}/0"
+        proc = process
+
+        def stop(self):
+            self.proc.kill()
+            self.proc.wait(10)
+
+        def start(self):
+            self.proc = subprocess.Popen(
+                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                 "no", "--daemonize", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_for_port(port, process=self.proc)
+
+    handle = Handle()
+    yield handle
+    if handle.proc.poll() is None:
+        handle.stop()
+
+
+# --------------------------------------------------------------------------
+# data
+
+
+@pytest.fixture(scope="session")
+def alpha_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("logs") / "alpha.csv"
+    small_log(40, 3, seed=1, country="United Kingdom").to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def beta_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("logs") / "beta.csv"
+    small_log(30, 3, seed=2, country="Germany").to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def bad_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("logs") / "bad.csv"
+    path.write_text("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+                    "536365,85123A,HEART,6,2010-12-01 08:26,2.55,17850,United Kingdom\n"
+                    "536366,71053,LANTERN,six,2010-12-01 08:28,3.39,17850,United Kingdom\n")
+    return path
+
+
+# --------------------------------------------------------------------------
+# apps
+
+
+@pytest.fixture
+def app(tmp_path, alpha_csv, beta_csv):
+    """SQLite app with tenants alpha (UK) and beta (Germany), each with one dataset."""
+    return build_app(make_settings(tmp_path), logs={"alpha": alpha_csv, "beta": beta_csv})

@@ -1,0 +1,135 @@
+"""Helpers of the portal tests (imported by conftest.py and the test modules)."""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from portal.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+PASSWORD = "Test-password-42"
+TENANTS = {"alpha": "Alpha Stores", "beta": "Beta Trading"}
+
+
+
+def _pg_engine(url: str = PG_ADMIN_URL):
+    from sqlalchemy import create_engine
+
+    return create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+def small_log(customers: int = 40, months: int = 3, seed: int = 0, country: str = "United Kingdom") -> pd.DataFrame:
+    from analytics.synthetic import generate_transactions
+
+    return generate_transactions(customers, months, seed=seed, country_mix={country: 1.0})
+
+
+def make_settings(tmp_path: Path, database_url: str | None = None, redis_url: str | None = None,
+                  **overrides) -> Settings:
+    data_dir = tmp_path / "data"
+    base = Settings(
+        env="test", secret_key="test-secret-" + uuid.uuid4().hex, data_dir=data_dir,
+        database_url=database_url or f"sqlite:///{data_dir / 'portal.sqlite3'}",
+        redis_url=redis_url, login_rate_limit="1000 per minute", demo_password=PASSWORD,
+        cache_prefix=f"test-{uuid.uuid4().hex[:10]}", auto_setup=False, seed_demo=False,
+        demo_fit_models="skip", lru_max_mb=64, cache_timeout=600,
+    )
+    return replace(base, **overrides)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Environment variables that reproduce ``settings`` in a subprocess."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "DATABASE_", "REDIS_"))}
+    env.update(PORTAL_ENV=settings.env, SECRET_KEY=settings.secret_key, DATABASE_URL=settings.database_url,
+               DATA_DIR=str(settings.data_dir), LOGIN_RATE_LIMIT=settings.login_rate_limit,
+               CACHE_PREFIX=settings.cache_prefix, AUTO_SETUP="0", SEED_DEMO="0",
+               DEMO_PASSWORD=settings.demo_password or "", DEMO_FIT_MODELS="skip",
+               PYTHONPATH=str(ROOT))
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
+    return env
+
+
+def build_app(settings: Settings, *, tenants: bool = True, logs: dict[str, Path] | None = None):
+    """Migrate, create the app, two tenants with admin/manager/viewer users, import logs."""
+    from portal import accounts, create_app, db
+    from portal.imports import import_dataset
+
+    db.upgrade(settings)
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    if tenants:
+        with app.app_context():
+            for slug, name in TENANTS.items():
+                tenant = accounts.create_tenant(slug, name)
+                for role in ("admin", "manager", "viewer"):
+                    accounts.create_user(tenant.id, f"{role}@{slug}.test", PASSWORD, role)
+            for slug, path in (logs or {}).items():
+                outcome = import_dataset(slug, path)
+                assert outcome.ok, outcome.error
+    return app
+
+
+def csrf_from(html: bytes | str) -> str:
+    text = html.decode() if isinstance(html, bytes) else html
+    return re.search(r'name="csrf_token" value="([^"]+)"', text).group(1)
+
+
+def login(client, email: str, password: str = PASSWORD, *, next_url: str | None = None):
+    page = client.get("/login")
+    token = csrf_from(page.data)
+    url = "/login" + (f"?next={next_url}" if next_url else "")
+    return client.post(url, data={"email": email, "password": password, "csrf_token": token})
+
+
+def logged_in(app, email: str):
+    client = app.test_client()
+    response = login(client, email)
+    assert response.status_code == 302, response.data[:300]
+    client.get("/")  # sets the _csrf_token cookie
+    return client
+
+
+def dash_headers(client) -> dict[str, str]:
+    cookie = client.get_cookie("_csrf_token")
+    return {"X-CSRFToken": cookie.value} if cookie else {}
+
+
+def run_cli(app, *args, input: str | None = None):
+    runner = app.test_cli_runner()
+    return runner.invoke(args=list(args), input=input, catch_exceptions=False)
+
+
+def python() -> str:
+    return sys.executable
+
