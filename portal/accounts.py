@@ -135,7 +135,7 @@ def set_active(tenant_id: int, email: str, active: bool, *, actor_id: int | None
             select(User).where(User.tenant_id == tenant_id, User.email == normalize_email(email))
         ).one_or_none()
         if user is None:
-            raise AccountError(f"No user {email!r} in this tenant.")
+            raise AccountError("No such user in this tenant.")
         if actor_id is not None and user.id == actor_id and not active:
             raise AccountError("You cannot deactivate your own account.")
         user.active = active

@@ -133,3 +133,24 @@ def run_cli(app, *args, input: str | None = None):
 def python() -> str:
     return sys.executable
 
+
+
+def dash_post(client, output: str, inputs: list[dict], state: list[dict] | None = None,
+              changed: list[str] | None = None, *, csrf: bool = True):
+    """A hand-written Dash callback request, as dash-renderer would send it."""
+    outputs = [
+        {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+        for part in (output.strip(".").split("...") if output.startswith("..") else [output])
+    ]
+    body = {
+        "output": output,
+        "outputs": outputs if output.startswith("..") else outputs[0],
+        "inputs": inputs,
+        "state": state or [],
+        "changedPropIds": changed if changed is not None else [f"{i['id']}.{i['property']}" for i in inputs[:1]],
+    }
+    return client.post("/_dash-update-component", json=body, headers=dash_headers(client) if csrf else {})
+
+
+def callback_outputs(client) -> list[str]:
+    return [c["output"] for c in client.get("/_dash-dependencies").json]
