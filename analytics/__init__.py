@@ -17,6 +17,27 @@ Conventions shared by every module:
 from .cleaning import CleanedLog, CleaningReport, clean_transactions, default_snapshot_date
 from .errors import AnalyticsError, InsufficientDataError
 from .loading import LoadError, load_transactions
+from .clusters import ClusterResult, cluster_customers
+from .cohorts import average_retention_curve, cohort_table, retention_matrix
+from .distributions import Outliers, histogram, iqr_outliers, rfm_distributions
+from .geography import COUNTRY_CODES, country_summary, iso3, unmapped_countries
+from .migration import SegmentMigration, segment_migration
+from .products import ParetoCurve, pareto_curve, product_summary, top_products
+from .report import DescriptiveReport, describe, run_report, write_report
+from .rfm import (
+    SEGMENT_DESCRIPTIONS,
+    SEGMENT_MAP,
+    SEGMENT_ORDER,
+    assign_segments,
+    lorenz_curve,
+    revenue_concentration,
+    rfm_scores,
+    rfm_segment_grid,
+    rfm_table,
+    segment_summary,
+    segmented_rfm,
+)
+from .trends import business_kpis, kpi_change, monthly_summary, weekday_hour
 
 __all__ = [
     "AnalyticsError",
@@ -27,4 +48,43 @@ __all__ = [
     "clean_transactions",
     "default_snapshot_date",
     "load_transactions",
+    # descriptive tables
+    "COUNTRY_CODES",
+    "ClusterResult",
+    "DescriptiveReport",
+    "Outliers",
+    "ParetoCurve",
+    "SEGMENT_DESCRIPTIONS",
+    "SEGMENT_MAP",
+    "SEGMENT_ORDER",
+    "SegmentMigration",
+    "assign_segments",
+    "average_retention_curve",
+    "business_kpis",
+    "cluster_customers",
+    "cohort_table",
+    "country_summary",
+    "describe",
+    "histogram",
+    "iqr_outliers",
+    "iso3",
+    "kpi_change",
+    "lorenz_curve",
+    "monthly_summary",
+    "pareto_curve",
+    "product_summary",
+    "retention_matrix",
+    "revenue_concentration",
+    "rfm_distributions",
+    "rfm_scores",
+    "rfm_segment_grid",
+    "rfm_table",
+    "run_report",
+    "segment_migration",
+    "segment_summary",
+    "segmented_rfm",
+    "top_products",
+    "unmapped_countries",
+    "weekday_hour",
+    "write_report",
 ]

@@ -190,9 +190,6 @@ def cluster_customers(
     customers, fewer than 2 distinct feature rows, or no k of ``k_range`` with
     ``2 <= k < min(sample size, distinct rows)``.  Deterministic for a seed.
     """
-    from sklearn.cluster import KMeans
-    from threadpoolctl import threadpool_limits
-
     features = tuple(features)
     missing = [f for f in features if f not in rfm.columns]
     if not features or missing:
@@ -225,6 +222,9 @@ def cluster_customers(
             f"{n} customers with {distinct} distinct profiles in the sample: "
             f"no k in {list(k_range)} can be fitted (need 2 <= k < customers and k <= distinct profiles)."
         )
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
+
     with threadpool_limits(1):
         models = [KMeans(n_clusters=k, n_init=N_INIT, random_state=seed).fit(sample) for k in ks]
         silhouettes = silhouette_many(sample, [m.labels_.astype(np.int64) for m in models])
