@@ -1,0 +1,371 @@
+"""Churn: who will not order again soon, trained on past cut-offs.
+
+**Definition.**  At a cut-off date c (midnight), a customer is *active* if
+they placed at least one order before c; an active customer has *churned*
+(label 1) if they place no order in the next H days, ``[c, c + H)``, and is
+*retained* (label 0) otherwise.  The default horizon H is
+:func:`suggest_churn_horizon`.
+
+**Time-based validation** (no random split): with snapshot S, features at
+``S - 2H`` are labelled by orders in ``[S - 2H, S - H)`` (training) and
+features at ``S - H`` by orders in ``[S - H, S)`` (evaluation).  A logistic
+regression (signed-log, imputed, standardised features) and a histogram
+gradient-boosting classifier are trained; the one with the higher ROC AUC on
+the evaluation cut-off is chosen.  Its decision threshold maximises F1 on
+3-fold out-of-fold predictions of the *training* cut-off (so the evaluation
+confusion matrix is not tuned on itself).  Naive baseline: the recency in
+days as churn score (and the rule "churned if recency > H").  The chosen
+model is then refitted on the evaluation cut-off (the latest labelled data)
+and :func:`score_customers` applies it to every customer at the snapshot.
+
+Features (:func:`churn_features`) use only lines dated before the cut-off;
+see :data:`FEATURES` for units and definitions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import calibration_curve
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.inspection import permutation_importance
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import (average_precision_score, classification_report, confusion_matrix,
+                             precision_recall_curve, roc_auc_score, roc_curve)
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from threadpoolctl import threadpool_limits
+
+from .btyd import as_day, customer_summary, purchase_days
+from .btyd_models import fit_bgnbd
+from .errors import InsufficientDataError
+from .orders import customer_orders
+from .schema import LINE_IS_RETURN, LINE_REVENUE
+
+DAYS_PER_MONTH = 365.25 / 12
+TREND_DAYS = 90
+MIN_CUSTOMERS = 20
+MIN_PER_CLASS = 5
+#: churn_probability >= 0.7 -> "high", >= 0.4 -> "medium", otherwise "low".
+RISK_BANDS: tuple[tuple[str, float], ...] = (("high", 0.7), ("medium", 0.4))
+
+FEATURES: dict[str, str] = {
+    "recency_days": "days from the last purchase day to the cut-off (>= 1)",
+    "frequency": "orders before the cut-off",
+    "monetary": "net revenue before the cut-off (sales minus returns, currency)",
+    "tenure_days": "days from the first purchase day to the cut-off",
+    "mean_gap_days": "mean days between consecutive purchase days (tenure_days if only one)",
+    "last_gap_days": "days between the last two purchase days (tenure_days if only one)",
+    "spend_trend": f"(sales of the last {TREND_DAYS} days - sales of the {TREND_DAYS} days before) / "
+                   "their sum, in [-1, 1]; 0 when both are 0",
+    "return_rate": "returned value / sales value, clipped to [0, 1]",
+    "product_diversity": "distinct products bought",
+    "home_country": "1 if the customer's country (of their latest order) is the most common one",
+    "orders_per_month": "orders / max(tenure_days, 30) x 30.44",
+    "p_alive": "BG/NBD P(alive) fitted on the orders before the cut-off (NaN if it cannot be fitted)",
+}
+
+
+def suggest_churn_horizon(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp | None = None) -> int:
+    """90th percentile of inter-purchase gaps, in whole days (rounded, at least 1).
+
+    A gap is the number of days between two consecutive purchase days of the
+    same customer (orders on one day count once), pooled over all customers'
+    orders before ``snapshot_date`` (all orders if None).  Nine in ten repeat
+    purchases come sooner than this, so a longer silence is unusual.
+    """
+    end = None if snapshot_date is None else as_day(snapshot_date)
+    days = purchase_days(lines, end=end)
+    same = days["customer_id"].to_numpy()[1:] == days["customer_id"].to_numpy()[:-1]
+    gaps = np.diff(days["day"].to_numpy().astype("datetime64[D]").astype("int64"))[same]
+    if gaps.size == 0:
+        raise InsufficientDataError(
+            "Nobody bought on two different days, so there is no gap between purchases to derive a "
+            "churn horizon from; give horizon_days explicitly.")
+    return max(1, int(round(float(np.percentile(gaps, 90)))))
+
+
+def churn_labels(lines: pd.DataFrame, cutoff: str | pd.Timestamp, horizon_days: int) -> pd.Series:
+    """1 = churned (no order in ``[cutoff, cutoff + horizon_days)``), 0 = ordered again.
+
+    Indexed by the customers active before the cut-off (str, sorted); int8.
+    """
+    cutoff = as_day(cutoff, "cutoff")
+    days = purchase_days(lines, end=cutoff + pd.Timedelta(days=int(horizon_days)))
+    before = days["day"] < cutoff
+    active = pd.Index(days.loc[before, "customer_id"].unique(), dtype="str", name="customer_id")
+    returned = active.isin(days.loc[~before, "customer_id"].unique())
+    return pd.Series((~returned).astype("int8"), index=active, name="churned").sort_index()
+
+
+def churn_features(lines: pd.DataFrame, cutoff: str | pd.Timestamp,
+                   p_alive: pd.Series | None = None, with_p_alive: bool = True) -> pd.DataFrame:
+    """One row per customer active before ``cutoff``, columns :data:`FEATURES`.
+
+    Built only from lines dated strictly before the cut-off.  ``p_alive`` may
+    be given (indexed by customer id) to skip the BG/NBD fit; with
+    ``with_p_alive=False`` the column is left out.
+    """
+    cutoff = as_day(cutoff, "cutoff")
+    past = lines.loc[(lines["invoice_date"] < cutoff).to_numpy() & lines["customer_id"].notna().to_numpy()]
+    orders = customer_orders(past)
+    days = purchase_days(orders)
+    ids = pd.Index(days["customer_id"].unique(), dtype="str", name="customer_id")
+    if ids.empty:
+        columns = [c for c in FEATURES if with_p_alive or c != "p_alive"]
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}, index=ids)
+    day = days["day"].to_numpy().astype("datetime64[D]").astype("int64")
+    starts = np.flatnonzero(np.r_[True, days["customer_id"].to_numpy()[1:] != days["customer_id"].to_numpy()[:-1]])
+    n_days = np.diff(np.r_[starts, len(day)])
+    first, last = day[starts], day[starts + n_days - 1]
+    before_last = day[np.maximum(starts + n_days - 2, starts)]
+    cut = int(cutoff.to_datetime64().astype("datetime64[D]").astype("int64"))
+    tenure = (cut - first).astype(float)
+    single = n_days == 1
+
+    by_customer = orders.groupby("customer_id")
+    frequency = by_customer.size().reindex(ids).to_numpy(dtype=float)
+    out = pd.DataFrame(index=ids)
+    out["recency_days"] = (cut - last).astype(float)
+    out["frequency"] = frequency
+    customer = past["customer_id"].astype("str").to_numpy()
+    revenue = past[LINE_REVENUE].to_numpy(dtype=float)
+    is_return = past[LINE_IS_RETURN].to_numpy()
+    out["monetary"] = pd.Series(revenue).groupby(customer).sum().reindex(ids).to_numpy()
+    out["tenure_days"] = tenure
+    out["mean_gap_days"] = np.where(single, tenure, (last - first) / np.maximum(n_days - 1, 1))
+    out["last_gap_days"] = np.where(single, tenure, (last - before_last).astype(float))
+    out["spend_trend"] = _spend_trend(orders, cutoff, ids)
+    sales = pd.Series(np.where(is_return, 0.0, revenue)).groupby(customer).sum().reindex(ids).to_numpy()
+    returned = pd.Series(np.where(is_return, -revenue, 0.0)).groupby(customer).sum().reindex(ids).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["return_rate"] = np.clip(np.where(sales > 0, returned / sales, 0.0), 0.0, 1.0)
+    products = pd.Series(past["stock_code"].astype("str").to_numpy()[~is_return])
+    out["product_diversity"] = (products.groupby(customer[~is_return]).nunique()
+                                .reindex(ids, fill_value=0).to_numpy(dtype=float))
+    country = by_customer["country"].last().reindex(ids)
+    home = country.mode().iloc[0] if country.notna().any() else None
+    out["home_country"] = (country == home).to_numpy(dtype=float)
+    out["orders_per_month"] = frequency / np.maximum(tenure, 30.0) * DAYS_PER_MONTH
+    if with_p_alive:
+        out["p_alive"] = (p_alive.reindex(ids).to_numpy(dtype=float) if p_alive is not None
+                          else _p_alive(orders, cutoff, ids))
+    return out
+
+
+def _spend_trend(orders: pd.DataFrame, cutoff: pd.Timestamp, ids: pd.Index) -> np.ndarray:
+    age = (cutoff - orders["invoice_date"]).dt.days.to_numpy()  # 0 = the day before the cut-off
+    window = np.where(age < TREND_DAYS, 0, np.where(age < 2 * TREND_DAYS, 1, -1))
+    frame = pd.DataFrame({"customer_id": orders["customer_id"].to_numpy(), "window": window,
+                          "revenue": orders["revenue"].to_numpy(dtype=float)})
+    table = (frame[frame["window"] >= 0].pivot_table(index="customer_id", columns="window", values="revenue",
+                                                     aggfunc="sum", fill_value=0.0)
+             .reindex(index=ids, columns=[0, 1], fill_value=0.0).fillna(0.0))
+    recent, earlier = table[0].to_numpy(), table[1].to_numpy()
+    total = recent + earlier
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, (recent - earlier) / total, 0.0)
+
+
+def _p_alive(orders: pd.DataFrame, cutoff: pd.Timestamp, ids: pd.Index) -> np.ndarray:
+    summary = customer_summary(orders, cutoff)
+    try:
+        fit = fit_bgnbd(summary)
+    except InsufficientDataError:
+        return np.full(len(ids), np.nan)
+    return pd.Series(fit.p_alive(summary), index=summary.index).reindex(ids).to_numpy()
+
+
+@dataclass(frozen=True)
+class ChurnModel:
+    """A trained churn model and its evaluation at the evaluation cut-off.
+
+    ``metrics``: model name -> ``roc_auc``, ``pr_auc`` (average precision) for
+    "logistic_regression", "gradient_boosting" and "baseline_recency".
+    Curves, confusion matrix and report are for the chosen model on the
+    evaluation cut-off; ``estimator`` is the chosen model refitted there.
+    """
+
+    definition: str
+    horizon_days: int
+    horizon_rule: str
+    snapshot_date: pd.Timestamp
+    cutoff_train: pd.Timestamp
+    cutoff_eval: pd.Timestamp
+    n_train: int
+    n_eval: int
+    churn_rate_train: float
+    churn_rate_eval: float
+    metrics: dict[str, dict[str, float]]
+    chosen: str
+    threshold: float
+    threshold_rule: str
+    roc_curve: pd.DataFrame
+    pr_curve: pd.DataFrame
+    confusion_matrix: pd.DataFrame
+    classification_report: dict
+    calibration: pd.DataFrame
+    feature_importance: pd.DataFrame
+    baseline: dict
+    feature_names: tuple[str, ...]
+    seed: int
+    notes: tuple[str, ...] = ()
+    estimator: object = field(default=None, repr=False, compare=False)
+
+
+def train_churn_model(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp,
+                      horizon_days: int | None = None, seed: int = 0) -> ChurnModel:
+    """Train and evaluate churn models on two past cut-offs (see the module docstring).
+
+    Raises InsufficientDataError (with the reason) when the log is too short
+    for two horizons, too few customers are active at a cut-off, or a cut-off
+    has fewer than MIN_PER_CLASS churners or returning customers.  Runs the
+    gradient boosting single-threaded: its per-tree OpenMP overhead otherwise
+    dominates on shared machines, and results do not depend on thread counts.
+    """
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return _train(lines, snapshot_date, horizon_days, seed)
+
+
+def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days: int | None,
+           seed: int) -> ChurnModel:
+    snapshot = as_day(snapshot_date)
+    if horizon_days is None:
+        horizon = suggest_churn_horizon(lines, snapshot)
+        rule = "90th percentile of the gaps between consecutive purchase days"
+    else:
+        horizon, rule = int(horizon_days), "given"
+        if horizon < 1:
+            raise ValueError("horizon_days must be >= 1")
+    step = pd.Timedelta(days=horizon)
+    cutoff_train, cutoff_eval = snapshot - 2 * step, snapshot - step
+    X_train, y_train = _labelled(lines, cutoff_train, horizon, "training")
+    X_eval, y_eval = _labelled(lines, cutoff_eval, horizon, "evaluation")
+    notes = []
+    columns = [c for c in X_train.columns if X_train[c].notna().any() and X_eval[c].notna().any()]
+    if len(columns) < X_train.shape[1]:
+        notes.append("Left out (no values at a cut-off): " + ", ".join(sorted(set(X_train) - set(columns))) + ".")
+    X_train, X_eval = X_train[columns], X_eval[columns]
+
+    models = _candidates(seed)
+    scores, metrics = {}, {}
+    for name, model in models.items():
+        model.fit(X_train, y_train)
+        scores[name] = model.predict_proba(X_eval)[:, 1]
+        metrics[name] = {"roc_auc": float(roc_auc_score(y_eval, scores[name])),
+                         "pr_auc": float(average_precision_score(y_eval, scores[name]))}
+    recency = X_eval["recency_days"].to_numpy()
+    metrics["baseline_recency"] = {"roc_auc": float(roc_auc_score(y_eval, recency)),
+                                   "pr_auc": float(average_precision_score(y_eval, recency))}
+    chosen = max(models, key=lambda name: (metrics[name]["roc_auc"], name == "logistic_regression"))
+    prob = scores[chosen]
+    threshold = _f1_threshold(_candidates(seed)[chosen], X_train, y_train, seed)
+    predicted = (prob >= threshold).astype(int)
+    rule_pred = (recency > horizon).astype(int)
+    fpr, tpr, roc_thr = roc_curve(y_eval, prob)
+    precision, recall, pr_thr = precision_recall_curve(y_eval, prob)
+    frac, mean_pred = calibration_curve(y_eval, prob, n_bins=10, strategy="quantile")
+    importance = permutation_importance(models[chosen], X_eval, y_eval, scoring="roc_auc", n_repeats=5,
+                                        random_state=seed, max_samples=min(1.0, 20_000 / len(y_eval)))
+    final = _candidates(seed)[chosen].fit(X_eval, y_eval)
+    return ChurnModel(
+        definition=(f"Churned = no order in the {horizon} days after the cut-off, among customers with "
+                    "at least one order before it."),
+        horizon_days=horizon, horizon_rule=rule, snapshot_date=snapshot,
+        cutoff_train=cutoff_train, cutoff_eval=cutoff_eval, n_train=len(y_train), n_eval=len(y_eval),
+        churn_rate_train=float(y_train.mean()), churn_rate_eval=float(y_eval.mean()),
+        metrics=metrics, chosen=chosen, threshold=threshold,
+        threshold_rule="maximises F1 on 3-fold out-of-fold predictions at the training cut-off",
+        roc_curve=_thin(pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": roc_thr})),
+        pr_curve=_thin(pd.DataFrame({"precision": precision[:-1], "recall": recall[:-1],
+                                     "threshold": pr_thr})),
+        confusion_matrix=pd.DataFrame(confusion_matrix(y_eval, predicted, labels=[0, 1]),
+                                      index=pd.Index(["retained", "churned"], name="actual"),
+                                      columns=pd.Index(["retained", "churned"], name="predicted")),
+        classification_report=classification_report(y_eval, predicted, labels=[0, 1], zero_division=0,
+                                                     target_names=["retained", "churned"], output_dict=True),
+        calibration=pd.DataFrame({"mean_predicted": mean_pred, "fraction_churned": frac}),
+        feature_importance=pd.DataFrame(
+            {"feature": columns, "importance": importance.importances_mean,
+             "std": importance.importances_std}).sort_values("importance", ascending=False,
+                                                              ignore_index=True),
+        baseline={"score": "recency_days", "rule": f"churned if recency_days > {horizon}",
+                  **metrics["baseline_recency"],
+                  "rule_precision": _share(y_eval.to_numpy()[rule_pred == 1]),
+                  "rule_recall": _share(rule_pred[y_eval.to_numpy() == 1]),
+                  "rule_accuracy": float((rule_pred == y_eval.to_numpy()).mean())},
+        feature_names=tuple(columns), seed=seed, notes=tuple(notes), estimator=final)
+
+
+def score_customers(model: ChurnModel, lines: pd.DataFrame, snapshot_date: str | pd.Timestamp | None = None,
+                    clv_12m: pd.Series | None = None, p_alive: pd.Series | None = None) -> pd.DataFrame:
+    """Churn probability of every customer active before the snapshot.
+
+    Columns: ``churn_probability``, ``risk_band`` (:data:`RISK_BANDS`),
+    ``clv_12m`` (given, e.g. ``ClvResult.customers["clv_12m"]``; NaN if not)
+    and ``revenue_at_risk`` = churn_probability x clv_12m (currency).
+    """
+    snapshot = model.snapshot_date if snapshot_date is None else as_day(snapshot_date)
+    features = churn_features(lines, snapshot, p_alive=p_alive, with_p_alive="p_alive" in model.feature_names)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        prob = model.estimator.predict_proba(features[list(model.feature_names)])[:, 1]
+    out = pd.DataFrame({"churn_probability": prob}, index=features.index)
+    band = np.full(len(out), "low", dtype=object)
+    for label, cut in reversed(RISK_BANDS):
+        band[prob >= cut] = label
+    out["risk_band"] = pd.Categorical(band, categories=["high", "medium", "low"])
+    out["clv_12m"] = np.nan if clv_12m is None else clv_12m.reindex(out.index).to_numpy(dtype=float)
+    out["revenue_at_risk"] = out["churn_probability"] * out["clv_12m"]
+    return out
+
+
+def _labelled(lines: pd.DataFrame, cutoff: pd.Timestamp, horizon: int, which: str):
+    X = churn_features(lines, cutoff)
+    y = churn_labels(lines, cutoff, horizon).reindex(X.index)
+    churned = int(y.sum())
+    if len(y) < MIN_CUSTOMERS or min(churned, len(y) - churned) < MIN_PER_CLASS:
+        raise InsufficientDataError(
+            f"At the {which} cut-off {cutoff.date()} there are {len(y)} active customers, {churned} of whom "
+            f"churned (no order in the next {horizon} days) and {len(y) - churned} ordered again; a churn "
+            f"model needs at least {MIN_CUSTOMERS} customers and {MIN_PER_CLASS} of each kind. The log may "
+            f"be too short for a {horizon}-day horizon (two horizons plus history are needed).")
+    return X, y
+
+
+def _candidates(seed: int) -> dict:
+    signed_log = FunctionTransformer(_signed_log, feature_names_out="one-to-one")
+    return {
+        "logistic_regression": make_pipeline(SimpleImputer(strategy="median"), signed_log, StandardScaler(),
+                                             LogisticRegression(max_iter=2000)),
+        "gradient_boosting": HistGradientBoostingClassifier(
+            max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
+            l2_regularization=1.0, early_stopping=False, random_state=seed),
+    }
+
+
+def _signed_log(values: np.ndarray) -> np.ndarray:
+    """sign(v) log(1 + |v|): tames heavy-tailed money and counts for the linear model."""
+    return np.sign(values) * np.log1p(np.abs(values))
+
+
+def _f1_threshold(model, X: pd.DataFrame, y: pd.Series, seed: int) -> float:
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
+    prob = cross_val_predict(model, X, y, cv=folds, method="predict_proba")[:, 1]
+    precision, recall, thresholds = precision_recall_curve(y, prob)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)[:-1]
+    return float(thresholds[int(np.argmax(f1))])
+
+
+def _thin(curve: pd.DataFrame, points: int = 500) -> pd.DataFrame:
+    """At most ``points`` rows, evenly spaced, first and last kept."""
+    if len(curve) <= points:
+        return curve.reset_index(drop=True)
+    return curve.iloc[np.unique(np.linspace(0, len(curve) - 1, points).round().astype(int))].reset_index(drop=True)
+
+
+def _share(values: np.ndarray) -> float:
+    return float(values.mean()) if len(values) else float("nan")
