@@ -169,20 +169,26 @@ class OrderArrays:
 
 
 def order_arrays(arrays: LineArrays) -> OrderArrays:
-    """Aggregate the sales lines of :class:`LineArrays` into :class:`OrderArrays`."""
-    sales = ~arrays.is_return
-    inv = arrays.invoice[sales]
+    """Aggregate the sales lines of :class:`LineArrays` into :class:`OrderArrays`.
+
+    Every line of an invoice is a return or none is (the ``C`` prefix), so the
+    aggregation runs over all lines without masking and return invoices are
+    dropped at the end.
+    """
+    inv = arrays.invoice
     n = len(arrays.invoices)
     present = np.bincount(inv, minlength=n) > 0
+    returns = np.zeros(n, dtype=bool)
+    returns[inv[arrays.is_return]] = True
     time = np.full(n, _INT64_MAX, dtype=np.int64)
-    np.minimum.at(time, inv, arrays.time[sales])
+    np.minimum.at(time, inv, arrays.time)
     customer = np.full(n, -1, dtype=np.int64)
-    np.maximum.at(customer, inv, arrays.customer[sales])
+    np.maximum.at(customer, inv, arrays.customer)
     country = np.full(n, -1, dtype=np.int64)
-    np.maximum.at(country, inv, arrays.country[sales])
-    gross = np.bincount(inv, weights=arrays.revenue[sales], minlength=n)
-    quantity = np.bincount(inv, weights=arrays.quantity[sales], minlength=n)
-    keep = np.flatnonzero(present)
+    np.maximum.at(country, inv, arrays.country)
+    gross = np.bincount(inv, weights=arrays.revenue, minlength=n)
+    quantity = np.bincount(inv, weights=arrays.quantity, minlength=n)
+    keep = np.flatnonzero(present & ~returns)
     return OrderArrays(
         invoice=keep, customer=customer[keep], country=country[keep], time=time[keep],
         gross=gross[keep], quantity=quantity[keep].astype(np.int64),
@@ -225,27 +231,45 @@ class CustomerArrays:
         return self.orders > 0
 
 
+def _order_by_customer_time(cust: np.ndarray, time: np.ndarray, invoice_names: pd.Index,
+                            invoice: np.ndarray) -> np.ndarray:
+    """Positions sorted by customer, then time, then invoice text (only looked up
+    for orders of one customer at the same instant, which are rare)."""
+    order = np.lexsort((time, cust))
+    c, t = cust[order], time[order]
+    tie = (c[1:] == c[:-1]) & (t[1:] == t[:-1])
+    if not tie.any():
+        return order
+    involved = np.zeros(len(order), dtype=bool)
+    involved[1:] |= tie
+    involved[:-1] |= tie
+    rank = np.zeros(len(order), dtype=np.int64)
+    names = invoice_names.take(invoice[order[involved]]).to_numpy(dtype=object)
+    rank[involved] = np.argsort(np.argsort(names, kind="stable"), kind="stable")
+    return order[np.lexsort((rank, t, c))]
+
+
 def customer_arrays(arrays: LineArrays, orders: OrderArrays) -> CustomerArrays:
     """Per-customer aggregates; ties of the latest/first order broken by invoice text."""
     n = len(arrays.customers)
     known = orders.customer >= 0
     cust = orders.customer[known]
+    time = orders.time[known]
     count = np.bincount(cust, minlength=n)
+    net = np.bincount(arrays.customer + 1, weights=arrays.revenue, minlength=n + 1)[1:]
     first = np.full(n, _INT64_MAX, dtype=np.int64)
-    np.minimum.at(first, cust, orders.time[known])
     last = np.full(n, -1, dtype=np.int64)
-    np.maximum.at(last, cust, orders.time[known])
-    line_known = arrays.customer >= 0
-    net = np.bincount(arrays.customer[line_known], weights=arrays.revenue[line_known], minlength=n)
     last_country = np.full(n, -1, dtype=np.int64)
     first_country = np.full(n, -1, dtype=np.int64)
     if known.any():
-        rank = text_rank(arrays.invoices)[orders.invoice[known]]
-        time = orders.time[known]
-        groups, pos = pick_per_group(cust, (time, rank), last=True)
-        last_country[groups] = orders.country[known][pos]
-        groups, pos = pick_per_group(cust, (time, rank), last=False)
-        first_country[groups] = orders.country[known][pos]
+        order = _order_by_customer_time(cust, time, arrays.invoices, orders.invoice[known])
+        c = cust[order]
+        start = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+        end = np.r_[start[1:], len(c)] - 1
+        groups = c[start]
+        first[groups], last[groups] = time[order[start]], time[order[end]]
+        first_country[groups] = orders.country[known][order[start]]
+        last_country[groups] = orders.country[known][order[end]]
     return CustomerArrays(count, first, last, net, last_country, first_country)
 
 

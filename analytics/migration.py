@@ -87,17 +87,20 @@ def segment_migration(
     previous = segmented_rfm(L.before(lines, previous_date), previous_date)
 
     prev_codes = np.full(len(current), len(SEGMENT_ORDER), dtype=np.int64)  # NOT_YET_CUSTOMER
-    position = current.index.get_indexer(previous.index)
-    if (position < 0).any():  # cannot happen: an earlier customer is a customer now
+    rows = current.index.get_indexer(previous.index)
+    if (rows < 0).any():  # cannot happen: an earlier customer is a customer now
         raise AnalyticsError("inconsistent snapshots: a previous customer has no current row.")
-    prev_codes[position] = previous["segment"].cat.codes.to_numpy()
+    prev_codes[rows] = previous["segment"].cat.codes.to_numpy()
     cur_codes = current["segment"].cat.codes.to_numpy().astype(np.int64)
 
-    window = lines.loc[lines["invoice_date"].to_numpy() >= np.datetime64(previous_date)]
-    window = window.loc[window["customer_id"].notna()]
-    window_revenue = window.groupby("customer_id", observed=True)["revenue"].sum()
-    window_revenue.index = window_revenue.index.astype("str")
-    window_revenue = window_revenue.reindex(current.index, fill_value=0.0).to_numpy(dtype=np.float64)
+    in_window = L.micros(lines["invoice_date"]) >= np.datetime64(previous_date, "us").astype(np.int64)
+    codes, names = L.codes_of(lines["customer_id"])
+    per_code = np.bincount(
+        codes[in_window] + 1, weights=lines["revenue"].to_numpy(dtype=np.float64)[in_window],
+        minlength=len(names) + 1,
+    )[1:]
+    position = names.get_indexer(current.index)
+    window_revenue = np.where(position >= 0, per_code[np.maximum(position, 0)], 0.0)
 
     customers = pd.DataFrame(
         {

@@ -173,7 +173,8 @@ def rfm_scores(rfm: pd.DataFrame) -> pd.DataFrame:
     """``rfm`` plus ``r_score``, ``f_score``, ``m_score`` (int 1..5), ``rfm_score``
     ("545": R, F, M digits) and ``fm_score`` (mean of F and M rounded half up, 1..5).
 
-    Lower recency is better.  Quintiles are taken over the rows given.
+    Lower recency is better.  Quintiles are taken over the rows given;
+    monetary values equal to 1e-6 are ties.
     """
     missing = [c for c in ("recency", "frequency", "monetary") if c not in rfm.columns]
     if missing:
@@ -181,7 +182,8 @@ def rfm_scores(rfm: pd.DataFrame) -> pd.DataFrame:
     out = rfm.copy()
     out["r_score"] = quintile_scores(rfm["recency"], higher_is_better=False)
     out["f_score"] = quintile_scores(rfm["frequency"])
-    out["m_score"] = quintile_scores(rfm["monetary"])
+    # money compared at 1e-6 so float summation noise cannot split a tie
+    out["m_score"] = quintile_scores(np.round(rfm["monetary"].to_numpy(dtype=np.float64), 6))
     digits = out["r_score"] * 100 + out["f_score"] * 10 + out["m_score"]
     out["rfm_score"] = digits.astype("str") if len(out) else pd.Series([], dtype="str", index=out.index)
     out["fm_score"] = (out["f_score"] + out["m_score"] + 1) // 2

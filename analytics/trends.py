@@ -133,20 +133,12 @@ def _window(start: L.DateLike, end: L.DateLike) -> tuple[pd.Timestamp, pd.Timest
     return start_ts, end_ts
 
 
-def business_kpis(lines: pd.DataFrame, start: L.DateLike, end: L.DateLike) -> dict[str, float]:
-    """KPIs of the window ``[start, end)`` (dates, midnight); see the module doc.
-
-    Keys :data:`KPI_NAMES` plus ``start`` and ``end`` (ISO dates).  An empty
-    window gives zero counts and NaN ratios.
-    """
-    L.require_columns(lines)
-    start_ts, end_ts = _window(start, end)
-    arrays = L.line_arrays(L.before(lines, end_ts))
-    orders = L.order_arrays(arrays)
-    lo = np.datetime64(start_ts, "us").astype(np.int64)
-    in_lines = arrays.time >= lo
-    in_orders = orders.time >= lo
-    known = orders.customer >= 0
+def _kpis(arrays: L.LineArrays, orders: L.OrderArrays, start: pd.Timestamp, end: pd.Timestamp) -> dict:
+    lo, hi = (np.datetime64(x, "us").astype(np.int64) for x in (start, end))
+    in_lines = (arrays.time >= lo) & (arrays.time < hi)
+    upto = orders.time < hi
+    in_orders = upto & (orders.time >= lo)
+    known = upto & (orders.customer >= 0)
     count_to_end = np.bincount(orders.customer[known], minlength=len(arrays.customers))
     first = np.full(len(arrays.customers), np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(first, orders.customer[known], orders.time[known])
@@ -155,8 +147,8 @@ def business_kpis(lines: pd.DataFrame, start: L.DateLike, end: L.DateLike) -> di
     gross = float(orders.gross[in_orders].sum())
     n_customers = len(window_customers)
     return {
-        "start": start_ts.date().isoformat(),
-        "end": end_ts.date().isoformat(),
+        "start": start.date().isoformat(),
+        "end": end.date().isoformat(),
         "revenue": float(arrays.revenue[in_lines].sum()),
         "orders": n_orders,
         "customers": n_customers,
@@ -168,6 +160,18 @@ def business_kpis(lines: pd.DataFrame, start: L.DateLike, end: L.DateLike) -> di
     }
 
 
+def business_kpis(lines: pd.DataFrame, start: L.DateLike, end: L.DateLike) -> dict[str, float]:
+    """KPIs of the window ``[start, end)`` (dates, midnight); see the module doc.
+
+    Keys :data:`KPI_NAMES` plus ``start`` and ``end`` (ISO dates).  An empty
+    window gives zero counts and NaN ratios.
+    """
+    L.require_columns(lines)
+    start_ts, end_ts = _window(start, end)
+    arrays = L.line_arrays(L.before(lines, end_ts))
+    return _kpis(arrays, L.order_arrays(arrays), start_ts, end_ts)
+
+
 def kpi_change(lines: pd.DataFrame, start: L.DateLike, end: L.DateLike) -> pd.DataFrame:
     """Each KPI of ``[start, end)`` against the previous window of equal length.
 
@@ -175,10 +179,13 @@ def kpi_change(lines: pd.DataFrame, start: L.DateLike, end: L.DateLike) -> pd.Da
     ``change_pct`` = 100 x (value - previous) / |previous| (NaN if previous is 0
     or NaN).  ``attrs`` holds both windows.
     """
+    L.require_columns(lines)
     start_ts, end_ts = _window(start, end)
     previous_start = start_ts - (end_ts - start_ts)
-    now = business_kpis(lines, start_ts, end_ts)
-    before = business_kpis(lines, previous_start, start_ts)
+    arrays = L.line_arrays(L.before(lines, end_ts))
+    orders = L.order_arrays(arrays)
+    now = _kpis(arrays, orders, start_ts, end_ts)
+    before = _kpis(arrays, orders, previous_start, start_ts)
     value = np.array([now[k] for k in KPI_NAMES], dtype=np.float64)
     previous = np.array([before[k] for k in KPI_NAMES], dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -113,6 +113,13 @@ def test_scores_are_independent_of_row_order():
     assert (quintile_scores(values)[order] == quintile_scores(values[order])).all()
 
 
+def test_float_noise_does_not_split_a_monetary_tie():
+    rfm = pd.DataFrame({"recency": [1, 2, 3], "frequency": [1, 1, 1], "monetary": [0.1 + 0.2, 0.3, 5.0]})
+    assert 0.1 + 0.2 != 0.3
+    scores = rfm_scores(rfm)["m_score"].tolist()
+    assert scores[0] == scores[1] < scores[2]
+
+
 def test_rfm_scores_columns(rfm_log):
     scored = rfm_scores(rfm_table(rfm_log.lines, RFM_SNAPSHOT))
     # recency A 2, B 1, C 9 -> best B; frequency A 2, B 1, C 2 (A, C tied); monetary 14, 20, 35
