@@ -1,0 +1,221 @@
+"""All predictive models of a cleaned log in one call, with failures isolated.
+
+:func:`fit_models` runs, at the log's snapshot date: CLV (BG/NBD + Gamma-Gamma,
+:mod:`analytics.clv`) and its holdout validation, the churn model
+(:mod:`analytics.churn`) and its scores, association rules, top-10
+recommendations for every customer and their holdout evaluation
+(:mod:`analytics.recommend`).  A part that fails leaves ``None`` and a
+message in :attr:`ModelResults.errors` instead of raising.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .churn import ChurnModel, score_customers, train_churn_model
+from .cleaning import CleanedLog
+from .clv import ClvResult, ClvValidation, fit_clv, validate_clv
+from .errors import AnalyticsError
+from .recommend import RecommendationEvaluation, association_rules, evaluate_recommendations, recommend_products
+
+Progress = Callable[[float, str], None]
+
+#: (part, share of the run time, message shown while it runs), in running order.
+PARTS: tuple[tuple[str, float, str], ...] = (
+    ("clv", 0.15, "Fitting BG/NBD and Gamma-Gamma CLV models"),
+    ("clv_validation", 0.10, "Validating the purchase forecast on a holdout"),
+    ("churn", 0.40, "Training churn models"),
+    ("churn_scores", 0.10, "Scoring churn risk"),
+    ("association_rules", 0.05, "Mining association rules"),
+    ("recommendations", 0.10, "Recommending products"),
+    ("recommendation_evaluation", 0.10, "Evaluating recommendations on a holdout"),
+)
+CUSTOMER_COLUMNS = ("p_alive", "expected_orders_90d", "clv_12m", "clv_tier", "churn_probability",
+                    "risk_band", "revenue_at_risk")
+
+
+@dataclass(frozen=True)
+class ModelResults:
+    """Outputs of :func:`fit_models`; a part is ``None`` when ``errors`` names it."""
+
+    snapshot_date: pd.Timestamp
+    settings: dict
+    clv: ClvResult | None = None
+    clv_validation: ClvValidation | None = None
+    churn: ChurnModel | None = None
+    churn_scores: pd.DataFrame | None = None
+    association_rules: pd.DataFrame | None = None
+    recommendations: pd.DataFrame | None = None
+    recommendation_evaluation: RecommendationEvaluation | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def fit_models(cleaned: CleanedLog, *, horizon_months: int = 12, holdout_days: int = 90,
+               churn_horizon_days: int | None = None, seed: int = 0,
+               progress: Progress | None = None) -> ModelResults:
+    """Fit every model on ``cleaned`` at its snapshot date (see the module docstring).
+
+    ``horizon_months``: CLV horizon; ``holdout_days``: holdout of the CLV and
+    recommendation checks; ``churn_horizon_days``: None = suggested from the
+    data; ``seed``: for the churn models.  ``progress(fraction, message)`` is
+    called before each part and with 1.0 at the end.
+    """
+    lines, snapshot = cleaned.lines, cleaned.snapshot_date
+    done: dict[str, object] = {}
+    errors: dict[str, str] = {}
+
+    def needs(part: str):
+        if done.get(part) is None:
+            raise AnalyticsError(f"Not available because the {part.replace('_', ' ')} part failed.")
+        return done[part]
+
+    def churn_scores():
+        clv = done.get("clv")
+        customers = None if clv is None else clv.customers
+        return score_customers(needs("churn"), lines, snapshot,
+                               clv_12m=None if customers is None else customers["clv_12m"],
+                               p_alive=None if customers is None else customers["p_alive"])
+
+    runners = {
+        "clv": lambda: fit_clv(lines, snapshot, horizon_months=horizon_months),
+        "clv_validation": lambda: validate_clv(lines, snapshot, holdout_days=holdout_days),
+        "churn": lambda: train_churn_model(lines, snapshot, horizon_days=churn_horizon_days, seed=seed),
+        "churn_scores": churn_scores,
+        "association_rules": lambda: association_rules(lines),
+        "recommendations": lambda: recommend_products(lines, n=10, snapshot_date=snapshot),
+        "recommendation_evaluation": lambda: evaluate_recommendations(lines, snapshot, holdout_days, k=10),
+    }
+    fraction = 0.0
+    for part, share, message in PARTS:
+        if progress is not None:
+            progress(fraction, message)
+        try:
+            done[part] = runners[part]()
+        except AnalyticsError as exc:
+            errors[part] = str(exc)
+        except Exception as exc:  # a model bug must not take the other models down
+            errors[part] = f"Unexpected {type(exc).__name__}: {exc}"
+        fraction += share
+    if progress is not None:
+        progress(1.0, "Models done" + (f" ({len(errors)} part(s) failed)" if errors else ""))
+    settings = {"horizon_months": horizon_months, "holdout_days": holdout_days,
+                "churn_horizon_days": churn_horizon_days, "seed": seed}
+    return ModelResults(snapshot_date=snapshot, settings=settings, errors=errors,
+                        **{part: done.get(part) for part, _, _ in PARTS})
+
+
+def customer_model_columns(results: ModelResults) -> pd.DataFrame:
+    """Per customer: :data:`CUSTOMER_COLUMNS` (NaN where a model is missing)."""
+    frames = []
+    if results.clv is not None:
+        frames.append(results.clv.customers[["p_alive", "expected_orders_90d", "clv_12m", "clv_tier"]])
+    if results.churn_scores is not None:
+        frames.append(results.churn_scores[["churn_probability", "risk_band", "revenue_at_risk"]])
+    table = pd.concat(frames, axis=1, join="outer") if frames else pd.DataFrame()
+    for column in CUSTOMER_COLUMNS:
+        if column not in table.columns:
+            table[column] = np.nan
+    table.index = pd.Index(table.index, dtype="str", name="customer_id")
+    return table[list(CUSTOMER_COLUMNS)].sort_index()
+
+
+def model_summary(results: ModelResults) -> dict:
+    """Every parameter and validation figure, JSON-ready (NaN -> None, dates ISO)."""
+    out: dict = {"snapshot_date": results.snapshot_date, "settings": results.settings,
+                 "errors": results.errors}
+    clv = results.clv
+    if clv is not None:
+        tiers = clv.customers["clv_tier"].value_counts()
+        out["clv"] = {
+            "bgnbd_params": clv.bgnbd_params, "bgnbd_alpha_unit": "days", "penalizer": clv.penalizer,
+            "gg_params": clv.gg_params, "gg_penalizer": clv.gg_penalizer,
+            "freq_monetary_corr": clv.freq_monetary_corr, "monetary_cap": clv.monetary_cap,
+            "population_mean_order_value": clv.population_mean_order_value,
+            "horizon_months": clv.horizon_months, "monthly_discount": clv.monthly_discount,
+            "customers": len(clv.customers), "total_clv": clv.customers["clv"].sum(),
+            "mean_p_alive": clv.customers["p_alive"].mean(),
+            "tier_counts": {str(k): int(v) for k, v in tiers.items()}, "notes": list(clv.notes)}
+    val = results.clv_validation
+    if val is not None:
+        bg, naive = val.metrics["bgnbd"], val.metrics["naive"]
+        out["clv_validation"] = {
+            "calibration_end": val.calibration_end, "holdout_end": val.holdout_end,
+            "holdout_days": val.holdout_days, "customers": val.n_customers, "total_actual": val.total_actual,
+            "metrics": val.metrics, "mae_reduction_vs_naive": 1 - bg["mae"] / naive["mae"],
+            "bgnbd_params": val.bgnbd_params, "penalizer": val.penalizer,
+            "buckets": val.buckets.reset_index().to_dict("records"), "notes": list(val.notes)}
+    churn = results.churn
+    if churn is not None:
+        out["churn"] = {
+            key: getattr(churn, key) for key in (
+                "definition", "horizon_days", "horizon_rule", "cutoff_train", "cutoff_eval", "n_train",
+                "n_eval", "churn_rate_train", "churn_rate_eval", "metrics", "chosen", "threshold",
+                "threshold_rule", "classification_report", "baseline", "feature_names", "seed")}
+        out["churn"].update(
+            notes=list(churn.notes),
+            confusion_matrix=churn.confusion_matrix.to_dict("index"),
+            calibration=churn.calibration.to_dict("records"),
+            feature_importance=churn.feature_importance.to_dict("records"),
+            roc_curve=churn.roc_curve.to_dict("list"), pr_curve=churn.pr_curve.to_dict("list"))
+    scores = results.churn_scores
+    if scores is not None:
+        out["churn_scores"] = {
+            "customers": len(scores), "risk_bands": {str(k): int(v) for k, v in scores["risk_band"].value_counts().items()},
+            "mean_churn_probability": scores["churn_probability"].mean(),
+            "revenue_at_risk": scores["revenue_at_risk"].sum(min_count=1)}
+    if results.association_rules is not None:
+        out["association_rules"] = {"rules": len(results.association_rules),
+                                    "top": results.association_rules.head(20).to_dict("records")}
+    recs = results.recommendations
+    if recs is not None:
+        out["recommendations"] = {"customers": int(recs["customer_id"].nunique()), "rows": len(recs),
+                                  "sources": {str(k): int(v) for k, v in recs["source"].value_counts().items()}}
+    if results.recommendation_evaluation is not None:
+        out["recommendation_evaluation"] = results.recommendation_evaluation.to_dict()
+    return _jsonable(out)
+
+
+def write_model_outputs(results: ModelResults, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``clv.csv`` (CLV table), ``churn.csv`` (churn scores) and ``models.json``
+    (:func:`model_summary`) into ``out_dir`` (created); a failed part's CSV has its
+    header only.  Returns the paths by name."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    clv = results.clv.customers if results.clv is not None else pd.DataFrame(
+        columns=["frequency", "recency", "T", "monetary_value", "p_alive", "expected_orders_30d",
+                 "expected_orders_90d", "expected_orders_365d", "expected_order_value", "clv", "clv_12m",
+                 "clv_tier"], index=pd.Index([], name="customer_id"))
+    churn = results.churn_scores if results.churn_scores is not None else pd.DataFrame(
+        columns=["churn_probability", "risk_band", "clv_12m", "revenue_at_risk"],
+        index=pd.Index([], name="customer_id"))
+    paths = {"clv": out / "clv.csv", "churn": out / "churn.csv", "models": out / "models.json"}
+    clv.to_csv(paths["clv"], index_label="customer_id")
+    churn.to_csv(paths["churn"], index_label="customer_id")
+    paths["models"].write_text(json.dumps(model_summary(results), indent=2, allow_nan=False) + "\n",
+                               encoding="utf-8")
+    return paths
+
+
+def _jsonable(value):
+    """Recursively: numpy scalars -> Python, NaN/inf -> None, timestamps -> ISO strings."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is pd.NaT or value is pd.NA:
+        return None
+    return value
