@@ -10,6 +10,7 @@ import sys
 import pandas as pd
 import pytest
 
+import analytics as A
 from analytics import clean_transactions, load_transactions
 from analytics.report import REPORT_FILES, ModelOutput, describe, write_report
 from analytics.rfm import SEGMENT_ORDER, rfm_table
@@ -149,3 +150,34 @@ def test_describe_on_guests_only():
     assert report.rfm.empty and report.concentration is None and report.clusters is None
     assert report.segments["customers"].sum() == 0
     assert report.summary()["customers"] == 0
+
+
+TABLES = {
+    "rfm": lambda lines: A.segmented_rfm(lines, "2011-03-01"),
+    "migration": lambda lines: A.segment_migration(lines, "2011-03-01").counts,
+    "cohorts": lambda lines: A.cohort_table(lines, "2011-03-01"),
+    "countries": lambda lines: A.country_summary(lines, "2011-03-01"),
+    "monthly": lambda lines: A.monthly_summary(lines),
+    "weekday_hour": lambda lines: A.weekday_hour(lines),
+    "kpis": lambda lines: A.kpi_change(lines, "2011-02-01", "2011-03-01"),
+    "products": lambda lines: A.product_summary(lines),
+    "distributions": lambda lines: A.rfm_distributions(A.rfm_table(lines, "2011-03-01")),
+    "curve": lambda lines: A.average_retention_curve(A.cohort_table(lines, "2011-03-01")),
+}
+
+
+@pytest.mark.parametrize("rows", [0, 1, "return"], ids=["empty", "one line", "one return"])
+@pytest.mark.parametrize("name", sorted(TABLES))
+def test_every_table_accepts_empty_and_tiny_inputs(name, rows):
+    lines = make_log(RFM_ROWS).lines
+    lines = {0: lines.iloc[:0], 1: lines.iloc[:1], "return": lines.iloc[2:3]}[rows]
+    assert isinstance(TABLES[name](lines), pd.DataFrame)
+
+
+def test_summaries_of_nothing_raise_insufficient_data():
+    empty = make_log(RFM_ROWS).lines.iloc[:0]
+    for call in (lambda: A.cluster_customers(A.rfm_table(empty)),
+                 lambda: A.revenue_concentration(A.rfm_table(empty)["monetary"]),
+                 lambda: A.pareto_curve(A.product_summary(empty))):
+        with pytest.raises(A.InsufficientDataError):
+            call()
