@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except Exception as exc:  # noqa: BLE001 - last resort: one line, no traceback
+    except Exception as exc:
         if os.environ.get("ANALYTICS_TRACEBACK"):
             raise
         print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)

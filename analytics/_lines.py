@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,7 @@ from .cleaning import default_snapshot_date
 from .errors import AnalyticsError
 from .schema import LINE_IS_RETURN, LINE_REVENUE
 
-DateLike = Union[str, pd.Timestamp, _dt.date, np.datetime64]
+DateLike = str | pd.Timestamp | _dt.date | np.datetime64
 
 US_PER_DAY = 86_400_000_000
 _INT64_MAX = np.iinfo(np.int64).max

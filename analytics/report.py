@@ -31,7 +31,12 @@ from .loading import load_transactions
 from .migration import SegmentMigration, segment_migration
 from .products import ParetoCurve, pareto_curve, product_summary
 from .rfm import (
-    SEGMENT_ORDER, lorenz_curve, revenue_concentration, rfm_segment_grid, segment_summary, segmented_rfm,
+    SEGMENT_ORDER,
+    lorenz_curve,
+    revenue_concentration,
+    rfm_segment_grid,
+    segment_summary,
+    segmented_rfm,
 )
 from .trends import kpi_change, monthly_summary, weekday_hour
 
@@ -135,7 +140,7 @@ class DescriptiveReport:
                 "snapshot_date": self.snapshot_date.date().isoformat(),
                 "lookback_days": self.lookback_days,
                 "cleaning": self.cleaning.to_dict(),
-                "customers": int(len(self.rfm)),
+                "customers": len(self.rfm),
                 "kpis": {
                     "window": list(kpis.attrs.get("window", ())),
                     "previous_window": list(kpis.attrs.get("previous_window", ())),
@@ -146,7 +151,7 @@ class DescriptiveReport:
                 "concentration": self.concentration,
                 "clusters": clusters,
                 "pareto": None if self.pareto is None else {
-                    "products": int(len(self.pareto.curve)),
+                    "products": len(self.pareto.curve),
                     "products_for_80pct_revenue": self.pareto.products_for_80,
                     "product_share_for_80pct_revenue": self.pareto.product_share_for_80,
                 },

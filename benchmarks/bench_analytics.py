@@ -36,8 +36,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import analytics as A  # noqa: E402
-from analytics.rfm import SEGMENT_MAP  # noqa: E402
+import analytics as A
+from analytics.rfm import SEGMENT_MAP
 
 DATA = REPO.parent / "shared" / "data" / "online_retail_ii.parquet"
 LOOKBACK = 90

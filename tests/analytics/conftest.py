@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
-from analytics import clean_transactions, load_transactions
-from analytics.cleaning import CleanedLog
 from descriptive_toys import (
     COHORT_ROWS,
     COHORT_SNAPSHOT,
@@ -15,6 +12,9 @@ from descriptive_toys import (
     RFM_ROWS,
     make_log,
 )
+
+from analytics import clean_transactions, load_transactions
+from analytics.cleaning import CleanedLog
 
 
 @pytest.fixture

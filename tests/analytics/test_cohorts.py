@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from descriptive_toys import COHORT_SNAPSHOT
 
 from analytics.cohorts import average_retention_curve, cohort_table, retention_matrix
 from analytics.errors import AnalyticsError
 from analytics.rfm import rfm_table
-from descriptive_toys import COHORT_SNAPSHOT
 
 J, F, M = pd.Timestamp("2011-01-01"), pd.Timestamp("2011-02-01"), pd.Timestamp("2011-03-01")
 # (cohort, period) -> (size, active, revenue)

@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from descriptive_toys import RFM_SNAPSHOT
 from hypothesis import given
 from hypothesis import strategies as st
 
 from analytics.distributions import histogram, iqr_outliers, rfm_distributions
 from analytics.errors import AnalyticsError
 from analytics.rfm import rfm_table
-from descriptive_toys import RFM_SNAPSHOT
 
 
 def test_linear_histogram_by_hand():

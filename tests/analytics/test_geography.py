@@ -4,12 +4,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from descriptive_toys import RFM_SNAPSHOT
 
 from analytics.errors import AnalyticsError
 from analytics.geography import (
-    COUNTRY_CODES, MAPPING_NOTES, UNMAPPABLE_COUNTRIES, country_summary, iso3, unmapped_countries,
+    COUNTRY_CODES,
+    MAPPING_NOTES,
+    UNMAPPABLE_COUNTRIES,
+    country_summary,
+    iso3,
+    unmapped_countries,
 )
-from descriptive_toys import RFM_SNAPSHOT
 
 
 def test_country_summary_by_hand(rfm_log):

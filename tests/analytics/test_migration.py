@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from descriptive_toys import MIGRATION_EXPECTED, MIGRATION_PREVIOUS, MIGRATION_SNAPSHOT
 
 from analytics.errors import AnalyticsError
 from analytics.migration import NOT_YET_CUSTOMER, PREVIOUS_ORDER, segment_migration
 from analytics.rfm import SEGMENT_ORDER
-from descriptive_toys import MIGRATION_EXPECTED, MIGRATION_PREVIOUS, MIGRATION_SNAPSHOT
 
 
 def test_who_moved_where(migration_log):

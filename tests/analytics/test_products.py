@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from descriptive_toys import RFM_SNAPSHOT, make_log
 
 from analytics.errors import AnalyticsError, InsufficientDataError
 from analytics.products import pareto_curve, product_summary, top_products
-from descriptive_toys import RFM_SNAPSHOT, make_log
 
 # RFM toy lines by product:
 #   P1 Apple @5: 1001 +2 (A), C1002 -1 (A), 1004 +4 (B), 1006 +1 (C), C1008 -1 (D), 1009 +1 (guest)

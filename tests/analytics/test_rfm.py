@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from descriptive_toys import RFM_EXPECTED, RFM_ROWS, RFM_SNAPSHOT, make_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,9 +25,6 @@ from analytics.rfm import (
     segment_summary,
     segmented_rfm,
 )
-
-from descriptive_toys import RFM_EXPECTED, RFM_ROWS, RFM_SNAPSHOT, make_log
-
 
 # --- rfm_table ------------------------------------------------------------------------
 

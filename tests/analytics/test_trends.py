@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from descriptive_toys import RFM_SNAPSHOT, make_log
 
 from analytics.errors import AnalyticsError
 from analytics.trends import KPI_NAMES, business_kpis, kpi_change, monthly_summary, weekday_hour
-from descriptive_toys import RFM_SNAPSHOT, make_log
 
 # The RFM toy (descriptive_toys.py) by month:
 #   Jan: A 1001 +13, A return -5, C 1005 +30             -> revenue 38, gross 43, 2 orders
