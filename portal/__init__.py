@@ -80,7 +80,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     dash_app.layout = shell
     services.dash = dash_app
     init_security(server, settings, dash_app)
+    _set_up_dash_now(server, dash_app)
     return server
+
+
+def _set_up_dash_now(server: Flask, dash_app) -> None:
+    """Run Dash's first-request set-up (script registry, page router) now.
+
+    Dash does it lazily in ``before_request`` and marks it done before it is
+    finished, so under a threaded server (gunicorn gthread) the browser's
+    parallel script requests to a fresh worker can hit a half-filled registry
+    and get 500s."""
+    with server.test_request_context("/"):
+        dash_app._setup_server()  # noqa: SLF001
+        for func in list(server.before_request_funcs.get(None, [])):
+            if getattr(func, "__name__", "") in ("router_sync", "router_async"):
+                func()
 
 
 def _claim_global_callbacks(dash_app) -> None:

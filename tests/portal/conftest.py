@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 from portal_testlib import (
-    PG_ADMIN_URL, REDIS_URL, _pg_engine, build_app, free_port, make_settings, small_log, wait_for_port,
+    PG_ADMIN_URL,
+    REDIS_URL,
+    _pg_engine,
+    build_app,
+    free_port,
+    make_settings,
+    small_log,
+    wait_for_port,
 )
 
 # --------------------------------------------------------------------------

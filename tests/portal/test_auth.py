@@ -6,7 +6,13 @@ import time
 
 import pytest
 from portal_testlib import (
-    PASSWORD, build_app, csrf_from, dash_post, logged_in, login, make_settings,
+    PASSWORD,
+    build_app,
+    csrf_from,
+    dash_post,
+    logged_in,
+    login,
+    make_settings,
 )
 from sqlalchemy import select
 

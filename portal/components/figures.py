@@ -1,0 +1,87 @@
+"""Figure helpers: one Plotly template and colour-blind-safe scales for every page.
+
+Categorical colours are the Okabe-Ito palette (safe for the common colour-vision
+deficiencies); RFM segments get fixed colours so a segment looks the same on
+every chart.  Sequential scales are Cividis (perceptually uniform and readable
+with deuteranopia); diverging ones PuOr.  Every figure goes through
+:func:`themed`, and an empty or unusable result becomes :func:`message_figure`
+rather than an empty axis.
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+SEQUENTIAL = "Cividis"
+DIVERGING = "PuOr"
+
+#: Fixed colour per RFM segment (Okabe-Ito plus two greys), good to bad.
+SEGMENT_COLOURS: dict[str, str] = {
+    "Champions": "#0072B2",
+    "Loyal Customers": "#56B4E9",
+    "Potential Loyalists": "#009E73",
+    "New Customers": "#F0E442",
+    "Promising": "#E69F00",
+    "Need Attention": "#CC79A7",
+    "About to Sleep": "#999999",
+    "At Risk": "#D55E00",
+    "Can't Lose Them": "#000000",
+    "Hibernating": "#BBBBBB",
+    "Lost": "#666666",
+}
+RISK_COLOURS = {"high": "#D55E00", "medium": "#E69F00", "low": "#0072B2"}
+
+pio.templates["portal"] = go.layout.Template(
+    layout=go.Layout(
+        font={"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12},
+        colorway=OKABE_ITO,
+        margin={"l": 50, "r": 20, "t": 30, "b": 40},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        xaxis={"gridcolor": "#eeeeee", "zerolinecolor": "#dddddd"},
+        yaxis={"gridcolor": "#eeeeee", "zerolinecolor": "#dddddd"},
+        legend={"orientation": "h", "y": -0.2},
+        hoverlabel={"bgcolor": "white"},
+        colorscale={"sequential": SEQUENTIAL, "diverging": DIVERGING},
+    )
+)
+
+
+def themed(figure: go.Figure, *, height: int = 360, title: str | None = None) -> go.Figure:
+    """Apply the portal template and a fixed height (so loading spinners don't jump)."""
+    figure.update_layout(template="portal", height=height)
+    if title:
+        figure.update_layout(title={"text": title, "x": 0, "font": {"size": 14}})
+    return figure
+
+
+def message_figure(message: str, *, height: int = 360) -> go.Figure:
+    """An empty chart that says why it is empty (no axes, a centred note)."""
+    figure = go.Figure()
+    figure.add_annotation(text=message, showarrow=False, font={"size": 14, "color": "#6c757d"},
+                          xref="paper", yref="paper", x=0.5, y=0.5)
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    return themed(figure, height=height)
+
+
+def money(value: float | None, currency: str = "£") -> str:
+    """£1,234 (whole units; the portal shows money without pennies above 1,000)."""
+    if value is None or value != value:  # NaN
+        return "–"
+    if abs(value) >= 1000:
+        return f"{currency}{value:,.0f}"
+    return f"{currency}{value:,.2f}"
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    if value is None or value != value:
+        return "–"
+    return f"{value * 100:.{digits}f}%"
+
+
+def count(value: float | None) -> str:
+    if value is None or value != value:
+        return "–"
+    return f"{value:,.0f}"

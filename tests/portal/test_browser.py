@@ -1,0 +1,108 @@
+"""End to end in headless Chromium against gunicorn: login, CSP without console
+errors, the offline world map, an upload through the background callback with
+the CSRF header, logout, and what a viewer sees."""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from portal_testlib import PASSWORD, Server, build_app, free_port, make_settings, settings_env, wait_for_port
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.browser, pytest.mark.slow,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, alpha_csv, beta_csv):
+    tmp = tmp_path_factory.mktemp("browser")
+    settings = make_settings(tmp)
+    build_app(settings, logs={"alpha": alpha_csv, "beta": beta_csv})
+    port = free_port()
+    env = settings_env(settings) | {"PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2"}
+    process = Server([sys.executable, "-m", "gunicorn", "wsgi:server"], env, port)
+    wait_for_port(port, timeout=60, process=process.process)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.problems = []
+    page.csrf_headers = []
+    page.asset_status = {}
+    page.on("console", lambda m: page.problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    page.on("request", lambda r: page.csrf_headers.append(r.headers.get("x-csrftoken"))
+            if "_dash-update-component" in r.url else None)
+    page.on("response", lambda r: page.asset_status.__setitem__(r.url.split("/assets/")[-1], r.status)
+            if "/assets/" in r.url else None)
+    yield page
+    context.close()
+
+
+def sign_in(page, server, email, path="/"):
+    page.goto(server.url + path)
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    try:
+        page.wait_for_selector("#nav-tenant", timeout=20000)
+    except Exception:
+        page.screenshot(path="/tmp/signin-failure.png")
+        raise AssertionError(f"no shell at {page.url}; problems: {page.problems}; log: {server.output()[-3000:]}")
+
+
+def test_overview_map_works_offline_under_the_csp(page, server):
+    sign_in(page, server, "viewer@alpha.test")
+    page.wait_for_selector("#kpi-rows", timeout=20000)
+    page.wait_for_selector("#overview-map .choroplethlocation", timeout=20000)
+    assert page.asset_status.get("topojson/world_110m.json") == 200
+    assert page.asset_status.get("bootstrap.min.css") == 200
+    assert page.inner_text("#nav-tenant") == "Alpha Stores"
+    assert page.inner_text("#nav-user-role") == "viewer"
+    assert page.query_selector("#nav-data") is None  # viewers do not see the Data page
+    page.goto(server.url + "/data")
+    page.wait_for_selector("#forbidden", timeout=20000)
+    assert page.problems == [], page.problems
+
+
+def test_upload_through_the_background_callback(page, server, tmp_path, bad_csv):
+    from portal_testlib import small_log
+
+    upload = tmp_path / "upload.csv"
+    small_log(25, 2, seed=9).to_csv(upload, index=False)
+    sign_in(page, server, "admin@alpha.test", "/data")
+    page.wait_for_selector("#datasets-grid .ag-row", timeout=20000)
+    page.set_input_files("#upload input[type=file]", str(upload))
+    page.wait_for_selector("#import-status .alert-success", timeout=60000)
+    assert "Imported version 2" in page.inner_text("#import-status")
+    page.wait_for_function("document.querySelectorAll('#datasets-grid .ag-center-cols-container .ag-row').length >= 2",
+                           timeout=20000)
+    page.set_input_files("#upload input[type=file]", str(bad_csv))
+    page.wait_for_selector("#import-status .alert-danger", timeout=60000)
+    assert "Column 'Quantity', row 2" in page.inner_text("#import-status")
+
+    cookie = [c["value"] for c in page.context.cookies() if c["name"] == "_csrf_token"][0]
+    assert page.csrf_headers and all(page.csrf_headers), "every callback POST carries X-CSRFToken"
+    assert page.csrf_headers[-1] == cookie
+    assert page.problems == [], page.problems
+
+    page.click("#logout-button")
+    page.wait_for_selector("#email", timeout=20000)
+    assert "signed out" in page.content()
