@@ -166,7 +166,7 @@ def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.001,
             if problem is None:
                 fit = BgNbdFit(params, pen, n, log_lik)
                 fit.expected_purchases(2.0 * float(pooled["T"].max()), pooled)  # must be finite
-        except Exception as exc:  # optimiser failure, non-finite likelihood or forecast
+        except Exception as exc:  # noqa: BLE001 -- optimiser failure, non-finite likelihood or forecast
             problem = _reason(exc)
         if problem is None:
             if notes:
@@ -208,7 +208,7 @@ def fit_gamma_gamma(summary: pd.DataFrame, penalizer: float = 0.001,
             params = dict(zip(("p", "q", "v"), np.exp(log_params).tolist()))
             params["v"] *= scale
             problem = _degenerate(params) or ("q <= 1 (infinite mean value)" if params["q"] <= 1 else None)
-        except Exception as exc:  # optimiser failure, non-finite likelihood
+        except Exception as exc:  # noqa: BLE001 -- optimiser failure, non-finite likelihood
             problem = _reason(exc)
         if problem is None:
             if pen != penalizer:

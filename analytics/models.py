@@ -22,7 +22,12 @@ from .churn import ChurnModel, score_customers, train_churn_model
 from .cleaning import CleanedLog
 from .clv import ClvResult, ClvValidation, fit_clv, validate_clv
 from .errors import AnalyticsError
-from .recommend import RecommendationEvaluation, association_rules, evaluate_recommendations, recommend_products
+from .recommend import (
+    RecommendationEvaluation,
+    association_rules,
+    evaluate_recommendations,
+    recommend_products,
+)
 
 Progress = Callable[[float, str], None]
 
@@ -99,7 +104,7 @@ def fit_models(cleaned: CleanedLog, *, horizon_months: int = 12, holdout_days: i
             done[part] = runners[part]()
         except AnalyticsError as exc:
             errors[part] = str(exc)
-        except Exception as exc:  # a model bug must not take the other models down
+        except Exception as exc:  # noqa: BLE001 -- a model bug must not take the other models down
             errors[part] = f"Unexpected {type(exc).__name__}: {exc}"
         fraction += share
     if progress is not None:

@@ -6,8 +6,14 @@ import pandas as pd
 import pytest
 
 from analytics import InsufficientDataError, clean_transactions
-from analytics.churn import (FEATURES, churn_features, churn_labels, score_customers,
-                             suggest_churn_horizon, train_churn_model)
+from analytics.churn import (
+    FEATURES,
+    churn_features,
+    churn_labels,
+    score_customers,
+    suggest_churn_horizon,
+    train_churn_model,
+)
 
 COLUMNS = ["invoice", "customer_id", "invoice_date", "stock_code", "quantity", "unit_price", "country"]
 

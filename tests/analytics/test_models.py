@@ -11,8 +11,14 @@ import pytest
 
 from analytics import clean_transactions, load_transactions
 from analytics import models as models_module
-from analytics.models import (CUSTOMER_COLUMNS, PARTS, customer_model_columns, fit_models, model_summary,
-                              write_model_outputs)
+from analytics.models import (
+    CUSTOMER_COLUMNS,
+    PARTS,
+    customer_model_columns,
+    fit_models,
+    model_summary,
+    write_model_outputs,
+)
 from analytics.synthetic import generate_transactions
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
