@@ -39,8 +39,9 @@ class RecommendationEvaluation:
     """Hit rate at k of :func:`recommend_products` vs the popularity baseline.
 
     Customers evaluated: bought before ``calibration_end`` and bought at least
-    one product *new to them* in ``[calibration_end, snapshot_date)``.  A hit:
-    at least one of the k recommended products is among those new products.
+    one product *new to them* in ``[calibration_end, snapshot_date)``; products
+    first sold in the holdout are left out (neither method can know them).  A
+    hit: at least one of the k recommended products is among those new products.
     ``precision`` = mean share of the k recommendations that were bought,
     ``recall`` = mean share of the new products that were recommended.
     """
