@@ -7,7 +7,7 @@ config (settings from env) · db (engine, sessions, migrations) · models (ORM) 
 accounts (tenants, users, passwords, audit) · auth (login, rate limits, gate) ·
 tenancy (current_context, roles) · storage (dataset payloads) · imports ·
 jobs (model fitting, background callbacks) · cache · results (named results) ·
-exports (CSV) · security (headers, CSRF) · observability (logs, errors) · health · layout ·
+views (saved views) · exports (CSV) · security (headers, CSRF) · observability (logs, errors) · health · layout ·
 seed (demo data) · cli · pages/ (Dash pages)
 """
 from __future__ import annotations

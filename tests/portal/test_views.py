@@ -1,0 +1,46 @@
+"""portal.views: saved views are per owner, shareable within a tenant, never across tenants."""
+from __future__ import annotations
+
+import pytest
+from portal_testlib import build_app, make_settings
+
+from portal import views
+from portal.accounts import AccountError, audit_entries
+from portal.tenancy import context_for_user
+
+
+@pytest.fixture
+def ctxs(tmp_path):
+    app = build_app(make_settings(tmp_path))
+    with app.app_context():
+        # users 1-3: alpha admin, manager, viewer; 4-6: beta
+        yield {name: context_for_user(i) for i, name in enumerate(
+            ["a_admin", "a_manager", "a_viewer", "b_admin", "b_manager", "b_viewer"], start=1)}
+
+
+def test_views_are_private_until_shared(ctxs):
+    mine = views.save_view(ctxs["a_manager"], "/rfm", "Top customers", {"segment": "Champions"})
+    assert mine.mine and not mine.shared
+    assert views.list_views(ctxs["a_viewer"], "/rfm") == []
+    views.save_view(ctxs["a_manager"], "/rfm", "Top customers", {"segment": "Loyal"}, shared=True)
+    seen = views.list_views(ctxs["a_viewer"], "/rfm")
+    assert [(v.name, v.state, v.mine) for v in seen] == [("Top customers", {"segment": "Loyal"}, False)]
+    assert views.list_views(ctxs["b_admin"], "/rfm") == []
+    actions = [e.action for e in audit_entries(ctxs["a_manager"].tenant_id)]
+    assert "share" in actions and actions.count("view_saved") == 2
+
+
+def test_only_owners_and_admins_of_the_tenant_delete(ctxs):
+    view = views.save_view(ctxs["a_manager"], "/rfm", "Mine", {}, shared=True)
+    for other in ("a_viewer", "b_admin"):
+        with pytest.raises(AccountError, match="No such view"):
+            views.delete_view(ctxs[other], view.id)
+    views.delete_view(ctxs["a_admin"], view.id)
+    assert views.list_views(ctxs["a_manager"], "/rfm") == []
+
+
+def test_viewers_cannot_share_and_names_are_checked(ctxs):
+    with pytest.raises(AccountError, match="manager role"):
+        views.save_view(ctxs["a_viewer"], "/rfm", "x", {}, shared=True)
+    with pytest.raises(AccountError, match="name"):
+        views.save_view(ctxs["a_viewer"], "/rfm", "  ", {})
