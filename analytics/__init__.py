@@ -14,15 +14,20 @@ Conventions shared by every module:
   name says otherwise; dates are naive timestamps.
 * Functions never mutate their inputs and never import Dash, Flask or portal.
 """
+from .btyd import calibration_holdout_split, customer_summary
+from .churn import ChurnModel, score_customers, suggest_churn_horizon, train_churn_model
 from .cleaning import CleanedLog, CleaningReport, clean_transactions, default_snapshot_date
-from .errors import AnalyticsError, InsufficientDataError
-from .loading import LoadError, load_transactions
 from .clusters import ClusterResult, cluster_customers
+from .clv import ClvResult, ClvValidation, fit_clv, validate_clv
 from .cohorts import average_retention_curve, cohort_table, retention_matrix
 from .distributions import Outliers, histogram, iqr_outliers, rfm_distributions
+from .errors import AnalyticsError, InsufficientDataError
 from .geography import COUNTRY_CODES, country_summary, iso3, unmapped_countries
+from .loading import LoadError, load_transactions
 from .migration import SegmentMigration, segment_migration
+from .models import ModelResults, customer_model_columns, fit_models, model_summary, write_model_outputs
 from .products import ParetoCurve, pareto_curve, product_summary, top_products
+from .recommend import association_rules, evaluate_recommendations, recommend_products
 from .report import DescriptiveReport, describe, run_report, write_report
 from .rfm import (
     SEGMENT_DESCRIPTIONS,
@@ -87,4 +92,23 @@ __all__ = [
     "unmapped_countries",
     "weekday_hour",
     "write_report",
+    # models
+    "ChurnModel",
+    "ClvResult",
+    "ClvValidation",
+    "ModelResults",
+    "association_rules",
+    "calibration_holdout_split",
+    "customer_model_columns",
+    "customer_summary",
+    "evaluate_recommendations",
+    "fit_clv",
+    "fit_models",
+    "model_summary",
+    "recommend_products",
+    "score_customers",
+    "suggest_churn_horizon",
+    "train_churn_model",
+    "validate_clv",
+    "write_model_outputs",
 ]

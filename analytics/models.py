@@ -10,7 +10,6 @@ message in :attr:`ModelResults.errors` instead of raising.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._json import jsonable
 from .churn import ChurnModel, score_customers, train_churn_model
 from .cleaning import CleanedLog
 from .clv import ClvResult, ClvValidation, fit_clv, validate_clv
@@ -183,15 +183,12 @@ def model_summary(results: ModelResults) -> dict:
                                   "sources": {str(k): int(v) for k, v in recs["source"].value_counts().items()}}
     if results.recommendation_evaluation is not None:
         out["recommendation_evaluation"] = results.recommendation_evaluation.to_dict()
-    return _jsonable(out)
+    return jsonable(out)
 
 
-def write_model_outputs(results: ModelResults, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``clv.csv`` (CLV table), ``churn.csv`` (churn scores) and ``models.json``
-    (:func:`model_summary`) into ``out_dir`` (created); a failed part's CSV has its
-    header only.  Returns the paths by name."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+def model_tables(results: ModelResults) -> dict[str, pd.DataFrame]:
+    """``clv.csv`` (the CLV table) and ``churn.csv`` (churn scores) as frames indexed by
+    customer_id; a failed part gives an empty frame with its columns."""
     clv = results.clv.customers if results.clv is not None else pd.DataFrame(
         columns=["frequency", "recency", "T", "monetary_value", "p_alive", "expected_orders_30d",
                  "expected_orders_90d", "expected_orders_365d", "expected_order_value", "clv", "clv_12m",
@@ -199,28 +196,20 @@ def write_model_outputs(results: ModelResults, out_dir: str | Path) -> dict[str,
     churn = results.churn_scores if results.churn_scores is not None else pd.DataFrame(
         columns=["churn_probability", "risk_band", "clv_12m", "revenue_at_risk"],
         index=pd.Index([], name="customer_id"))
-    paths = {"clv": out / "clv.csv", "churn": out / "churn.csv", "models": out / "models.json"}
-    clv.to_csv(paths["clv"], index_label="customer_id")
-    churn.to_csv(paths["churn"], index_label="customer_id")
+    return {"clv.csv": clv.rename_axis("customer_id"), "churn.csv": churn.rename_axis("customer_id")}
+
+
+def write_model_outputs(results: ModelResults, out_dir: str | Path) -> dict[str, Path]:
+    """Write :func:`model_tables` and ``models.json`` (:func:`model_summary`) into
+    ``out_dir`` (created); a failed part's CSV has its header only.  Returns the
+    paths by name (``clv``, ``churn``, ``models``)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, table in model_tables(results).items():
+        paths[name.removesuffix(".csv")] = out / name
+        table.to_csv(out / name, index_label="customer_id")
+    paths["models"] = out / "models.json"
     paths["models"].write_text(json.dumps(model_summary(results), indent=2, allow_nan=False) + "\n",
                                encoding="utf-8")
     return paths
-
-
-def _jsonable(value):
-    """Recursively: numpy scalars -> Python, NaN/inf -> None, timestamps -> ISO strings."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is pd.NaT or value is pd.NA:
-        return None
-    return value

@@ -5,22 +5,22 @@
 writes it to a folder (:data:`REPORT_FILES`); :func:`run_report` is the whole
 pipeline behind ``python -m analytics report``.
 
-Models (CLV, churn, ...) plug in through :data:`MODEL_STEPS`: each step gets
-the cleaned log and the descriptive report and returns a :class:`ModelOutput`
-(columns joined to ``customers.csv``, a payload merged into ``models.json``).
+Models plug in through :data:`MODEL_STEPS`: each step gets the cleaned log and
+the descriptive report and returns a :class:`ModelOutput` (columns joined to
+``customers.csv``, a payload merged into ``models.json``, extra CSV files).  The
+default step fits CLV, churn and recommendations (:data:`MODEL_FILES`);
 ``--skip-models`` skips them.
 """
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from ._json import jsonable
 from .cleaning import CleanedLog, CleaningReport, clean_transactions
 from .clusters import ClusterResult, cluster_customers
 from .cohorts import average_retention_curve, cohort_table, retention_matrix
@@ -52,6 +52,13 @@ REPORT_FILES: dict[str, str] = {
     "summary.json": "cleaning report, KPIs, segment counts, concentration, chosen k",
 }
 
+#: Files the default model step adds.
+MODEL_FILES: dict[str, str] = {
+    "clv.csv": "per customer: P(alive), expected orders in 30/90/365 days, expected order value, CLV, tier",
+    "churn.csv": "per customer: churn probability, risk band, 12-month CLV, revenue at risk",
+    "models.json": "every fitted parameter and validation figure (CLV, churn, recommendations)",
+}
+
 #: Floats in the CSV files: 12 significant digits (cents up to 10 billion).
 CSV_FLOAT_FORMAT = "%.12g"
 
@@ -63,18 +70,30 @@ DESCRIBE_STEPS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class ModelOutput:
-    """What a model step adds: ``customer_columns`` (indexed by customer_id) and
-    ``payload`` (JSON-ready, merged into models.json under the step's name)."""
+    """What a model step adds: ``customer_columns`` (indexed by customer_id, joined
+    to customers.csv), ``payload`` (JSON-ready; its keys are merged into
+    models.json) and ``tables`` (extra CSV files: name -> frame indexed by customer_id)."""
 
     name: str
     customer_columns: pd.DataFrame | None = None
     payload: dict | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 ModelStep = Callable[[CleanedLog, "DescriptiveReport"], ModelOutput]
 
+
+def fit_model_step(cleaned: CleanedLog, report: "DescriptiveReport") -> ModelOutput:
+    """CLV, churn and recommendations (:func:`analytics.models.fit_models`): the
+    model columns of customers.csv, clv.csv, churn.csv and models.json."""
+    from .models import customer_model_columns, fit_models, model_summary, model_tables
+
+    results = fit_models(cleaned, seed=report.seed)
+    return ModelOutput("models", customer_model_columns(results), model_summary(results), model_tables(results))
+
+
 #: Model steps run by :func:`run_report` unless models are skipped.
-MODEL_STEPS: list[ModelStep] = []
+MODEL_STEPS: list[ModelStep] = [fit_model_step]
 
 
 @dataclass(frozen=True)
@@ -135,7 +154,7 @@ class DescriptiveReport:
                 "labels": self.clusters.profiles["label"].tolist(),
             }
         kpis = self.kpis
-        return _jsonable(
+        return jsonable(
             {
                 "snapshot_date": self.snapshot_date.date().isoformat(),
                 "lookback_days": self.lookback_days,
@@ -236,11 +255,12 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     customers = report.customers()
     models: dict[str, object] = {}
+    extra_tables: dict[str, pd.DataFrame] = {}
     for output in model_outputs or []:
         if output.customer_columns is not None:
             customers = customers.join(output.customer_columns, how="left")
-        if output.payload is not None:
-            models[output.name] = output.payload
+        models.update(output.payload or {})
+        extra_tables.update(output.tables)
     tables = {
         "customers.csv": customers,
         "segments.csv": report.segments,
@@ -249,6 +269,7 @@ def write_report(
         "countries.csv": report.countries,
         "monthly.csv": report.monthly,
         "products.csv": report.products,
+        **extra_tables,
     }
     paths: dict[str, Path] = {}
     for name, table in tables.items():
@@ -257,7 +278,7 @@ def write_report(
         table.to_csv(paths[name], index=keep_index, date_format="%Y-%m-%d %H:%M:%S", float_format=CSV_FLOAT_FORMAT)
     documents = {"summary.json": report.summary()}
     if models:
-        documents["models.json"] = _jsonable(models)
+        documents["models.json"] = jsonable(models)
     for name, payload in documents.items():
         paths[name] = out / name
         paths[name].write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n", encoding="utf-8")
@@ -292,24 +313,3 @@ def run_report(
 
 #: Step names :func:`run_report` reports, in order (for progress bars).
 RUN_STEPS: tuple[str, ...] = ("load", "clean") + DESCRIBE_STEPS + ("models", "write")
-
-
-def _jsonable(value: object) -> object:
-    """Plain JSON types: NaN/NaT/NA -> None, numpy scalars -> Python, timestamps -> ISO."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        return None if pd.isna(value) else pd.Timestamp(value).isoformat()
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) or math.isinf(value) else float(value)
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if pd.isna(value):
-        return None
-    return str(value)

@@ -1,7 +1,6 @@
 """Cleaning rules and the order table on a toy log whose answers are worked out by hand."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pandas as pd

@@ -13,7 +13,7 @@ from descriptive_toys import REPO, RFM_EXPECTED, RFM_ROWS, make_log, toy_csv
 
 import analytics as A
 from analytics import clean_transactions, load_transactions
-from analytics.report import REPORT_FILES, ModelOutput, describe, write_report
+from analytics.report import MODEL_FILES, REPORT_FILES, ModelOutput, describe, write_report
 from analytics.rfm import SEGMENT_ORDER, rfm_table
 
 
@@ -120,6 +120,33 @@ def test_synth_then_report_with_clusters(tmp_path):
     assert customers["cluster_label"].nunique() == summary["clusters"]["k"]
 
 
+def test_report_with_models_writes_clv_churn_and_models_json(tmp_path):
+    pytest.importorskip("analytics.synthetic")
+    log = tmp_path / "synth.parquet"
+    assert run_cli("synth", "--customers", "400", "--months", "18", "--seed", "5", log).returncode == 0
+    out = tmp_path / "report"
+    result = run_cli("report", log, "--out", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted({*REPORT_FILES, *MODEL_FILES})
+
+    customers = pd.read_csv(out / "customers.csv", dtype={"customer_id": str}).set_index("customer_id")
+    clv = pd.read_csv(out / "clv.csv", dtype={"customer_id": str}).set_index("customer_id")
+    churn = pd.read_csv(out / "churn.csv", dtype={"customer_id": str}).set_index("customer_id")
+    models = json.loads((out / "models.json").read_text())
+    assert models["errors"] == {}
+    # the columns joined to customers.csv are the model tables' own values
+    joined = customers.loc[clv.index]
+    assert joined["clv_12m"].to_numpy() == pytest.approx(clv["clv_12m"].to_numpy())
+    assert joined["p_alive"].to_numpy() == pytest.approx(clv["p_alive"].to_numpy())
+    assert customers.loc[churn.index, "risk_band"].tolist() == churn["risk_band"].tolist()
+    expected_risk = churn["churn_probability"] * churn["clv_12m"]
+    assert churn["revenue_at_risk"].to_numpy() == pytest.approx(expected_risk.to_numpy(), nan_ok=True)
+    assert set(models["clv"]["bgnbd_params"]) == {"r", "alpha", "a", "b"}
+    assert models["clv"]["customers"] == len(clv)
+    assert models["churn"]["chosen"] in models["churn"]["metrics"]
+    assert models["clv_validation"]["metrics"]["bgnbd"]["mae"] > 0
+
+
 def test_synth_bad_arguments():
     result = run_cli("synth", "--customers", "0", "x.csv")
     assert result.returncode == 2 and result.stderr.startswith("error: ")
@@ -136,12 +163,15 @@ def test_describe_and_model_outputs(tmp_path):
     extra = ModelOutput(
         name="clv",
         customer_columns=pd.DataFrame({"clv": [1.0, 2.0]}, index=pd.Index(["A", "C"], name="customer_id")),
-        payload={"model": "toy", "customers": 2},
+        payload={"clv": {"model": "toy", "customers": 2}},
+        tables={"clv.csv": pd.DataFrame({"clv": [1.0]}, index=pd.Index(["A"], name="customer_id"))},
     )
     paths = write_report(report, tmp_path, [extra])
     written = pd.read_csv(paths["customers.csv"], dtype={"customer_id": str}).set_index("customer_id")
     assert written.loc["A", "clv"] == 1.0 and pd.isna(written.loc["B", "clv"])
     assert json.loads(paths["models.json"].read_text()) == {"clv": {"model": "toy", "customers": 2}}
+    assert pd.read_csv(paths["clv.csv"], dtype={"customer_id": str}).to_dict("records") == [
+        {"customer_id": "A", "clv": 1.0}]
 
 
 def test_describe_on_guests_only():
