@@ -131,7 +131,10 @@ def fit_dataset_models(dataset_id: int, progress: Progress | None = None, *, for
             else:
                 stored.data, stored.created_at = data, utcnow()
             row = session.get(Dataset, dataset_id)
-            row.models_status, row.models_progress, row.models_message = "ready", 1.0, "ready"
+            failed_parts = getattr(fitted, "errors", None) or {}
+            message = f"ready; {len(failed_parts)} part(s) not available: {', '.join(failed_parts)}" \
+                if failed_parts else "ready"
+            row.models_status, row.models_progress, row.models_message = "ready", 1.0, message[:2000]
             row.models_updated_at = utcnow()
         report(1.0, "models ready")
         return "ready"
