@@ -33,6 +33,7 @@ def world_map(counts: pd.DataFrame) -> go.Figure:
         locationmode="ISO-3", colorscale="Blues", colorbar_title="Customers",
         hovertemplate="%{text}: %{z:,} customers<extra></extra>",
     ))
-    figure.update_geos(scope="world", resolution=110, showframe=False, projection_type="natural earth")
+    figure.update_geos(scope="world", resolution=110, showframe=False, showcountries=True,
+                       lataxis_range=[-58, 85], projection_type="equirectangular")
     figure.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, height=380)
     return figure
