@@ -77,6 +77,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         title="Customer analytics", update_title=None, compress=False,
     )
     _claim_global_callbacks(dash_app)
+    from . import dashboard  # noqa: F401 - registers the dashboard's results
+    from .components import customerlist, filterbar, savedviews
+
+    filterbar.register(dash_app)
+    savedviews.register(dash_app)
+    customerlist.register(dash_app)
     dash_app.layout = shell
     services.dash = dash_app
     init_security(server, settings, dash_app)

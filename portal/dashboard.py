@@ -12,6 +12,7 @@ function over the selected lines.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -29,15 +30,25 @@ RISK_BANDS = ("high", "medium", "low")
 
 @dataclass(frozen=True)
 class ModelsState:
-    """The stored model results of a dataset, or why there are none yet."""
+    """The stored model results of the current dataset, or why there are none yet."""
 
     results: Any | None  # analytics.models.ModelResults
     status: str  # pending | running | ready | failed
     message: str | None
+    progress: float
+    #: Changes whenever the stored models change (a refit): part of cache keys.
+    stamp: str
 
     @property
     def ready(self) -> bool:
         return self.results is not None
+
+
+def dataset(ctx: PortalContext):
+    """The current dataset's row (:class:`portal.storage.DatasetInfo`)."""
+    from .storage import get_dataset
+
+    return get_dataset(ctx)
 
 
 def report(ctx: PortalContext) -> DescriptiveReport:
@@ -51,42 +62,110 @@ def lines(ctx: PortalContext) -> pd.DataFrame:
 
 
 def models(ctx: PortalContext) -> ModelsState:
-    from .storage import get_dataset
+    info = dataset(ctx)
+    results = get_result(ctx, "models") if info.models_status == "ready" else None
+    ready = results is not None
+    stamp = f"m{info.models_updated_at:%Y%m%dT%H%M%S%f}" if ready and info.models_updated_at else "nomodels"
+    return ModelsState(results=results, status=info.models_status, message=info.models_message,
+                       progress=float(info.models_progress or 0.0), stamp=stamp)
 
-    dataset = get_dataset(ctx)
-    results = get_result(ctx, "models") if dataset.models_status == "ready" else None
-    return ModelsState(results=results, status=dataset.models_status, message=dataset.models_message)
 
-
-def customers(ctx: PortalContext) -> pd.DataFrame:
+def customers(ctx: PortalContext, state: ModelsState | None = None) -> pd.DataFrame:
     """One row per customer: RFM, scores, segment, cluster and (when fitted) model columns."""
-    return get_result(ctx, "customers")
+    state = state or models(ctx)
+    return get_result(ctx, "customers", variant=state.stamp)
 
 
-def filter_options(ctx: PortalContext) -> dict[str, Any]:
+def filter_options(ctx: PortalContext, state: ModelsState | None = None) -> dict[str, Any]:
     """Choices of the filter bar, from the current dataset."""
-    return get_result(ctx, "filter_options")
+    state = state or models(ctx)
+    return get_result(ctx, "filter_options", variant=state.stamp)
 
 
-def selected_customers(ctx: PortalContext, filters: Filters) -> pd.DataFrame:
-    """Customers the filters keep (date window = ordered in it)."""
-    table = customers(ctx)
-    if filters.is_empty:
-        return table
-    return select_customers(table, filters.customer_attributes, lines=lines(ctx),
-                            start=_stamp(filters.start), end=_stamp(filters.end))
+class View:
+    """What one request of a page sees: the caller's context, the URL's filters and,
+    computed at most once per request, the results they select.
 
+    ``View(current_context(), query)`` in a layout or callback; ``query`` is the
+    page's query string (or Dash's kwargs).
+    """
 
-def selected_lines(ctx: PortalContext, filters: Filters) -> pd.DataFrame:
-    """Lines the filters keep; a customer-attribute filter drops guests' lines."""
-    all_lines = lines(ctx)
-    if filters.is_empty:
-        return all_lines
-    customer_ids = None
-    if filters.filters_customers:
-        customer_ids = select_customers(customers(ctx), filters.customer_attributes).index
-    return select_lines(all_lines, start=_stamp(filters.start), end=_stamp(filters.end),
-                        countries=filters.countries, customer_ids=customer_ids)
+    def __init__(self, ctx: PortalContext, query: str | dict | None = None) -> None:
+        self.ctx = ctx
+        self.query = query
+        self.filters = Filters.from_query(query)
+
+    @cached_property
+    def dataset(self):
+        return dataset(self.ctx)
+
+    @cached_property
+    def models(self) -> ModelsState:
+        return models(self.ctx)
+
+    @cached_property
+    def report(self) -> DescriptiveReport:
+        return report(self.ctx)
+
+    @cached_property
+    def lines(self) -> pd.DataFrame:
+        return lines(self.ctx)
+
+    @cached_property
+    def customers(self) -> pd.DataFrame:
+        return customers(self.ctx, self.models)
+
+    @cached_property
+    def options(self) -> dict[str, Any]:
+        return filter_options(self.ctx, self.models)
+
+    @cached_property
+    def selected_customers(self) -> pd.DataFrame:
+        """Customers the filters keep (date window = ordered in it)."""
+        if self.filters.is_empty:
+            return self.customers
+        return select_customers(self.customers, self.filters.customer_attributes, lines=self.lines,
+                                start=_stamp(self.filters.start), end=_stamp(self.filters.end))
+
+    @cached_property
+    def selected_lines(self) -> pd.DataFrame:
+        """Lines the filters keep; a customer-attribute filter drops guests' lines."""
+        if self.filters.is_empty:
+            return self.lines
+        return select_lines(self.scoped_lines, start=_stamp(self.filters.start), end=_stamp(self.filters.end))
+
+    @cached_property
+    def scoped_lines(self) -> pd.DataFrame:
+        """Lines of the filtered countries and customers over the WHOLE history (no date
+        window): for tables whose definitions look back, such as "new customer"
+        (first order ever) or a KPI's previous period."""
+        if not (self.filters.countries or self.filters.filters_customers):
+            return self.lines
+        return select_lines(self.lines, countries=self.filters.countries, customer_ids=self.customer_ids)
+
+    @property
+    def has_scope(self) -> bool:
+        """True when countries or customer attributes are filtered (not only dates)."""
+        return bool(self.filters.countries or self.filters.filters_customers)
+
+    @property
+    def window(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """``[start, end)`` of the date filter, or the last ``lookback_days`` before the snapshot."""
+        end = _stamp(self.filters.end) + pd.Timedelta(days=1) if self.filters.end else self.snapshot
+        start = _stamp(self.filters.start) if self.filters.start else end - pd.Timedelta(
+            days=self.report.lookback_days)
+        return start, max(end, start + pd.Timedelta(days=1))
+
+    @cached_property
+    def customer_ids(self) -> pd.Index | None:
+        """Customers kept by the customer-attribute filters, or None when there are none."""
+        if not self.filters.filters_customers:
+            return None
+        return select_customers(self.customers, self.filters.customer_attributes).index
+
+    @property
+    def snapshot(self) -> pd.Timestamp:
+        return self.report.snapshot_date
 
 
 def _stamp(day) -> pd.Timestamp | None:
@@ -99,17 +178,17 @@ def _stamp(day) -> pd.Timestamp | None:
 
 def _customers(r) -> pd.DataFrame:
     table = r("describe").customers()
-    state = r("models") if r.dataset_models_ready() else None
-    if state is not None:
+    fitted = r("models") if r.variant != "nomodels" else None
+    if fitted is not None:
         from analytics.models import customer_model_columns
 
-        table = table.join(customer_model_columns(state), how="left")
+        table = table.join(customer_model_columns(fitted), how="left")
     return table
 
 
 def _filter_options(r) -> dict[str, Any]:
     cleaned = r("cleaned")
-    table = r("customers")
+    table = r("customers", r.variant)
     tiers = [] if "clv_tier" not in table else sorted(table["clv_tier"].dropna().unique().tolist())
     first, last = cleaned.report.first_date, cleaned.report.last_date
     return {

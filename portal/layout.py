@@ -13,6 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_wtf.csrf import generate_csrf
 
+from .components.savedviews import views_menu
 from .tenancy import NotAuthenticated, PortalContext, current_context
 
 #: Plotly config for every graph: world maps read the vendored topojson.
@@ -42,7 +43,7 @@ def navbar(ctx: PortalContext) -> dbc.Navbar:
             [
                 dbc.NavbarBrand(["Customer analytics · ", html.Strong(ctx.tenant_name, id="nav-tenant")],
                                 href="/"),
-                html.Div([user, logout], className="d-flex align-items-center ms-auto"),
+                html.Div([user, views_menu(ctx), logout], className="d-flex align-items-center ms-auto"),
             ],
             fluid=True,
         ),
@@ -67,6 +68,9 @@ def shell():
         return html.Div(dcc.Location(id="relogin", href="/login"))
     return html.Div(
         [
+            # The URL is the state of every view: filters and page options live in its
+            # query string; "callback-nav" changes it without reloading the page.
+            dcc.Location(id="url", refresh="callback-nav"),
             navbar(ctx),
             dbc.Container(
                 dbc.Row(

@@ -6,7 +6,10 @@ Adding a result is one line::
     register("describe", lambda r: analytics.report.describe(r("cleaned")))
 
 A builder gets a :class:`Resolver` ``r``: ``r("name")`` is another result of
-the same dataset, ``r.ctx`` the context, ``r.dataset_id`` the dataset.  Results
+the same dataset, ``r.ctx`` the context, ``r.dataset_id`` the dataset and
+``r.variant`` the variant asked for.  A *variant* is a short string that
+distinguishes versions of one result of one dataset (e.g. before and after its
+models were fitted); it is part of the key.  Results
 are shared read-only objects: never modify one in place.
 
 Cache keys carry the code version, the builder version, the tenant id and the
@@ -60,24 +63,26 @@ def register(name: str, build: Callable[["Resolver"], Any], *, shared: bool = Tr
 class Resolver:
     """What a builder sees: the dataset it builds for and its sibling results."""
 
-    def __init__(self, ctx: PortalContext, dataset_id: int) -> None:
+    def __init__(self, ctx: PortalContext, dataset_id: int, variant: str = "") -> None:
         self.ctx = ctx
         self.dataset_id = dataset_id
+        self.variant = variant
 
-    def __call__(self, name: str) -> Any:
-        return _get(self.ctx, self.dataset_id, name)
+    def __call__(self, name: str, variant: str = "") -> Any:
+        return _get(self.ctx, self.dataset_id, name, variant)
 
 
-def result_key(ctx: PortalContext, dataset_id: int, name: str) -> str:
+def result_key(ctx: PortalContext, dataset_id: int, name: str, variant: str = "") -> str:
     builder = REGISTRY[name]
-    return f"r{CODE_VERSION}:{name}:v{builder.version}:t{ctx.tenant_id}:d{dataset_id}"
+    key = f"r{CODE_VERSION}:{name}:v{builder.version}:t{ctx.tenant_id}:d{dataset_id}"
+    return f"{key}:{variant}" if variant else key
 
 
-def get_result(ctx: PortalContext, name: str) -> Any:
-    """Result ``name`` for the context's current dataset; :class:`NoDataset` if none."""
+def get_result(ctx: PortalContext, name: str, variant: str = "") -> Any:
+    """Result ``name`` (of ``variant``) for the context's current dataset; :class:`NoDataset` if none."""
     if ctx.dataset_id is None:
         raise NoDataset("No data yet: an admin can import a file on the Data page.")
-    return _get(ctx, ctx.dataset_id, name)
+    return _get(ctx, ctx.dataset_id, name, variant)
 
 
 def prime(ctx: PortalContext, dataset_id: int, name: str, value: Any) -> None:
@@ -91,7 +96,7 @@ def prime(ctx: PortalContext, dataset_id: int, name: str, value: Any) -> None:
     cache.local_put(key, value, size or None)
 
 
-def _get(ctx: PortalContext, dataset_id: int, name: str) -> Any:
+def _get(ctx: PortalContext, dataset_id: int, name: str, variant: str = "") -> Any:
     if name not in REGISTRY:
         raise KeyError(f"No result named {name!r}; known: {', '.join(sorted(REGISTRY))}.")
     builder = REGISTRY[name]
@@ -99,9 +104,9 @@ def _get(ctx: PortalContext, dataset_id: int, name: str) -> Any:
     # refuses a dataset id that is not the context's tenant's.
     ctx = replace(ctx, dataset_id=dataset_id)
     if not builder.cached:
-        return builder.build(Resolver(ctx, dataset_id))
+        return builder.build(Resolver(ctx, dataset_id, variant))
     cache = _cache()
-    key = result_key(ctx, dataset_id, name)
+    key = result_key(ctx, dataset_id, name, variant)
     value = cache.local_get(key)
     if value is not MISSING:
         return value
@@ -120,7 +125,7 @@ def _get(ctx: PortalContext, dataset_id: int, name: str) -> Any:
                 cache.local_put(key, value, size)
                 return value
         started = time.perf_counter()
-        value = builder.build(Resolver(ctx, dataset_id))
+        value = builder.build(Resolver(ctx, dataset_id, variant))
         elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         size = cache.shared_set(key, value) if builder.shared else 0
         cache.local_put(key, value, size or None)

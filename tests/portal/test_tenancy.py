@@ -70,7 +70,7 @@ def test_forged_page_requests_render_only_the_callers_tenant(two_tenants):
         assert response.status_code == 200
         _assert_no_leak(response)
     overview = _text(_page_router(client, "/", f"?dataset_id={beta['datasets'][-1]}"))
-    assert "kpi-rows" in overview
+    assert "overview-query" in overview and "Alpha Stores" not in overview  # the page, not the shell
 
 
 def test_forged_data_page_callbacks_get_nothing_of_the_other_tenant(two_tenants):

@@ -39,8 +39,30 @@ def test_only_owners_and_admins_of_the_tenant_delete(ctxs):
     assert views.list_views(ctxs["a_manager"], "/rfm") == []
 
 
-def test_viewers_cannot_share_and_names_are_checked(ctxs):
-    with pytest.raises(AccountError, match="manager role"):
-        views.save_view(ctxs["a_viewer"], "/rfm", "x", {}, shared=True)
+def test_viewers_cannot_save_or_share_and_names_are_checked(ctxs):
+    for shared in (True, False):
+        with pytest.raises(AccountError, match="manager role"):
+            views.save_view(ctxs["a_viewer"], "/rfm", "x", {}, shared=shared)
     with pytest.raises(AccountError, match="name"):
-        views.save_view(ctxs["a_viewer"], "/rfm", "  ", {})
+        views.save_view(ctxs["a_manager"], "/rfm", "  ", {})
+    with pytest.raises(AccountError, match="page"):
+        views.save_view(ctxs["a_manager"], "https://evil.example/", "x", {})
+
+
+def test_list_all_pages_update_and_href(ctxs):
+    views.save_view(ctxs["a_manager"], "/segments", "Champions FR", {"query": "?country=France&segment=Champions"},
+                    shared=True)
+    private = views.save_view(ctxs["a_admin"], "/cohorts", "Mine", {"query": ""})
+    seen = views.list_views(ctxs["a_viewer"])
+    assert [(v.page, v.name, v.href, v.owner_email is not None) for v in seen] == [
+        ("/segments", "Champions FR", "/segments?country=France&segment=Champions", True)]
+    assert {v.name for v in views.list_views(ctxs["a_admin"])} == {"Champions FR", "Mine"}
+    shared = seen[0]
+    with pytest.raises(AccountError, match="No such view"):
+        views.update_view(ctxs["a_viewer"], shared.id, name="hijack")
+    with pytest.raises(AccountError, match="No such view"):
+        views.update_view(ctxs["b_admin"], shared.id, shared=False)
+    renamed = views.update_view(ctxs["a_admin"], shared.id, name="Best French", shared=False)
+    assert (renamed.name, renamed.shared) == ("Best French", False)
+    assert views.list_views(ctxs["a_viewer"]) == []
+    assert private.href == "/cohorts"
