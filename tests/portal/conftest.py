@@ -136,3 +136,24 @@ def bad_csv(tmp_path_factory) -> Path:
 def app(tmp_path, alpha_csv, beta_csv):
     """SQLite app with tenants alpha (UK) and beta (Germany), each with one dataset."""
     return build_app(make_settings(tmp_path), logs={"alpha": alpha_csv, "beta": beta_csv})
+
+
+# --------------------------------------------------------------------------
+# dashboard pages
+
+
+@pytest.fixture(scope="session")
+def dashboard_logs(tmp_path_factory):
+    from dashboard_testlib import write_dashboard_logs
+
+    return write_dashboard_logs(tmp_path_factory.mktemp("dashboard-logs"))
+
+
+@pytest.fixture(scope="session")
+def dashboard_app(tmp_path_factory, dashboard_logs):
+    """alpha (400 customers, 4 countries) and beta (150, Germany/Netherlands), models fitted.
+
+    Session-scoped: build once, never write to it in a test (use ``app`` for that)."""
+    from dashboard_testlib import build_dashboard_app
+
+    return build_dashboard_app(tmp_path_factory.mktemp("dashboard"), dashboard_logs)

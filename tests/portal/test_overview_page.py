@@ -1,0 +1,77 @@
+"""Overview page: layout and callbacks called as a logged-in user, values checked
+against analytics computed straight from the same log."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from dashboard_testlib import as_user, cleaned_log, figure_dict, page_module, traces
+
+from analytics.trends import kpi_change, monthly_summary
+
+
+@pytest.fixture
+def overview(dashboard_app):
+    return page_module("overview")
+
+
+def _texts(component) -> dict[str, str]:
+    """id -> text of every component with an id (a flattened layout)."""
+    found = {}
+
+    def walk(node):
+        if isinstance(node, (list, tuple)):
+            for child in node:
+                walk(child)
+            return
+        if not hasattr(node, "to_plotly_json"):
+            return
+        node_id = getattr(node, "id", None)
+        children = getattr(node, "children", None)
+        if isinstance(node_id, str) and isinstance(children, (str, int, float)):
+            found[node_id] = str(children)
+        walk(children)
+
+    walk(component)
+    return found
+
+
+def test_kpis_match_analytics(dashboard_app, dashboard_logs, overview):
+    reference = cleaned_log(dashboard_logs["alpha"])
+    snapshot = reference.snapshot_date
+    expected = kpi_change(reference.lines, snapshot - pd.Timedelta(days=90), snapshot)
+    with as_user(dashboard_app, "viewer@alpha.test"):
+        texts = _texts(overview.update_kpis(""))
+    assert texts["kpi-revenue"] == f"£{expected.loc['revenue', 'value']:,.0f}"
+    assert texts["kpi-orders"] == f"{expected.loc['orders', 'value']:,.0f}"
+    assert texts["kpi-customers"] == f"{expected.loc['customers', 'value']:,.0f}"
+    assert texts["kpi-window"].startswith(f"Window {snapshot - pd.Timedelta(days=90):%Y-%m-%d}")
+
+
+def test_country_filter_narrows_kpis_and_trend(dashboard_app, dashboard_logs, overview):
+    reference = cleaned_log(dashboard_logs["alpha"])
+    lines = reference.lines[reference.lines["country"] == "France"]
+    with as_user(dashboard_app, "viewer@alpha.test"):
+        texts = _texts(overview.update_kpis("?country=France&start=2023-01-01&end=2023-03-31"))
+        trend = traces(overview.update_trend("?country=France"))
+    expected = kpi_change(lines, pd.Timestamp("2023-01-01"), pd.Timestamp("2023-04-01"))
+    assert texts["kpi-revenue"] == f"£{expected.loc['revenue', 'value']:,.0f}"
+    monthly = monthly_summary(lines, reference.snapshot_date)
+    assert list(trend["New customers"].y) == pytest.approx(monthly["revenue_new"].tolist())
+    assert list(trend["Returning customers"].y) == pytest.approx(monthly["revenue_returning"].tolist())
+
+
+def test_a_filter_that_matches_nobody_says_so(dashboard_app, overview):
+    with as_user(dashboard_app, "viewer@alpha.test"):
+        figure = figure_dict(overview.update_trend("?country=Atlantis"))
+    assert "match nobody" in figure["layout"]["annotations"][0]["text"]
+
+
+def test_other_tenant_sees_its_own_numbers(dashboard_app, dashboard_logs, overview):
+    reference = cleaned_log(dashboard_logs["beta"])
+    snapshot = reference.snapshot_date
+    expected = kpi_change(reference.lines, snapshot - pd.Timedelta(days=90), snapshot)
+    with as_user(dashboard_app, "manager@beta.test"):
+        texts = _texts(overview.update_kpis("?country=United+Kingdom"))  # alpha's country: nothing
+        beta = _texts(overview.update_kpis(""))
+    assert texts["kpi-revenue"] == "£0.00"
+    assert beta["kpi-revenue"] == f"£{expected.loc['revenue', 'value']:,.0f}"
