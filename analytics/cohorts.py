@@ -151,3 +151,25 @@ def average_retention_curve(cohorts: pd.DataFrame) -> pd.DataFrame:
     curve["retention"] = curve["active_customers"] / curve["customers"]
     curve["revenue_per_customer"] = curve.pop("revenue") / curve["customers"]
     return curve.reset_index()
+
+
+def cohorts_between(cohorts: pd.DataFrame, start: L.DateLike | None = None,
+                    end: L.DateLike | None = None) -> pd.DataFrame:
+    """Rows of a :func:`cohort_table` whose cohort was acquired in a date window.
+
+    A cohort is a whole calendar month: it is kept when its month overlaps
+    ``[start, end]`` (``end`` counts as a whole day), i.e. its month is from
+    the month of ``start`` to the month of ``end``.  ``None`` leaves that side
+    open.  Every kept cohort keeps all its periods (followed to the snapshot),
+    so the table still feeds :func:`retention_matrix` and
+    :func:`average_retention_curve`.
+    """
+    if cohorts.empty:
+        return cohorts
+    keep = np.ones(len(cohorts), dtype=bool)
+    months = cohorts["cohort"]
+    if start is not None:
+        keep &= (months >= L.as_day(start, "start").replace(day=1)).to_numpy()
+    if end is not None:
+        keep &= (months <= L.as_day(end, "end").replace(day=1)).to_numpy()
+    return cohorts if keep.all() else cohorts.loc[keep].reset_index(drop=True)

@@ -152,3 +152,29 @@ def unmapped_countries(summary: pd.DataFrame) -> list[str]:
     if "iso3" not in summary.columns:
         raise AnalyticsError("summary lacks the iso3 column: use country_summary(...).")
     return [str(name) for name in summary.index[summary["iso3"].isna()]]
+
+
+def country_summary_between(lines: pd.DataFrame, start: L.DateLike, end: L.DateLike) -> pd.DataFrame:
+    """:func:`country_summary` of the lines dated in ``[start, end)`` (``end`` exclusive, midnights).
+
+    Revenue, share, orders, customers and AOV count the window's lines only;
+    ``new_customers`` are the customers whose first order EVER (over all of
+    ``lines`` before ``end``, so pass the whole history) falls in the window,
+    counted in the country of that first order.  Countries without a line in
+    the window are left out.  Same columns, index and order as
+    :func:`country_summary`.
+    """
+    L.require_columns(lines)
+    start, end = L.as_day(start, "start"), L.as_day(end, "end")
+    days = (end - start).days
+    if days < 1:
+        raise AnalyticsError(f"the window must end after it starts, got {start:%Y-%m-%d} to {end:%Y-%m-%d}.")
+    history = L.before(lines, end)
+    dates = history["invoice_date"].to_numpy()
+    window = history.loc[dates >= np.datetime64(start)] if len(history) else history
+    summary = country_summary(window, end, new_customer_days=days)
+    if summary.empty:
+        return summary
+    first_orders = country_summary(history, end, new_customer_days=days)["new_customers"]
+    summary["new_customers"] = first_orders.reindex(summary.index).fillna(0).astype(np.int64)
+    return summary

@@ -9,6 +9,10 @@ Per stock code (cleaned lines, so non-product codes are already gone):
   come back).
 * ``customers``: identified customers who bought it; ``orders``: orders with it.
 * ``description``: its most frequent description (ties: alphabetically first).
+
+:func:`returned_value` gives the value of the returned goods per product and
+:func:`return_rate_leaders` the highest return rates among products sold in
+sufficient numbers (:data:`MIN_UNITS_FOR_RETURN_RATE`).
 """
 from __future__ import annotations
 
@@ -156,3 +160,47 @@ def pareto_curve(summary: pd.DataFrame, target: float = 0.8) -> ParetoCurve:
     )
     needed = int(np.searchsorted(cumulative, target - 1e-12) + 1)
     return ParetoCurve(curve, min(needed, n), min(needed, n) / n)
+
+
+#: Fewest units sold for a product's return rate to be ranked (:func:`return_rate_leaders`).
+MIN_UNITS_FOR_RETURN_RATE = 50
+
+
+def returned_value(lines: pd.DataFrame, snapshot_date: L.DateLike | None = None) -> pd.Series:
+    """Value of the goods returned per stock code (currency, positive).
+
+    The value of a return line is minus its (negative) revenue: quantity x unit
+    price at the return.  Index ``stock_code`` (str), only products with
+    returns, largest first; lines on or after ``snapshot_date`` are ignored.
+    """
+    L.require_columns(lines, L.LINE_COLUMNS + ("stock_code",))
+    lines = L.before(lines, L.as_day(snapshot_date, "snapshot date") if snapshot_date is not None else None)
+    returns = lines.loc[lines[L.LINE_IS_RETURN].to_numpy()]
+    if returns.empty:
+        return pd.Series([], dtype="float64", index=pd.Index([], dtype="str", name="stock_code"),
+                         name="returned_value")
+    stock, stocks = L.codes_of(returns["stock_code"])
+    value = -np.bincount(stock[stock >= 0], weights=returns[L.LINE_REVENUE].to_numpy()[stock >= 0],
+                         minlength=len(stocks))
+    present = np.flatnonzero(np.bincount(stock[stock >= 0], minlength=len(stocks)) > 0)
+    series = pd.Series(value[present], index=pd.Index(stocks[present], dtype="str", name="stock_code"),
+                       name="returned_value")
+    return series.sort_index().sort_values(ascending=False, kind="stable")
+
+
+def return_rate_leaders(summary: pd.DataFrame, min_units: int = MIN_UNITS_FOR_RETURN_RATE,
+                        n: int = 10) -> pd.DataFrame:
+    """The ``n`` products with the highest return rate among those with returns and at
+    least ``min_units`` units sold (a product summary as input).
+
+    Ties: more units returned first, then the summary's order.  A small
+    ``min_units`` lets products sold once and returned once (rate 100 %) crowd
+    the list, hence the threshold.
+    """
+    missing = {"quantity", "returned_quantity", "return_rate"} - set(summary.columns)
+    if missing:
+        raise AnalyticsError("summary lacks the return columns: use product_summary(...).")
+    if min_units < 0 or n < 0:
+        raise AnalyticsError("min_units and n must be zero or more.")
+    eligible = summary[(summary["quantity"] >= min_units) & (summary["returned_quantity"] > 0)]
+    return eligible.sort_values(["return_rate", "returned_quantity"], ascending=False, kind="stable").head(n)

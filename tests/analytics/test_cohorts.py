@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from descriptive_toys import COHORT_SNAPSHOT
 
-from analytics.cohorts import average_retention_curve, cohort_table, retention_matrix
+from analytics.cohorts import average_retention_curve, cohort_table, cohorts_between, retention_matrix
 from analytics.errors import AnalyticsError
 from analytics.rfm import rfm_table
 
@@ -92,3 +92,17 @@ def test_cohorts_match_a_naive_computation(online_retail):
     ours = ours[ours > 0]
     assert ours.to_dict() == naive_active.to_dict()
     assert first.value_counts().sort_index().to_list() == table.groupby("cohort")["cohort_size"].first().to_list()
+
+
+def test_cohorts_between_keeps_the_months_the_window_touches(cohort_log):
+    table = cohort_table(cohort_log.lines, COHORT_SNAPSHOT)
+    # J1, J2 acquired in January; F1, F2, F3 in February; M1 in March
+    feb_mar = cohorts_between(table, "2011-02-15", "2011-03-01")  # touches February and March
+    assert sorted(feb_mar["cohort"].unique()) == [F, M]
+    assert feb_mar.loc[feb_mar["cohort"] == F, "period"].tolist() == [0, 1]  # followed to the snapshot
+    assert feb_mar.loc[feb_mar["cohort"] == F, "cohort_size"].tolist() == [3, 3]
+    assert sorted(cohorts_between(table, end="2011-01-31")["cohort"].unique()) == [J]
+    assert sorted(cohorts_between(table, start="2011-02-01")["cohort"].unique()) == [F, M]
+    assert cohorts_between(table).equals(table)
+    assert cohorts_between(table, "2011-05-01").empty
+    assert retention_matrix(feb_mar).index.tolist() == [F, M]

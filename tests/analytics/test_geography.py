@@ -12,6 +12,7 @@ from analytics.geography import (
     MAPPING_NOTES,
     UNMAPPABLE_COUNTRIES,
     country_summary,
+    country_summary_between,
     iso3,
     unmapped_countries,
 )
@@ -107,3 +108,25 @@ def test_readme_country_figures(online_retail_standard):
     assert summary.loc["France", "revenue"] == pytest.approx(209_024.05, abs=0.01)
     assert len(summary) == 37
     assert set(unmapped_countries(summary)) == {"Channel Islands", "Unspecified", "European Community"}
+
+
+def test_country_summary_between_by_hand(rfm_log):
+    # February: UK 1003 (A, +6), 1009 (guest, +5), C1008 (D, -5) -> 6, orders 2, gross 11, AOV 5.5,
+    #   customers A; France 1004 (B, 20), 1006 (C, 5) -> 25, orders 2, customers B and C.
+    # First orders ever in February: B only (A started 01-10, C 01-05 in Germany).
+    february = country_summary_between(rfm_log.lines, "2011-02-01", "2011-03-01")
+    assert list(february.index) == ["France", "United Kingdom"]
+    assert february["revenue"].tolist() == pytest.approx([25.0, 6.0])
+    assert february["orders"].tolist() == [2, 2]
+    assert february["customers"].tolist() == [2, 1]
+    assert february["average_order_value"].tolist() == pytest.approx([12.5, 5.5])
+    assert february["new_customers"].tolist() == [1, 0]
+    assert february["revenue_share"].sum() == pytest.approx(1.0)
+    assert february["iso3"].tolist() == ["FRA", "GBR"]
+    # 1 to 19 January: Germany 1005 (C, 30, new), UK 1001 (A, 13, new) and C1002 (-5)
+    january = country_summary_between(rfm_log.lines, "2011-01-01", "2011-01-20")
+    assert january["revenue"].to_dict() == pytest.approx({"Germany": 30.0, "United Kingdom": 8.0})
+    assert january["new_customers"].to_dict() == {"Germany": 1, "United Kingdom": 1}
+    assert country_summary_between(rfm_log.lines, "2012-01-01", "2012-02-01").empty
+    with pytest.raises(AnalyticsError, match="must end after it starts"):
+        country_summary_between(rfm_log.lines, "2011-02-01", "2011-02-01")

@@ -7,7 +7,13 @@ import pytest
 from descriptive_toys import RFM_SNAPSHOT, make_log
 
 from analytics.errors import AnalyticsError, InsufficientDataError
-from analytics.products import pareto_curve, product_summary, top_products
+from analytics.products import (
+    pareto_curve,
+    product_summary,
+    return_rate_leaders,
+    returned_value,
+    top_products,
+)
 
 # RFM toy lines by product:
 #   P1 Apple @5: 1001 +2 (A), C1002 -1 (A), 1004 +4 (B), 1006 +1 (C), C1008 -1 (D), 1009 +1 (guest)
@@ -96,3 +102,19 @@ def test_readme_product_count(online_retail_raw):
     keep = raw["customer_id"].notna() & ~raw["invoice"].astype("str").str.startswith("C")
     lines = raw.loc[keep].assign(revenue=lambda d: d["quantity"] * d["unit_price"], is_return=False)
     assert len(product_summary(lines)) == 3665  # README, steps 1 and 2
+
+
+def test_returned_value_and_return_rate_leaders(rfm_log):
+    # P1 returns: C1002 (-1 x 5) and C1008 (-1 x 5) -> 10; P2 has none
+    value = returned_value(rfm_log.lines)
+    assert value.to_dict() == pytest.approx({"P1": 10.0}) and value.index.name == "stock_code"
+    assert returned_value(rfm_log.lines, "2011-01-20").to_dict() == pytest.approx({"P1": 5.0})
+    assert returned_value(rfm_log.lines.iloc[:0]).empty
+    summary = product_summary(rfm_log.lines)
+    # P1: 8 sold, 2 returned (25 %); P2: 13 sold, none returned (never listed)
+    assert return_rate_leaders(summary, min_units=5).index.tolist() == ["P1"]
+    assert return_rate_leaders(summary, min_units=5)["return_rate"].tolist() == pytest.approx([0.25])
+    assert return_rate_leaders(summary, min_units=9).empty  # P1 sold too few units
+    assert return_rate_leaders(summary, min_units=0, n=0).empty
+    with pytest.raises(AnalyticsError, match="return columns"):
+        return_rate_leaders(summary[["revenue"]])
