@@ -395,3 +395,56 @@ def _thin(curve: pd.DataFrame, points: int = 500) -> pd.DataFrame:
 
 def _share(values: np.ndarray) -> float:
     return float(values.mean()) if len(values) else float("nan")
+
+
+def risk_band_summary(customers: pd.DataFrame) -> pd.DataFrame:
+    """Per risk band (high, medium, low; all three rows, even when empty).
+
+    ``customers``: a per-customer table with ``risk_band``,
+    ``churn_probability`` and ``revenue_at_risk`` (e.g. :func:`score_customers`
+    or the portal's customer table); rows without a band (not scored) are left
+    out.  Columns: ``customers``, ``share`` (of the banded customers; NaN if
+    none), ``revenue_at_risk`` (sum, currency; 0 when empty),
+    ``revenue_at_risk_share`` (of the total; NaN if the total is 0),
+    ``mean_churn_probability`` (NaN when empty).  Band cut-offs: :data:`RISK_BANDS`.
+    """
+    bands = [label for label, _ in RISK_BANDS] + ["low"]
+    band = pd.Categorical(customers["risk_band"].astype("object"), categories=bands)
+    grouped = customers[["churn_probability", "revenue_at_risk"]].groupby(band, observed=False)
+    out = pd.DataFrame({
+        "customers": grouped.size().astype("int64"),
+        "revenue_at_risk": grouped["revenue_at_risk"].sum(min_count=0).astype("float64"),
+        "mean_churn_probability": grouped["churn_probability"].mean().astype("float64"),
+    }).reindex(bands)
+    total, money = int(out["customers"].sum()), float(out["revenue_at_risk"].sum())
+    out.insert(1, "share", out["customers"] / total if total else np.nan)
+    out.insert(3, "revenue_at_risk_share", out["revenue_at_risk"] / money if money else np.nan)
+    out.index = pd.Index(bands, dtype="str", name="risk_band")
+    return out
+
+
+def baseline_rule_point(model: ChurnModel) -> dict[str, float]:
+    """The naive rule "churned if recency_days > H" as a point of the ROC plane.
+
+    From the rule's precision and recall on the evaluation cut-off
+    (``model.baseline``) and the cut-off's size and churn rate: positives
+    P = n_eval x churn_rate_eval, true positives TP = recall x P, flagged
+    customers = TP / precision (0 when the rule flags nobody), false positives
+    FP = flagged - TP.  Returns ``fpr`` = FP / (n_eval - P) and ``tpr`` =
+    TP / P (NaN when a class is empty; ``fpr`` NaN when the rule's precision
+    is 0, which does not tell how many it flagged).
+    """
+    n = int(model.n_eval)
+    positives = round(n * float(model.churn_rate_eval))
+    negatives = n - positives
+    recall, precision = float(model.baseline["rule_recall"]), float(model.baseline["rule_precision"])
+    true_pos = round(recall * positives) if positives else 0
+    if np.isnan(precision):  # the rule flags nobody
+        flagged = 0
+    elif precision > 0:
+        flagged = round(true_pos / precision)
+    else:  # flags only retained customers: how many is unknown
+        return {"fpr": float("nan"), "tpr": recall if positives else float("nan")}
+    false_pos = max(flagged - true_pos, 0)
+    return {"fpr": false_pos / negatives if negatives else float("nan"),
+            "tpr": true_pos / positives if positives else float("nan")}

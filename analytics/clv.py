@@ -28,7 +28,7 @@ from .btyd_models import BgNbdFit, GammaGammaFit, fit_bgnbd, fit_gamma_gamma
 from .errors import InsufficientDataError
 
 __all__ = ["BgNbdFit", "ClvResult", "ClvValidation", "GammaGammaFit", "clv_tiers", "fit_bgnbd",
-           "fit_clv", "fit_gamma_gamma", "validate_clv"]
+           "fit_clv", "fit_gamma_gamma", "p_alive_grid", "validate_clv"]
 
 DAYS_PER_MONTH = 365.25 / 12
 TIER_CUTS = (("top 1%", 0.01), ("top 10%", 0.10))
@@ -185,3 +185,32 @@ def _discounted_value(bg: BgNbdFit, summary: pd.DataFrame, value: np.ndarray,
     per_month = np.maximum(np.diff(cumulative, axis=1), 0.0)
     discount = (1.0 + monthly_discount) ** -np.arange(1, months + 1)
     return value * (per_month @ discount)
+
+
+def p_alive_grid(bgnbd_params: dict[str, float], T: float, frequencies, recencies) -> pd.DataFrame:
+    """BG/NBD P(alive) of a customer of age ``T`` over a frequency x recency grid.
+
+    ``bgnbd_params``: r, alpha (days), a, b (e.g. :attr:`ClvResult.bgnbd_params`);
+    ``T``: age in days (first purchase to the snapshot, see :mod:`analytics.btyd`);
+    ``frequencies``: repeat purchase days x (rows); ``recencies``: t_x, days from
+    the first to the last purchase day (columns).  Each cell is Fader, Hardie &
+    Lee's (2005) P(alive | x, t_x, T) = 1 / (1 + a / (b + x - 1) x ((alpha + T) /
+    (alpha + t_x))^(r + x)) for x >= 1 and 1 for x = 0 (lifetimes'
+    ``conditional_probability_alive``), as :meth:`BgNbdFit.p_alive` computes it
+    for customers.  Cells no customer can occupy are NaN: t_x > T; x = 0 with
+    t_x > 0; x >= 1 with t_x < x (x repeat purchase days need x distinct days
+    after the first).  Index ``frequency``, columns ``recency`` (floats).
+    """
+    x = np.asarray(list(frequencies), dtype=float)
+    tx = np.asarray(list(recencies), dtype=float)
+    if x.size == 0 or tx.size == 0:
+        raise ValueError("frequencies and recencies must not be empty")
+    if T < 0 or (x < 0).any() or (tx < 0).any():
+        raise ValueError("T, frequencies and recencies must be >= 0")
+    fx, ftx = np.meshgrid(x, tx, indexing="ij")
+    summary = pd.DataFrame({"frequency": fx.ravel(), "recency": ftx.ravel(), "T": float(T)})
+    fit = BgNbdFit(params=dict(bgnbd_params), penalizer=0.0, n_customers=0, log_likelihood=float("nan"))
+    values = fit.p_alive(summary).reshape(fx.shape)
+    possible = (ftx <= T) & np.where(fx == 0, ftx == 0, ftx >= fx)
+    return pd.DataFrame(np.where(possible, values, np.nan), index=pd.Index(x, name="frequency"),
+                        columns=pd.Index(tx, name="recency"))

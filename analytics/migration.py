@@ -113,3 +113,71 @@ def segment_migration(
     counts = _grid(np.ones(len(cur_codes)), prev_codes, cur_codes).astype(np.int64)
     revenue = _grid(window_revenue, prev_codes, cur_codes)
     return SegmentMigration(customers, counts, revenue, lookback_days, previous_date, snapshot)
+
+
+#: Look-backs of :func:`segment_history` (days before the snapshot).
+HISTORY_OFFSETS: tuple[int, ...] = (0, 90, 180, 270, 360)
+
+
+@dataclass(frozen=True)
+class SegmentHistory:
+    """Result of :func:`segment_history`.
+
+    ``segments``: per customer of the snapshot (index ``customer_id``), one
+    column per offset (int, days before the snapshot; 0 = the snapshot) with
+    the segment at that date (categorical over :data:`PREVIOUS_ORDER`:
+    :data:`NOT_YET_CUSTOMER` before their first order).  ``dates``: the date
+    of each offset (snapshot - offset days).
+    """
+
+    segments: pd.DataFrame
+    offsets: tuple[int, ...]
+    dates: tuple[pd.Timestamp, ...]
+    snapshot_date: pd.Timestamp
+
+    def of(self, customer_id: str) -> pd.DataFrame:
+        """One customer's history: ``offset_days``, ``date``, ``segment`` (newest first);
+        empty when the customer is not in the table."""
+        if customer_id not in self.segments.index:
+            return pd.DataFrame({"offset_days": pd.Series([], dtype="int64"),
+                                 "date": pd.Series([], dtype="datetime64[us]"),
+                                 "segment": pd.Series([], dtype="str")})
+        row = self.segments.loc[customer_id]
+        return pd.DataFrame({"offset_days": list(self.offsets), "date": list(self.dates),
+                             "segment": [str(row[o]) for o in self.offsets]})
+
+
+def segment_history(
+    lines: pd.DataFrame, snapshot_date: L.DateLike | None = None, offsets_days: tuple[int, ...] = HISTORY_OFFSETS
+) -> SegmentHistory:
+    """Every customer's RFM segment at ``snapshot_date - d`` for each ``d`` of ``offsets_days``.
+
+    Each date is segmented independently from its own RFM table and quintiles
+    (:func:`analytics.rfm.segmented_rfm` on the lines before it), exactly as
+    :func:`segment_migration` does for its two dates: the column of offset 0 is
+    the snapshot's segment and the column of offset ``d`` equals
+    ``segment_migration(lines, snapshot, d).customers["previous"]``.  Rows: the
+    customers of the snapshot.  Offsets must be whole days >= 0.
+    """
+    L.require_columns(lines)
+    offsets = tuple(int(d) for d in offsets_days)
+    if not offsets or any(d < 0 or d != o for d, o in zip(offsets, offsets_days)):
+        raise AnalyticsError(f"offsets_days must be whole numbers of days >= 0, got {offsets_days!r}.")
+    snapshot = L.resolve_snapshot(lines, snapshot_date)
+    if snapshot is None:
+        raise AnalyticsError("no lines and no snapshot date: nothing to segment.")
+    lines = L.before(lines, snapshot)
+    current = segmented_rfm(lines, snapshot)
+    categories = pd.Index(PREVIOUS_ORDER, dtype="str")
+    columns: dict[int, pd.Categorical] = {}
+    dates = []
+    for offset in offsets:
+        date = snapshot - pd.Timedelta(days=offset)
+        dates.append(date)
+        past = current if offset == 0 else segmented_rfm(L.before(lines, date), date)
+        codes = np.full(len(current), len(SEGMENT_ORDER), dtype=np.int64)  # NOT_YET_CUSTOMER
+        rows = current.index.get_indexer(past.index)
+        codes[rows] = past["segment"].cat.codes.to_numpy()
+        columns[offset] = pd.Categorical.from_codes(codes, categories=categories)
+    segments = pd.DataFrame(columns, index=current.index)
+    return SegmentHistory(segments, offsets, tuple(dates), snapshot)

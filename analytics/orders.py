@@ -48,3 +48,34 @@ def customer_net_revenue(lines: pd.DataFrame) -> pd.Series:
     revenue = known.groupby("customer_id", observed=True)[LINE_REVENUE].sum()
     revenue.index = revenue.index.astype("str")
     return revenue
+
+
+def invoice_table(lines: pd.DataFrame) -> pd.DataFrame:
+    """One row per invoice, orders *and* returns (e.g. a customer's history).
+
+    Columns: ``invoice`` (str), ``customer_id`` (str, missing for guests),
+    ``invoice_date`` (earliest line), ``country`` (str), ``is_return`` (bool:
+    a cancellation invoice), ``revenue`` (sum of the lines: gross value of an
+    order, negative refunded value of a return; currency), ``quantity`` (units,
+    negative for returns), ``lines`` (line count).  Sorted by date, then invoice.
+    For orders alone the rows equal :func:`order_table`'s.
+    """
+    columns = ["invoice", "customer_id", "invoice_date", "country", "is_return", "revenue", "quantity", "lines"]
+    if lines.empty:
+        return pd.DataFrame({c: pd.Series([], dtype="bool" if c == "is_return" else "object") for c in columns})
+    invoice = lines["invoice"].astype("str")
+    grouped = lines.groupby(invoice.rename("_invoice"), sort=False, observed=True)
+    table = grouped.agg(
+        customer_id=("customer_id", "first"),
+        invoice_date=("invoice_date", "min"),
+        country=("country", "first"),
+        is_return=(LINE_IS_RETURN, "first"),
+        revenue=(LINE_REVENUE, "sum"),
+        quantity=("quantity", "sum"),
+        lines=("quantity", "size"),
+    )
+    table.insert(0, "invoice", table.index.astype("str"))
+    for column in ("customer_id", "country"):
+        table[column] = table[column].astype("str").where(table[column].notna())
+    table["is_return"] = table["is_return"].astype(bool)
+    return table.sort_values(["invoice_date", "invoice"], kind="stable").reset_index(drop=True)[columns]
