@@ -112,6 +112,7 @@ def import_dataset(ctx_or_tenant: PortalContext | str, source: Source, filename:
         stage = "cleaning"
         report(0.35, f"Validated {len(frame):,} rows; cleaning")
         cleaned = analytics.clean_transactions(frame)
+        _check_usable(cleaned.report)
         timings["clean_s"] = time.perf_counter() - started - sum(timings.values())
         stage = "storing"
         report(0.6, "Storing the dataset")
@@ -136,6 +137,19 @@ def import_dataset(ctx_or_tenant: PortalContext | str, source: Source, filename:
     return ImportOutcome(ok=True, tenant_slug=ctx.tenant_slug, dataset_id=dataset_id, version=version,
                          rows_in=len(frame), rows_clean=len(cleaned.lines),
                          report=cleaned.report.to_dict(), timings=timings)
+
+
+def _check_usable(report) -> None:
+    """Refuse a file that cleans to nothing usable: switching to it would hide the
+    tenant's current data behind empty dashboards."""
+    removed = ", ".join(f"{rule} {count:,}" for rule, count in report.removed.items() if count)
+    if report.rows_out == 0:
+        raise ImportRefused(f"After cleaning no product line is left ({report.rows_in:,} read; removed: "
+                            f"{removed or 'none'}). Nothing was imported; the current version stays in use.")
+    if report.customers == 0:
+        raise ImportRefused(f"No order has a customer id ({report.rows_out:,} lines kept, all guests'), so there "
+                            "is nothing for customer analytics. Nothing was imported; the current version stays "
+                            "in use.")
 
 
 def _next_version(session, tenant_id: int) -> int:
