@@ -105,11 +105,13 @@ def parse_query(query: str | Mapping[str, object] | None) -> dict[str, list[str]
         return {}
     if isinstance(query, str):
         parsed = parse_qs(query[:MAX_QUERY_LENGTH].lstrip("?"), keep_blank_values=False)
-    else:
+    elif isinstance(query, Mapping):
         parsed = {str(k): v if isinstance(v, (list, tuple)) else [v] for k, v in query.items()}
+    else:  # a forged callback input (number, list...): no filters
+        return {}
     params: dict[str, list[str]] = {}
     for key, values in parsed.items():
-        clean = [str(v).strip() for v in values if v is not None and str(v).strip()]
+        clean = [str(v).strip() for v in values if isinstance(v, (str, int, float)) and str(v).strip()]
         clean = [v for v in clean if len(v) <= MAX_VALUE_LENGTH][:MAX_VALUES]
         if clean and len(key) <= 64:
             params[key] = clean

@@ -74,16 +74,17 @@ def layout(**_query):
 )
 def edit_view(_rename, _share, _private, _delete, selected, new_name):
     ctx = current_context()
-    if not selected:
+    row = selected[0] if isinstance(selected, list) and selected and isinstance(selected[0], dict) else {}
+    view_id = row.get("id")
+    if not isinstance(view_id, int) or isinstance(view_id, bool):
         return dbc.Alert("Select a view first.", color="secondary", className="py-1"), no_update
-    view_id = selected[0].get("id")
     action = dash_ctx.triggered_id
     try:
         if action == "views-delete-button":
             saved_views.delete_view(ctx, view_id)
             message = "Deleted."
         elif action == "views-rename-button":
-            saved_views.update_view(ctx, view_id, name=new_name or "")
+            saved_views.update_view(ctx, view_id, name=new_name if isinstance(new_name, str) else "")
             message = "Renamed."
         else:
             shared = action == "views-share-button"

@@ -53,3 +53,9 @@ def test_describe():
     assert Filters().describe() == "no filters"
     text = Filters(start=date(2011, 1, 1), countries=("France",), risk_bands=("high", "medium")).describe()
     assert text == "2011-01-01 to end; country: France; risk: high, medium"
+
+
+def test_forged_inputs_of_any_type_mean_no_filters():
+    for forged in (42, ["?country=France"], {"country": {"$ne": 1}}, {"country": [["x"]]}, 3.5, True):
+        assert Filters.from_query(forged) == Filters() or Filters.from_query(forged).countries == ()
+    assert Filters.from_query({"country": [1, "France", None]}).countries == ("1", "France")
