@@ -1,0 +1,227 @@
+"""Shared by ``benchmarks/load_test.py`` and ``benchmarks/faults.py``: prepare a data
+folder with a 1M-row tenant and a small one (models fitted), start the portal under
+gunicorn on loopback, record the Dash requests a real browser sends for each page,
+and watch the workers' memory.
+
+Modes: ``embedded`` (SQLite + FileSystemCache under the data folder) and
+``scaled`` (PostgreSQL at 127.0.0.1:5432 in its own database + Redis at
+``REDIS_URL``, default 127.0.0.1:6379 db 3, with its own key prefix).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "benchmarks" / "out"
+PASSWORD = "Load-test-password-1"
+SECRET = "load-test-secret-key-0123456789"
+PG_ADMIN = os.environ.get("LOADTEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PAGES = ["/", "/segments", "/clusters", "/cohorts", "/geography", "/churn", "/value", "/products", "/views"]
+FILTERS = ["?country=France", "?segment=Champions&segment=Loyal+Customers", "?risk=high",
+           "?start=2023-07-01&end=2023-12-31"]
+
+
+@dataclass
+class Deployment:
+    mode: str
+    data_dir: Path
+    env: dict[str, str]
+    accounts: list[list[str]] = field(default_factory=list)
+
+    @property
+    def database_url(self) -> str:
+        return self.env["DATABASE_URL"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def deployment(mode: str, redis_url: str | None = None) -> Deployment:
+    data_dir = OUT / f"load-{mode}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "DATABASE_", "REDIS_"))}
+    env.update(PYTHONPATH=str(ROOT), DATA_DIR=str(data_dir), SECRET_KEY=SECRET, PORTAL_ENV="development",
+               AUTO_SETUP="0", SEED_DEMO="0", LOG_LEVEL="WARNING", DEMO_FIT_MODELS="skip",
+               # every simulated manager logs in from 127.0.0.1: the per-address limit would stop the test
+               LOGIN_RATE_LIMIT="1000000 per minute", CACHE_PREFIX=f"load-{mode}")
+    if mode == "scaled":
+        env["DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + "/loadtest"
+        env["REDIS_URL"] = redis_url or os.environ.get("LOADTEST_REDIS_URL", "redis://127.0.0.1:6379/3")
+        env["BACKGROUND_JOBS"] = "diskcache"
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{data_dir / 'portal.sqlite3'}"
+    return Deployment(mode, data_dir, env)
+
+
+def prepare(dep: Deployment, rows_customers: int = 10_000, fresh: bool = False) -> None:
+    """Tenants "big" (~1M rows) and "small" (~100k rows), 10 managers and 10 viewers each, models fitted."""
+    marker = dep.data_dir / f"prepared-{rows_customers}.json"
+    if marker.exists() and not fresh:
+        dep.accounts = json.loads(marker.read_text())
+        return
+    if dep.data_dir.exists():
+        subprocess.run(["rm", "-rf", str(dep.data_dir)], check=True)
+    dep.data_dir.mkdir(parents=True)
+    if dep.mode == "scaled":
+        _recreate_database()
+    script = f"""
+import json, os, sys
+sys.path.insert(0, {str(ROOT)!r})
+from analytics.synthetic import generate_transactions
+from portal import accounts, create_app, db
+from portal.config import Settings
+from portal.imports import import_dataset
+from portal.jobs import fit_dataset_models
+settings = Settings.from_env()
+db.upgrade(settings)
+app = create_app(settings)
+result = []
+with app.app_context():
+    for slug, customers, mix in (("big", {rows_customers}, None), ("small", {max(rows_customers // 10, 200)},
+                                 {{"Germany": 0.6, "France": 0.4}})):
+        tenant = accounts.create_tenant(slug, slug.title() + " Retail")
+        for role in ("manager", "viewer"):
+            for i in range(10):
+                email = f"{{role}}{{i}}@{{slug}}.load"
+                accounts.create_user(tenant.id, email, {PASSWORD!r}, role)
+                result.append([email, {PASSWORD!r}, role])
+        log = generate_transactions(customers, 24, seed=7, country_mix=mix)
+        path = os.path.join(os.environ["DATA_DIR"], slug + ".parquet")
+        log.to_parquet(path)
+        outcome = import_dataset(slug, path)
+        assert outcome.ok, outcome.error
+        print(slug, outcome.rows_in, "rows", fit_dataset_models(outcome.dataset_id), flush=True)
+print(json.dumps(result))
+"""
+    done = subprocess.run([sys.executable, "-c", script], env=dep.env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    lines = done.stdout.strip().splitlines()
+    print("\n".join(lines[:-1]))
+    dep.accounts = json.loads(lines[-1])
+    marker.write_text(json.dumps(dep.accounts))
+
+
+def _recreate_database() -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS loadtest WITH (FORCE)"))
+        connection.execute(text("CREATE DATABASE loadtest"))
+    engine.dispose()
+
+
+class Server:
+    """gunicorn serving the deployment on a free loopback port."""
+
+    def __init__(self, dep: Deployment, workers: int = 2) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dep.env | {"PORT": str(self.port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers)}
+        self.log = open(dep.data_dir / "server.log", "a")
+        self.process = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:server"], cwd=ROOT, env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        time.sleep(1.5)
+
+    def workers(self):
+        import psutil
+
+        return psutil.Process(self.process.pid).children()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
+
+
+class MemoryWatch:
+    """Peak RSS of each gunicorn worker while it runs (sampled every 0.25 s)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server, self.peaks, self._stop = server, {}, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            try:
+                for worker in self.server.workers():
+                    rss = worker.memory_info().rss
+                    self.peaks[worker.pid] = max(rss, self.peaks.get(worker.pid, 0))
+            except Exception:  # noqa: BLE001 - a worker may be restarting
+                pass
+
+    def stop(self) -> dict[int, float]:
+        self._stop.set()
+        self.thread.join()
+        return {pid: rss / 1024 / 1024 for pid, rss in self.peaks.items()}
+
+
+def record_flows(url: str, email: str, path: Path) -> list[dict]:
+    """Visit every page (with and without filters) in Chromium and keep its callback requests."""
+    from playwright.sync_api import sync_playwright
+
+    flows = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url + "/login")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#nav-tenant", timeout=60000)
+        for page_path in PAGES:
+            for search in [""] + (FILTERS if page_path != "/views" else []):
+                bodies: list[dict] = []
+                listener = lambda r: bodies.append(json.loads(r.post_data)) if (  # noqa: E731
+                    "_dash-update-component" in r.url and r.post_data) else None
+                page.on("request", listener)
+                page.goto(url + page_path + search)
+                page.wait_for_load_state("networkidle", timeout=120000)
+                time.sleep(0.5)
+                page.remove_listener("request", listener)
+                flows.append({"path": page_path, "search": search, "callbacks": bodies})
+        browser.close()
+    path.write_text(json.dumps(flows))
+    return flows
+
+
+def replay(url: str, email: str, flows: list[dict]) -> None:
+    """Run every recorded flow once (warms the caches for every view the test uses)."""
+    import re
+
+    import requests
+
+    session = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', session.get(url + "/login").text).group(1)
+    session.post(url + "/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    session.get(url + "/")
+    headers = {"X-CSRFToken": session.cookies.get("_csrf_token", "")}
+    for flow in flows:
+        for body in flow["callbacks"]:
+            session.post(url + "/_dash-update-component", json=body, headers=headers, timeout=300)
