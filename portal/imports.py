@@ -1,12 +1,14 @@
 """Import a transaction file as a tenant's new dataset version.
 
 Validation (``analytics.load_transactions`` + ``clean_transactions``) happens
-first, outside any transaction.  Then ONE database transaction inserts the
-dataset row, stores the Parquet payload and switches the tenant's
-``current_dataset_id``: a failed or killed import leaves the previous version
-current and untouched.  A failure is recorded afterwards, in its own
-transaction, as a ``failed`` dataset row and an ``import_failed`` audit entry
-carrying the exact error.
+first, outside any transaction.  A short transaction then records the new
+version as ``importing``; ONE database transaction stores the Parquet payload,
+marks the version ready and switches the tenant's ``current_dataset_id``: a
+failed or killed import leaves the previous version current and untouched.  A
+failure is recorded afterwards, in its own transaction, as a ``failed`` version
+and an ``import_failed`` audit entry carrying the exact error; a killed import
+leaves its version ``importing``, which the Data page shows as interrupted once
+it is older than ``JOB_STALE_MINUTES``.
 """
 from __future__ import annotations
 
@@ -124,7 +126,7 @@ def import_dataset(ctx_or_tenant: PortalContext | str, source: Source, filename:
         error = str(exc) if expected else f"internal error while {stage} ({type(exc).__name__}: {exc})"
         if not expected:
             log.exception("import failed", extra={"event": "import_error", "tenant": ctx.tenant_slug})
-        version = _record_failure(ctx, name, user_id, error, ip)
+        version = _record_failure(ctx, name, user_id, error, ip, getattr(exc, "dataset_id", None))
         report(1.0, f"Import failed: {error}")
         return ImportOutcome(ok=False, tenant_slug=ctx.tenant_slug, version=version, error=error,
                              timings=timings)
@@ -164,43 +166,60 @@ def _lock_tenant(session, tenant_id: int) -> None:
 
 
 def _store(ctx, name, user_id, frame, cleaned, payload, settings, ip) -> tuple[int, int]:
+    """Two transactions: (1) record the version as ``importing`` (so an import that is
+    killed stays visible to the admin as interrupted); (2) store the payload, mark the
+    version ready and switch the tenant to it, all or nothing."""
     report = cleaned.report
     with session_scope() as session:
         _lock_tenant(session, ctx.tenant_id)
         version = _next_version(session, ctx.tenant_id)
         dataset = Dataset(
             tenant_id=ctx.tenant_id, version=version, filename=name[:255], uploaded_by=user_id,
-            created_at=utcnow(), status="importing", source=_jsonable(frame.attrs.get("source", {})),
-            cleaning_report=report.to_dict(), rows_in=report.rows_in, rows_clean=report.rows_out,
-            customers=report.customers, orders=report.orders, payload_bytes=len(payload),
-            models_status="pending", models_progress=0.0, models_message="waiting for model fitting",
+            created_at=utcnow(), status="importing", models_status="pending", models_progress=0.0,
+            models_message="waiting for the import",
         )
         session.add(dataset)
         session.flush()
-        write_payload(session, dataset.id, payload)
-        if settings.import_sleep_in_tx:  # test hook: widen the window for a SIGKILL
-            log.warning("test hook: sleeping %.1f s inside the import transaction", settings.import_sleep_in_tx)
-            time.sleep(settings.import_sleep_in_tx)
-        dataset.status = "ready"
-        session.execute(update(Tenant).where(Tenant.id == ctx.tenant_id).values(current_dataset_id=dataset.id))
-        audit(session, "import", tenant_id=ctx.tenant_id, user_id=user_id, ip=ip,
-              detail={"dataset_id": dataset.id, "version": version, "filename": name, "rows": report.rows_in})
-        return dataset.id, version
+        dataset_id = dataset.id
+    try:
+        with session_scope() as session:
+            dataset = session.get(Dataset, dataset_id)
+            write_payload(session, dataset_id, payload)
+            if settings.import_sleep_in_tx:  # test hook: widen the window for a SIGKILL
+                log.warning("test hook: sleeping %.1f s inside the import transaction", settings.import_sleep_in_tx)
+                time.sleep(settings.import_sleep_in_tx)
+            dataset.source = _jsonable(frame.attrs.get("source", {}))
+            dataset.cleaning_report = report.to_dict()
+            dataset.rows_in, dataset.rows_clean = report.rows_in, report.rows_out
+            dataset.customers, dataset.orders, dataset.payload_bytes = report.customers, report.orders, len(payload)
+            dataset.status, dataset.models_message = "ready", "waiting for model fitting"
+            session.execute(update(Tenant).where(Tenant.id == ctx.tenant_id).values(current_dataset_id=dataset_id))
+            audit(session, "import", tenant_id=ctx.tenant_id, user_id=user_id, ip=ip,
+                  detail={"dataset_id": dataset_id, "version": version, "filename": name, "rows": report.rows_in})
+    except Exception as exc:
+        exc.dataset_id = dataset_id  # type: ignore[attr-defined] - _record_failure marks this row
+        raise
+    return dataset_id, version
 
 
-def _record_failure(ctx, name, user_id, error, ip) -> int | None:
+def _record_failure(ctx, name, user_id, error, ip, dataset_id: int | None = None) -> int | None:
+    """Mark the version ``failed`` with the exact error (creating its row when the
+    import failed before storing began) and audit it, in its own transaction."""
     try:
         with session_scope() as session:
             _lock_tenant(session, ctx.tenant_id)
-            version = _next_version(session, ctx.tenant_id)
-            session.add(Dataset(
-                tenant_id=ctx.tenant_id, version=version, filename=name[:255], uploaded_by=user_id,
-                created_at=utcnow(), status="failed", error=error, models_status="failed",
-                models_progress=0.0, models_message="not fitted: the import failed",
-            ))
+            dataset = session.get(Dataset, dataset_id) if dataset_id is not None else None
+            if dataset is None:
+                dataset = Dataset(tenant_id=ctx.tenant_id, version=_next_version(session, ctx.tenant_id),
+                                  filename=name[:255], uploaded_by=user_id, created_at=utcnow())
+                session.add(dataset)
+            dataset.status, dataset.error = "failed", error
+            dataset.models_status, dataset.models_progress = "failed", 0.0
+            dataset.models_message = "not fitted: the import failed"
             audit(session, "import_failed", tenant_id=ctx.tenant_id, user_id=user_id, ip=ip,
                   detail={"filename": name, "error": error})
-            return version
+            session.flush()
+            return dataset.version
     except Exception:  # noqa: BLE001 - the database itself may be what failed
         log.exception("could not record the failed import", extra={"event": "import_error"})
         return None

@@ -8,7 +8,10 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import html
 
+from datetime import timedelta
+
 from portal.jobs import is_stale
+from portal.models import utcnow
 from portal.storage import DatasetInfo
 
 DATASET_COLUMNS = [
@@ -42,19 +45,33 @@ def grid(grid_id: str, columns: list[dict], rows: list[dict] | None = None) -> d
     )
 
 
-def dataset_rows(datasets: list[DatasetInfo], current_id: int | None, stale_minutes: int) -> list[dict]:
+INTERRUPTED = "The import stopped before it finished (the process was stopped or the machine restarted); " \
+              "nothing of it is in use. Import the file again."
+
+
+def import_status(dataset: DatasetInfo, stale_minutes: int, now=None) -> str:
+    """``importing`` for longer than ``stale_minutes`` means the import was killed: "interrupted"."""
+    if dataset.status == "importing" and dataset.created_at is not None:
+        if (now or utcnow()) - dataset.created_at > timedelta(minutes=stale_minutes):
+            return "interrupted"
+    return dataset.status
+
+
+def dataset_rows(datasets: list[DatasetInfo], current_id: int | None, stale_minutes: int, now=None) -> list[dict]:
     rows = []
     for d in datasets:
         models = d.models_status
         if models == "running":
             models = "stalled" if is_stale(d, stale_minutes) else f"running {d.models_progress:.0%}"
+        status = import_status(d, stale_minutes, now)
+        message = {"failed": d.error, "interrupted": INTERRUPTED}.get(status, d.models_message or "")
         rows.append({
             "version": d.version, "filename": d.filename,
             "created_at": d.created_at.strftime("%Y-%m-%d %H:%M") if d.created_at else "",
-            "status": d.status, "current": "yes" if d.id == current_id else "",
+            "status": status, "current": "yes" if d.id == current_id else "",
             "rows_in": d.rows_in, "rows_clean": d.rows_clean, "customers": d.customers,
-            "models": models,
-            "message": d.error if d.status == "failed" else (d.models_message or ""),
+            "models": models if status in ("ready", "importing") else "–",
+            "message": message,
         })
     return rows
 

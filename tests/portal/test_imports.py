@@ -11,7 +11,7 @@ import time
 
 import pytest
 from portal_testlib import ROOT, build_app, make_settings, settings_env
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal import storage
 from portal.models import Dataset, DatasetPayload
@@ -64,12 +64,26 @@ def test_killed_import_leaves_the_previous_version_current(request, tmp_path, al
         after = storage.load_transactions(ctx)
         assert after.equals(before)
         with session_scope() as session:
-            assert session.scalar(select(func.count()).select_from(Dataset)) == 1
+            statuses = dict(session.execute(select(Dataset.version, Dataset.status)).all())
             payload_ids = set(session.scalars(select(DatasetPayload.dataset_id)))
-        assert payload_ids == {previous_id}
+        assert statuses == {1: "ready", 2: "importing"} and payload_ids == {previous_id}
 
-        # the database is usable afterwards: the next import takes version 2
+        # the admin sees it: once older than the stale limit the version reads "interrupted"
+        from datetime import timedelta
+
+        from portal.components.datasets import dataset_rows
+
+        killed = storage.get_dataset_by_version(ctx, 2)
+        rows = dataset_rows(storage.list_datasets(ctx), ctx.dataset_id, stale_minutes=10,
+                            now=killed.created_at + timedelta(minutes=11))
+        assert [(r["version"], r["status"], r["current"]) for r in rows] == [(2, "interrupted", ""), (1, "ready", "yes")]
+        assert "stopped before it finished" in rows[0]["message"]
+        fresh = dataset_rows(storage.list_datasets(ctx), ctx.dataset_id, stale_minutes=10,
+                             now=killed.created_at + timedelta(minutes=1))
+        assert fresh[0]["status"] == "importing"
+
+        # the database is usable afterwards: the next import takes version 3
         from portal.imports import import_dataset
 
         outcome = import_dataset("alpha", beta_csv)
-        assert outcome.ok and outcome.version == 2
+        assert outcome.ok and outcome.version == 3
