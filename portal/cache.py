@@ -150,9 +150,13 @@ class ResultCache:
             self._warn("pickle", exc)
             return 0
         try:
-            self.backend.set(key, data, timeout=self.settings.cache_timeout)
+            if self.redis is None:  # the folder may have been deleted while serving: recreate it
+                Path(self.settings.cache_dir).mkdir(parents=True, exist_ok=True)
+            if self.backend.set(key, data, timeout=self.settings.cache_timeout) is False:
+                raise OSError("the cache backend refused the entry")
         except Exception as exc:  # noqa: BLE001
             self._warn("write", exc)
+            return 0
         return len(data)
 
     def delete(self, key: str) -> None:

@@ -167,3 +167,24 @@ def test_redis_outage_degrades_to_computing_and_recovers(tmp_path, private_redis
         results.get_result(ctx, "test_counted")  # served from Redis
     assert len(counted()) == 5
     assert client.get("/healthz").json["cache"]["ok"] is True
+
+
+def test_deleted_cache_folder_while_serving(tmp_path, alpha_csv, counted):
+    """The disk cache's folder removed under a running app: requests still answer (the
+    LRU, then a recomputation), and the shared level works again at the next write."""
+    import shutil
+
+    app = build_app(make_settings(tmp_path), logs={"alpha": alpha_csv})
+    with app.app_context():
+        ctx = system_context("alpha")
+        cache = _services(app).cache
+        first = results.get_result(ctx, "test_counted")
+        shutil.rmtree(app.extensions["portal"].settings.cache_dir)
+        assert results.get_result(ctx, "test_counted") == first  # still in this process's LRU
+        cache.lru.clear()
+        assert results.get_result(ctx, "test_counted") == first  # recomputed, stored again
+        assert counted() == [f"alpha:{ctx.dataset_id}"] * 2
+        cache.lru.clear()
+        assert results.get_result(ctx, "test_counted") == first  # from the recreated folder
+        assert len(counted()) == 2
+        assert cache.status()["ok"]
