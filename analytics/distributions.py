@@ -91,6 +91,46 @@ def iqr_outliers(values: pd.Series | np.ndarray, k: float = 1.5) -> Outliers:
     return Outliers(pd.Series(flags, index=series.index, name=series.name), q1, q3, lower, upper)
 
 
+@dataclass(frozen=True)
+class BoxSummary:
+    """Result of :func:`box_summary`, in the units of the values: quartiles
+    ``q1``, ``median``, ``q3``; whiskers at the most extreme values inside Tukey's
+    fences; ``outliers`` the values beyond them (:func:`iqr_outliers`); ``values``
+    the number of non-missing values."""
+
+    q1: float
+    median: float
+    q3: float
+    lower_whisker: float
+    upper_whisker: float
+    outliers: Outliers
+    values: int
+
+
+def box_summary(values: pd.Series | np.ndarray, k: float = 1.5) -> BoxSummary:
+    """The five numbers of a Tukey box plot, consistent with :func:`iqr_outliers`.
+
+    Quartiles and median by linear interpolation (numpy's default) over the
+    non-missing values; the whiskers end at the smallest and largest values
+    within ``[q1 - k*IQR, q3 + k*IQR]`` (inclusive), so every value is either
+    between the whiskers or an outlier.  No values -> NaN everywhere (whiskers
+    also NaN when no value is inside the fences, possible only for ``k`` < 1).
+    """
+    outliers = iqr_outliers(values, k)
+    data = np.asarray(values, dtype=np.float64)
+    finite = ~np.isnan(data)
+    if not finite.any():
+        nan = float("nan")
+        return BoxSummary(nan, nan, nan, nan, nan, outliers, 0)
+    inside = data[finite & ~outliers.flags.to_numpy(dtype=bool)]
+    return BoxSummary(
+        q1=outliers.q1, median=float(np.median(data[finite])), q3=outliers.q3,
+        lower_whisker=float(inside.min()) if len(inside) else float("nan"),
+        upper_whisker=float(inside.max()) if len(inside) else float("nan"),
+        outliers=outliers, values=int(finite.sum()),
+    )
+
+
 def rfm_distributions(rfm: pd.DataFrame, bins: int = 30) -> pd.DataFrame:
     """Histograms of the RFM columns present (:data:`RFM_SCALES`) in one long table.
 

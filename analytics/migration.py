@@ -55,6 +55,24 @@ class SegmentMigration:
         total = existing.to_numpy().sum()
         return float(np.trace(existing.to_numpy()) / total) if total else float("nan")
 
+    def restrict(self, customer_ids) -> SegmentMigration:
+        """The same migration for a subset of the customers (e.g. a dashboard filter).
+
+        Each kept customer keeps their ``previous`` and ``current`` segment and
+        ``window_revenue`` from this result: the segments are NOT recomputed on
+        the subset (quintiles stay those of the whole population), only the
+        ``counts`` and ``revenue`` grids are summed over the kept customers.
+        Ids that are not current customers are ignored; row order is kept.
+        """
+        keep = self.customers.index.isin(pd.Index(list(customer_ids), dtype="str"))
+        customers = self.customers.loc[keep]
+        prev = customers["previous"].cat.codes.to_numpy().astype(np.int64)
+        cur = customers["current"].cat.codes.to_numpy().astype(np.int64)
+        counts = _grid(np.ones(len(cur)), prev, cur).astype(np.int64)
+        revenue = _grid(customers["window_revenue"].to_numpy(dtype=np.float64), prev, cur)
+        return SegmentMigration(customers, counts, revenue, self.lookback_days, self.previous_date,
+                                self.snapshot_date)
+
 
 def _grid(values: np.ndarray, prev: np.ndarray, cur: np.ndarray) -> pd.DataFrame:
     n_rows, n_cols = len(PREVIOUS_ORDER), len(SEGMENT_ORDER)
