@@ -255,7 +255,7 @@ def _recommendations(view: View, wanted: str):
     return product_table(
         ("#", "Product", "Description", "Source", "Score"),
         [(str(r.rank), r.stock_code, r.description or "", r.source, f"{r.score:.3f}") for r in rows.itertuples()],
-        table_id="profile-recommendations", right=(0, 4))
+        table_id="profile-recommendations", right=(0, 4), nowrap=(3,))
 
 
 def _bought_most(lines: pd.DataFrame, snapshot: pd.Timestamp):
@@ -269,10 +269,12 @@ def _bought_most(lines: pd.DataFrame, snapshot: pd.Timestamp):
         table_id="profile-top-products", right=(2, 3, 4))
 
 
-def product_table(header, rows, *, table_id: str, right: tuple[int, ...]) -> html.Table:
-    """Up to ten products as a compact table; ``right``: indexes of the numeric columns."""
+def product_table(header, rows, *, table_id: str, right: tuple[int, ...], nowrap: tuple[int, ...] = ()) -> html.Table:
+    """Up to ten products as a compact table; ``right``: indexes of the numeric columns, ``nowrap``: of
+    other columns kept on one line."""
     def line(values, tag, row_id=None):
-        cells = [tag(v, className="text-end text-nowrap" if i in right else "") for i, v in enumerate(values)]
+        cells = [tag(v, className="text-end text-nowrap" if i in right else "text-nowrap" if i in nowrap else "")
+                 for i, v in enumerate(values)]
         return html.Tr(cells, id=row_id) if row_id else html.Tr(cells)
     return html.Table([html.Thead(line(header, html.Th)),
                        html.Tbody([line(row, html.Td, f"{table_id}-{j}") for j, row in enumerate(rows)])],
