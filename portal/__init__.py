@@ -6,9 +6,9 @@
 config (settings from env) · db (engine, sessions, migrations) · models (ORM) ·
 accounts (tenants, users, passwords, audit) · auth (login, rate limits, gate) ·
 tenancy (current_context, roles) · storage (dataset payloads) · imports ·
-jobs (model fitting, background callbacks) · cache · results (named results) ·
-views (saved views) · exports (CSV) · security (headers, CSRF) · observability (logs, errors) · health · layout ·
-seed (demo data) · cli · pages/ (Dash pages)
+jobs (model fitting, background callbacks on diskcache or Celery) · worker (Celery entry) ·
+cache · results (named results) · views (saved views) · exports (CSV) · security (headers, CSRF) ·
+observability (logs, errors) · health · layout · seed (demo data) · cli · pages/ (Dash pages)
 """
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ class Services:
     cache: object
     dash: object = None
     limiter: object = None
+    #: The Celery app of the background jobs (None in the embedded diskcache mode).
+    celery: object = None
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -70,10 +72,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_exports(server)
     register_cli(server)
 
+    background = make_background_manager(settings, server)
+    services.celery = getattr(background, "celery_app", None)
     dash_app = dash.Dash(
         __name__, server=server, use_pages=True, pages_folder=str(PAGES_DIR),
         assets_folder=str(ASSETS_DIR), serve_locally=True, suppress_callback_exceptions=True,
-        background_callback_manager=make_background_manager(settings),
+        background_callback_manager=background,
         title="Customer analytics", update_title=None, compress=False,
     )
     _claim_global_callbacks(dash_app)
@@ -86,6 +90,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     dash_app.layout = shell
     services.dash = dash_app
     init_security(server, settings, dash_app)
+    from .callback_guard import init_callback_guard
+
+    init_callback_guard(server)
     _set_up_dash_now(server, dash_app)
     return server
 

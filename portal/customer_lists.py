@@ -25,6 +25,7 @@ class Column:
     field: str
     header: str
     kind: str = "text"  # text | int | money | float | pct | date
+    width: int | None = None  # minimum width in px (default: the grid's)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,9 @@ def grid_columns(export: TableExport) -> list[dict]:
     columns = []
     for c in export.columns:
         extra = {"sort": sort[c.field]} if c.field in sort else {}
+        if c.width:
+            extra["minWidth"] = c.width
         if c.field == "customer_id":
-            extra.update(pinned="left", minWidth=120)
+            extra.update(pinned="left", minWidth=c.width or 110)
         columns.append(column(c.field, c.header, c.kind, **extra))
     return columns

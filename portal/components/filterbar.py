@@ -30,6 +30,9 @@ def filter_bar(filters: Filters, options: dict[str, Any], *, path: str, extra: A
     low, high = options.get("date_min"), options.get("date_max")
 
     def dropdown(name: str, placeholder: str, choices: list[str]) -> dbc.Col:
+        # values of the URL that the data does not have stay selectable, so the dropdown keeps
+        # them and the page shows its "matches nobody" state instead of silently dropping them
+        choices = list(dict.fromkeys([*choices, *getattr(filters, name)]))
         return dbc.Col(dcc.Dropdown(
             id=CONTROL_IDS[name], options=[{"label": c, "value": c} for c in choices],
             value=list(getattr(filters, name)), multi=True, placeholder=placeholder,
@@ -46,12 +49,7 @@ def filter_bar(filters: Filters, options: dict[str, Any], *, path: str, extra: A
         dropdown("countries", "All countries", options.get("countries", [])),
         dropdown("segments", "All segments", options.get("segments", [])),
         dropdown("risk_bands", "All risk bands", options.get("risk_bands", [])),
-        dbc.Col([
-            dcc.Dropdown(id=CONTROL_IDS["clv_tiers"], options=[{"label": t, "value": t}
-                                                                for t in options.get("clv_tiers", [])],
-                         value=list(filters.clv_tiers), multi=True, placeholder="All CLV tiers",
-                         className="small"),
-        ], xs=12, md=6, xl=2),
+        dropdown("clv_tiers", "All CLV tiers", options.get("clv_tiers", [])),
         dbc.Col(html.A("Clear", href=path, className="btn btn-link btn-sm", id="filter-clear"),
                 xs="auto", className="d-flex align-items-center"),
     ], className="g-2 align-items-center")
@@ -61,8 +59,20 @@ def filter_bar(filters: Filters, options: dict[str, Any], *, path: str, extra: A
     return dbc.Card(dbc.CardBody(body, className="py-2"), className="mb-3 shadow-sm", id="filter-bar")
 
 
-def _day(value: str | None) -> date | None:
-    return date.fromisoformat(value[:10]) if value else None
+def _day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(value[:10]) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
+
+
+def _values(value: object) -> tuple[str, ...]:
+    """A dropdown's value as a tuple of strings (anything else: empty)."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(str(v) for v in value if isinstance(v, (str, int, float)) and not isinstance(v, bool))
+    return ()
 
 
 def register(app) -> None:
@@ -78,30 +88,51 @@ def register(app) -> None:
     def filters_to_url(start, end, countries, segments, risks, tiers, search):
         params = parse_query(search)
         options = {k: v for k, v in params.items() if k not in QUERY_KEYS}
-        filters = Filters(start=_day(start), end=_day(end), countries=tuple(countries or ()),
-                          segments=tuple(segments or ()), risk_bands=tuple(risks or ()),
-                          clv_tiers=tuple(tiers or ()))
+        filters = Filters(start=_day(start), end=_day(end), countries=_values(countries),
+                          segments=_values(segments), risk_bands=_values(risks), clv_tiers=_values(tiers))
         query = build_query(filters, options)
         return no_update if query == _canonical(search) else query
 
     @app.callback(
         Output("url", "search", allow_duplicate=True),
         Input({"type": "page-option", "key": ALL}, "value"),
-        State("url", "search"),
+        State("url", "search"), State("url", "pathname"),
         prevent_initial_call=True,
     )
-    def page_options_to_url(values, search):
+    def page_options_to_url(values, search, pathname):
         if not dash_ctx.triggered_id:
             return no_update
-        params = parse_query(search)
-        options = {k: v for k, v in params.items() if k not in QUERY_KEYS}
+        defaults = page_defaults(pathname)
+        options = {k: v for k, v in parse_query(search).items() if k not in QUERY_KEYS}
         for spec, value in zip(dash_ctx.inputs_list[0], values):
-            options[spec["id"]["key"]] = value
-        query = build_query(Filters.from_query(search), options)
-        return no_update if query == _canonical(search) else query
+            key = spec["id"].get("key")
+            if isinstance(key, str) and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                options[key] = str(value)
+        query = build_query(Filters.from_query(search), _without_defaults(options, defaults))
+        return no_update if query == _canonical(search, defaults) else query
 
 
-def _canonical(search: str | None) -> str:
+def page_defaults(pathname: object) -> dict[str, str]:
+    """Default option values of the page at ``pathname`` (first choice of its ``OPTIONS``).
+
+    A control rendered with its default value must not write it into the URL: the
+    page would render twice on its first load."""
+    import sys
+
+    import dash
+
+    for module, page in dash.page_registry.items():
+        if page.get("path") == pathname and module in sys.modules:
+            options = getattr(sys.modules[module], "OPTIONS", {}) or {}
+            return {key: choices[0] for key, choices in options.items() if choices}
+    return {}
+
+
+def _without_defaults(options: dict, defaults: dict[str, str]) -> dict:
+    return {k: v for k, v in options.items() if defaults.get(k) != (v[0] if isinstance(v, list) and v else v)}
+
+
+def _canonical(search: str | None, defaults: dict[str, str] | None = None) -> str:
     params = parse_query(search)
     options = {k: v for k, v in params.items() if k not in QUERY_KEYS}
-    return build_query(Filters.from_query(search), options)
+    return build_query(Filters.from_query(search), _without_defaults(options, defaults or {}))

@@ -56,7 +56,8 @@ def data_grid(grid_id: str, columns: list[dict], rows: list[dict] | None = None,
         options["domLayout"] = "autoHeight"
     return dag.AgGrid(
         id=grid_id, columnDefs=columns, rowData=rows or [],
-        defaultColDef={"sortable": True, "resizable": True, "filter": True, "flex": 1, "minWidth": 110},
+        defaultColDef={"sortable": True, "resizable": True, "filter": True, "flex": 1, "minWidth": 110,
+                       "wrapHeaderText": True, "autoHeaderHeight": True},
         dashGridOptions=options, className="ag-theme-quartz",
         style={"width": "100%", **({"height": f"{height}px"} if height else {})},
     )
@@ -69,7 +70,8 @@ def customer_grid(grid_id: str, columns: list[dict], *, page_size: int = 50, hei
     ]
     return dag.AgGrid(
         id=grid_id, columnDefs=server_columns, rowModelType="infinite",
-        defaultColDef={"sortable": True, "resizable": True, "filter": True, "flex": 1, "minWidth": 110},
+        defaultColDef={"sortable": True, "resizable": True, "filter": True, "flex": 1, "minWidth": 96,
+                       "wrapHeaderText": True, "autoHeaderHeight": True},
         dashGridOptions={"pagination": True, "paginationPageSize": page_size,
                          "paginationPageSizeSelector": False, "cacheBlockSize": page_size,
                          "maxBlocksInCache": 20, "animateRows": False},
