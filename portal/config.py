@@ -17,6 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DEMO_PASSWORD = "demo-portal-2024"
 
 ENVIRONMENTS = ("development", "production", "test")
+BACKGROUND_JOBS = ("auto", "diskcache", "celery")
 
 
 class ConfigError(RuntimeError):
@@ -86,6 +87,9 @@ class Settings:
     cache_prefix: str = "portal"
     #: How seeding fits the demo models: spawn (detached processes), sync or skip.
     demo_fit_models: str = "spawn"
+    #: Where background callbacks and model fitting run: auto (celery when
+    #: ``redis_url`` is set, else diskcache), diskcache (this machine) or celery.
+    background_jobs: str = "auto"
     log_level: str = "INFO"
     #: Test hook: seconds to sleep inside the import transaction (never set in production).
     import_sleep_in_tx: float = 0.0
@@ -106,6 +110,11 @@ class Settings:
     @property
     def jobs_dir(self) -> Path:
         return self.data_dir / "jobs"
+
+    @property
+    def uses_celery(self) -> bool:
+        """Background callbacks and model fitting go to Celery workers (on ``redis_url``)."""
+        return self.background_jobs == "celery" or (self.background_jobs == "auto" and bool(self.redis_url))
 
     @property
     def is_sqlite(self) -> bool:
@@ -137,11 +146,16 @@ class Settings:
             sleep = float(env.get("PORTAL_TEST_IMPORT_SLEEP", "0") or 0)
         except ValueError:
             raise ConfigError("PORTAL_TEST_IMPORT_SLEEP must be a number of seconds.") from None
+        redis_url = env.get("REDIS_URL", "").strip() or None
+        background_jobs = _choice(env, "BACKGROUND_JOBS", BACKGROUND_JOBS, "auto")
+        if background_jobs == "celery" and not redis_url:
+            raise ConfigError("BACKGROUND_JOBS=celery needs REDIS_URL (the Celery broker and result store); "
+                              "set REDIS_URL or use BACKGROUND_JOBS=diskcache.")
         return cls(
             env=mode,
             secret_key=secret_key,
             database_url=database_url,
-            redis_url=env.get("REDIS_URL", "").strip() or None,
+            redis_url=redis_url,
             data_dir=data_dir,
             max_upload_mb=_int(env, "MAX_UPLOAD_MB", 200, minimum=1),
             cache_timeout=_int(env, "CACHE_TIMEOUT", 7 * 24 * 3600),
@@ -154,6 +168,7 @@ class Settings:
             job_stale_minutes=_int(env, "JOB_STALE_MINUTES", 10, minimum=1),
             cache_prefix=env.get("CACHE_PREFIX", "").strip() or "portal",
             demo_fit_models=_choice(env, "DEMO_FIT_MODELS", ("spawn", "sync", "skip"), "spawn"),
+            background_jobs=background_jobs,
             log_level=(env.get("LOG_LEVEL", "INFO").strip() or "INFO").upper(),
             import_sleep_in_tx=0.0 if production else sleep,
         )
