@@ -95,6 +95,8 @@ def init_observability(app: Flask, *, expose_pid: bool) -> None:
     def unhandled(error):
         if isinstance(error, HTTPException):
             return _http_error(error)
+        if type(error).__name__ == "DependencyException":  # Dash: unknown component-suite file
+            return _error_response(404, "Not Found", "No such file.")
         logging.getLogger("portal.errors").error(
             "unhandled error", exc_info=error,
             extra={"event": "error", "request_id": g.get("request_id"), "path": request.path},

@@ -48,13 +48,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def deployment(mode: str, redis_url: str | None = None) -> Deployment:
-    data_dir = OUT / f"load-{mode}"
+def deployment(mode: str, redis_url: str | None = None, name: str | None = None) -> Deployment:
+    data_dir = OUT / f"load-{name or mode}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "DATABASE_", "REDIS_"))}
     env.update(PYTHONPATH=str(ROOT), DATA_DIR=str(data_dir), SECRET_KEY=SECRET, PORTAL_ENV="development",
                AUTO_SETUP="0", SEED_DEMO="0", LOG_LEVEL="WARNING", DEMO_FIT_MODELS="skip",
                # every simulated manager logs in from 127.0.0.1: the per-address limit would stop the test
-               LOGIN_RATE_LIMIT="1000000 per minute", CACHE_PREFIX=f"load-{mode}")
+               LOGIN_RATE_LIMIT="1000000 per minute", CACHE_PREFIX=f"load-{name or mode}")
     if mode == "scaled":
         env["DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + "/loadtest"
         env["REDIS_URL"] = redis_url or os.environ.get("LOADTEST_REDIS_URL", "redis://127.0.0.1:6379/3")
@@ -64,9 +64,10 @@ def deployment(mode: str, redis_url: str | None = None) -> Deployment:
     return Deployment(mode, data_dir, env)
 
 
-def prepare(dep: Deployment, rows_customers: int = 10_000, fresh: bool = False) -> None:
-    """Tenants "big" (~1M rows) and "small" (~100k rows), 10 managers and 10 viewers each, models fitted."""
-    marker = dep.data_dir / f"prepared-{rows_customers}.json"
+def prepare(dep: Deployment, rows_customers: int = 10_000, fresh: bool = False, months: int = 24) -> None:
+    """Tenants "big" (``rows_customers`` customers over ``months`` months: ~1M rows for 10,000
+    over 24) and "small" (a tenth), 10 managers and 10 viewers each, models fitted."""
+    marker = dep.data_dir / f"prepared-{rows_customers}-{months}.json"
     if marker.exists() and not fresh:
         dep.accounts = json.loads(marker.read_text())
         return
@@ -96,7 +97,7 @@ with app.app_context():
                 email = f"{{role}}{{i}}@{{slug}}.load"
                 accounts.create_user(tenant.id, email, {PASSWORD!r}, role)
                 result.append([email, {PASSWORD!r}, role])
-        log = generate_transactions(customers, 24, seed=7, country_mix=mix)
+        log = generate_transactions(customers, {months}, seed=7, country_mix=mix)
         path = os.path.join(os.environ["DATA_DIR"], slug + ".parquet")
         log.to_parquet(path)
         outcome = import_dataset(slug, path)

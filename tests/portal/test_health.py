@@ -79,3 +79,9 @@ def test_large_request_bodies_are_refused(tmp_path):
     assert app.config["MAX_CONTENT_LENGTH"] < 3 * 1024 * 1024
     response = app.test_client().post("/login", data={"email": "x" * (3 * 1024 * 1024)})
     assert response.status_code == 413
+
+
+def test_unknown_dash_asset_is_a_404_not_a_500(app):
+    client = app.test_client()
+    response = client.get("/_dash-component-suites/dash/dcc/nothing-here.js")
+    assert response.status_code == 404

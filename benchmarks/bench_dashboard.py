@@ -1,0 +1,177 @@
+"""Dashboard speed on a 1M-row tenant (issue 5): prints medians.
+
+    python benchmarks/bench_dashboard.py [--customers 10000] [--repeat 5]
+
+1. **Filter change, server time**: the page's layout (the router renders it from
+   the URL) and every callback of the page, called as a logged-in manager with a
+   warm cache (the results of the dataset version are built), for each filter of
+   ``FILTERS``; the time of the page = layout + its slowest callback (callbacks
+   run in parallel in the browser).  Target: median under 300 ms.
+2. **First paint in headless Chromium**: navigation to the first drawn figure of
+   each page, under gunicorn.  Target: under 2 s.
+3. **CSV export of 100k customers** through ``/export/segments.csv`` (a tenant of
+   100,000 customers).  Target: under 3 s.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from urllib.parse import parse_qs
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from loadtest.harness import PAGES, PASSWORD, Server, deployment, prepare  # noqa: E402
+
+FILTERS = ["", "?country=France", "?segment=Champions&segment=Loyal+Customers", "?risk=high",
+           "?start=2023-07-01&end=2023-12-31", "?country=United+Kingdom&segment=At+Risk"]
+
+
+def page_callbacks(module) -> list:
+    """The page module's callback functions that take its query store."""
+    return [getattr(module, name) for name in dir(module) if name.startswith("update")
+            and callable(getattr(module, name))]
+
+
+def bench_callbacks(dep, repeat: int) -> None:
+    import os
+    import sys as _sys
+
+    os.environ.update({k: v for k, v in dep.env.items()})
+    _sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "portal"))
+    import dash
+    from dashboard_testlib import as_user, page_module
+
+    from portal import create_app
+    from portal.config import Settings
+
+    app = create_app(Settings.from_env())
+    email = next(a[0] for a in dep.accounts if a[2] == "manager" and "@big" in a[0])
+    rows = []
+    with as_user(app, email):
+        for path in PAGES:
+            module_name = next((m for m, p in dash.page_registry.items() if p["path"] == path), None)
+            if module_name is None:
+                continue
+            module = page_module(module_name.split(".")[-1])
+            callbacks = page_callbacks(module)
+            if not callbacks:
+                continue
+            for query in FILTERS:
+                for callback in callbacks:  # warm: results of the dataset and this filter's first run
+                    _call(callback, query)
+                samples = []
+                kwargs = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(query.lstrip("?")).items()}
+                for _ in range(repeat):
+                    started = time.perf_counter()
+                    module.layout(**kwargs)  # the router renders the page from the URL first
+                    layout = time.perf_counter() - started
+                    slowest = 0.0
+                    for callback in callbacks:
+                        started = time.perf_counter()
+                        _call(callback, query)
+                        slowest = max(slowest, time.perf_counter() - started)
+                    samples.append((layout + slowest) * 1000)
+                rows.append((path, query or "(no filter)", statistics.median(samples)))
+    print("\n1. filter change, server time (page layout + its slowest callback, median ms, warm cache)")
+    for path, query, ms in rows:
+        print(f"   {path:<11} {query:<45} {ms:7.0f}")
+    values = [ms for _, _, ms in rows]
+    print(f"   median over pages and filters: {statistics.median(values):.0f} ms; "
+          f"p90 {sorted(values)[int(0.9 * (len(values) - 1))]:.0f} ms; max {max(values):.0f} ms")
+
+
+def _call(callback, query: str):
+    import inspect
+
+    parameters = inspect.signature(callback).parameters
+    if len(parameters) == 1:
+        return callback(query)
+    return callback(query, *[None] * (len(parameters) - 1))
+
+
+def bench_first_paint(dep, repeat: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    server = Server(dep)
+    email = next(a[0] for a in dep.accounts if a[2] == "manager" and "@big" in a[0])
+    results = {}
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server.url + "/login")
+            page.fill("#email", email)
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_selector("#nav-tenant", timeout=60000)
+            for path in PAGES:
+                page.goto(server.url + path)  # warm
+                page.wait_for_load_state("networkidle", timeout=120000)
+                samples = []
+                for _ in range(repeat):
+                    started = time.perf_counter()
+                    page.goto(server.url + path)
+                    page.wait_for_selector("#views-grid .ag-root" if path == "/views" else ".js-plotly-plot .main-svg",
+                                           timeout=60000)
+                    samples.append(time.perf_counter() - started)
+                results[path] = statistics.median(samples)
+            browser.close()
+    finally:
+        server.stop()
+    print("\n2. first paint in headless Chromium (navigation to the first drawn figure or grid row, median s)")
+    for path, seconds in results.items():
+        print(f"   {path:<11} {seconds:5.2f}")
+    print(f"   slowest page: {max(results.values()):.2f} s")
+
+
+def bench_export(customers: int, repeat: int) -> None:
+    import re
+
+    import requests
+
+    dep = deployment("embedded", name="wide")
+    prepare(dep, customers, months=3)
+    server = Server(dep)
+    email = next(a[0] for a in dep.accounts if a[2] == "manager" and "@big" in a[0])
+    try:
+        session = requests.Session()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', session.get(server.url + "/login").text).group(1)
+        session.post(server.url + "/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+        session.get(server.url + "/")
+        samples, rows = [], 0
+        for _ in range(repeat + 1):
+            started = time.perf_counter()
+            response = session.get(server.url + "/export/segments.csv", stream=True)
+            size = sum(len(chunk) for chunk in response.iter_content(1 << 16))
+            samples.append(time.perf_counter() - started)
+            rows = int(response.headers["X-Export-Rows"])
+        print(f"\n3. CSV export of {rows:,} customers: median {statistics.median(samples[1:]):.2f} s "
+              f"(first, cold: {samples[0]:.2f} s), {size / 1e6:.1f} MB")
+    finally:
+        server.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--export-customers", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", default="callbacks,paint,export")
+    args = parser.parse_args()
+    dep = deployment("embedded")
+    prepare(dep, args.customers)
+    print(f"dashboard benchmark, {time.strftime('%Y-%m-%d')}, tenant 'big' of {args.customers:,} customers")
+    if "callbacks" in args.only:
+        bench_callbacks(dep, args.repeat)
+    if "paint" in args.only:
+        bench_first_paint(dep, args.repeat)
+    if "export" in args.only:
+        bench_export(args.export_customers, args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
