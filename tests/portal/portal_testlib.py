@@ -187,3 +187,17 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
+
+
+def wait_until(page, expression: str, timeout: float = 60.0) -> None:
+    """Poll a JS expression with ``page.evaluate`` until it is true.
+
+    Playwright's ``wait_for_function`` compiles a string predicate with eval when it
+    is not true at once, which the portal's Content-Security-Policy refuses (and
+    logs as a console error)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        time.sleep(0.1)
+

@@ -7,7 +7,9 @@ import os
 import sys
 
 import pytest
-from portal_testlib import PASSWORD, Server, build_app, free_port, make_settings, settings_env, wait_for_port
+from portal_testlib import (
+    PASSWORD, Server, build_app, free_port, make_settings, settings_env, wait_for_port, wait_until,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -91,8 +93,8 @@ def test_upload_through_the_background_callback(page, server, tmp_path, bad_csv)
     page.set_input_files("#upload input[type=file]", str(upload))
     page.wait_for_selector("#import-status .alert-success", timeout=60000)
     assert "Imported version 2" in page.inner_text("#import-status")
-    page.wait_for_function("document.querySelectorAll('#datasets-grid .ag-center-cols-container .ag-row').length >= 2",
-                           timeout=20000)
+    wait_until(page, "document.querySelectorAll('#datasets-grid .ag-center-cols-container .ag-row').length >= 2",
+               timeout=20)
     page.set_input_files("#upload input[type=file]", str(bad_csv))
     page.wait_for_selector("#import-status .alert-danger", timeout=60000)
     assert "Column 'Quantity', row 2" in page.inner_text("#import-status")

@@ -12,12 +12,11 @@ import io
 import os
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from dashboard_testlib import build_dashboard_app, cleaned_log
-from portal_testlib import PASSWORD, ROOT, Server, free_port, settings_env, wait_for_port
+from portal_testlib import PASSWORD, ROOT, Server, free_port, settings_env, wait_for_port, wait_until
 
 from analytics.rfm import segmented_rfm
 
@@ -110,16 +109,6 @@ class Session:
 def _benign(text: str) -> bool:
     """Chromium's notes that are not page errors (software WebGL fallbacks)."""
     return "GPU stall due to ReadPixels" in text or "Automatic fallback to software WebGL" in text
-
-
-def wait_until(page, expression: str, timeout: float = 60.0) -> None:
-    """Poll a JS expression with page.evaluate (``wait_for_function`` compiles its predicate
-    with eval, which the portal's Content-Security-Policy rightly refuses)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {expression}")
-        time.sleep(0.1)
 
 
 def settled(page) -> None:
