@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .cli import register_cli
     from .exports import init_exports
     from .health import init_health
-    from .jobs import make_background_manager
+    from .background import make_background_manager
     from .layout import shell
     from .observability import configure_logging, init_observability
     from .security import configure_session, init_security

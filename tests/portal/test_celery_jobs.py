@@ -46,7 +46,7 @@ from portal_testlib import (
     wait_for_port,
 )
 
-from portal import jobs
+from portal import background, jobs
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -194,7 +194,7 @@ def test_refit_sent_by_the_web_side_runs_on_the_worker(stack):
         fitted = results.get_result(system_context("beta"), "models")
     assert type(fitted).__name__ == "ModelResults"
     # it ran on the worker (not in a process started by this host)
-    assert re.search(rf"Task {re.escape(jobs.FIT_TASK)}\[[^\]]+\] succeeded", stack.worker.output())
+    assert re.search(rf"Task {re.escape(background.FIT_TASK)}\[[^\]]+\] succeeded", stack.worker.output())
 
 
 # --------------------------------------------------------------------------
@@ -304,7 +304,7 @@ def test_a_job_of_one_tenant_is_not_readable_by_another(stack):
 
     app, settings = stack.app, stack.settings
     store = redis.Redis.from_url(settings.redis_url)
-    prefix = jobs.celery_key_prefix(settings)
+    prefix = background.celery_key_prefix(settings)
     alpha, beta = logged_in(app, "admin@alpha.test"), logged_in(app, "admin@beta.test")
 
     frame = small_log(20, 2, seed=5)
@@ -393,7 +393,7 @@ def test_a_forged_job_message_is_refused_by_the_worker(stack):
     before = _dataset(app, "alpha").version
     frame = small_log(20, 2, seed=6)
     contents = "data:text/csv;base64," + base64.b64encode(frame.to_csv(index=False).encode()).decode()
-    key = f"{jobs.celery_key_prefix(settings)}forged{uuid.uuid4().hex}-t1-u{user_id}"
+    key = f"{background.celery_key_prefix(settings)}forged{uuid.uuid4().hex}-t1-u{user_id}"
     forged_context = {"portal_context": {"user_id": user_id, "session_token": token, "mac": "0" * 64}}
     task.apply_async(args=(key, key + "-progress", [contents, "forged.csv"], forged_context))
 
@@ -430,7 +430,7 @@ def test_job_context_drops_credentials_and_second_copies_of_big_values():
         "args_grouping": [{"id": "upload", "property": "contents", "value": big, "triggered": True}],
         "path": "/data",
     }
-    slim = jobs.job_context(context)
+    slim = background.job_context(context)
     assert slim["cookies"] == {} and slim["headers"] == {"User-Agent": "ua"}
     assert slim["inputs_list"] == [{"id": "upload", "property": "contents", "value": None},
                                    [{"id": {"type": "b", "index": 1}, "property": "n_clicks", "value": small}]]
