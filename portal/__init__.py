@@ -45,11 +45,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from . import db
     from .auth import init_auth
+    from .background import make_background_manager
     from .cache import build_result_cache
     from .cli import register_cli
     from .exports import init_exports
     from .health import init_health
-    from .background import make_background_manager
     from .layout import shell
     from .observability import configure_logging, init_observability
     from .security import configure_session, init_security

@@ -47,7 +47,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--name", required=True, help="Display name of the tenant.")
     def create_tenant(slug, name):
         """Create a tenant (client company)."""
-        from .accounts import AccountError, create_tenant as create
+        from .accounts import AccountError
+        from .accounts import create_tenant as create
 
         try:
             tenant = create(slug, name)
@@ -62,7 +63,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
     def create_user(email, slug, role, password_stdin):
         """Create a user; the password comes from stdin or a prompt, never an argument."""
-        from .accounts import AccountError, create_user as create, get_tenant
+        from .accounts import AccountError, get_tenant
+        from .accounts import create_user as create
         from .db import session_scope
 
         try:
@@ -125,7 +127,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--no-models", is_flag=True, help="Leave the models pending.")
     def seed_demo(no_models):
         """Create the demo tenants, users and datasets (idempotent)."""
-        from .seed import SeedError, demo_logins, seed_demo as seed
+        from .seed import SeedError, demo_logins
+        from .seed import seed_demo as seed
 
         try:
             seed(fit_models="skip" if no_models else "sync", echo=click.echo)

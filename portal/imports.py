@@ -95,8 +95,9 @@ def import_dataset(ctx_or_tenant: PortalContext | str, source: Source, filename:
     message)`` is called at each stage.  Never raises for a bad file: the
     outcome says what went wrong.
     """
-    import analytics
     from flask import current_app
+
+    import analytics
 
     ctx = ctx_or_tenant if isinstance(ctx_or_tenant, PortalContext) else system_context(ctx_or_tenant)
     user_id = user.id if isinstance(user, User) else (user if user is not None else ctx.user_id)

@@ -107,23 +107,13 @@ def _get(ctx: PortalContext, dataset_id: int, name: str, variant: str = "") -> A
         return builder.build(Resolver(ctx, dataset_id, variant))
     cache = _cache()
     key = result_key(ctx, dataset_id, name, variant)
-    value = cache.local_get(key)
+    value = _cached(cache, key, builder.shared)
     if value is not MISSING:
         return value
-    if builder.shared:
-        value, size = cache.shared_get(key)
-        if value is not MISSING:
-            cache.local_put(key, value, size)
-            return value
     with cache.compute_lock(key):
-        value = cache.local_get(key)
+        value = _cached(cache, key, builder.shared)  # built by another worker while we waited?
         if value is not MISSING:
             return value
-        if builder.shared:
-            value, size = cache.shared_get(key)
-            if value is not MISSING:
-                cache.local_put(key, value, size)
-                return value
         started = time.perf_counter()
         value = builder.build(Resolver(ctx, dataset_id, variant))
         elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -131,6 +121,17 @@ def _get(ctx: PortalContext, dataset_id: int, name: str, variant: str = "") -> A
         cache.local_put(key, value, size or None)
     log.info("result built", extra={"event": "result_built", "result": name, "tenant_id": ctx.tenant_id,
                                     "dataset_id": dataset_id, "duration_ms": elapsed_ms})
+    return value
+
+
+def _cached(cache: ResultCache, key: str, shared: bool) -> Any:
+    """This process's LRU, then (for shared results) the shared cache; MISSING if neither has it."""
+    value = cache.local_get(key)
+    if value is not MISSING or not shared:
+        return value
+    value, size = cache.shared_get(key)
+    if value is not MISSING:
+        cache.local_put(key, value, size)
     return value
 
 

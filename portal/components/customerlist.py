@@ -10,7 +10,8 @@ rows the grid selects.  Viewers get no export link (and a 403 from the route).
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import MATCH, ClientsideFunction, Input, Output, State, ctx as dash_ctx, dcc, html, no_update
+from dash import MATCH, ClientsideFunction, Input, Output, State, dcc, html, no_update
+from dash import ctx as dash_ctx
 
 from portal.customer_lists import EXPORTS, grid_columns, list_rows
 from portal.dashboard import View
@@ -72,3 +73,14 @@ def register(app) -> None:
 
 def pending_list(message: str) -> dbc.Alert:
     return dbc.Alert(message, color="warning")
+
+
+def profile_form(prefix: str) -> html.Form:
+    """A plain GET form to ``/profile?customer=<id>`` (the profile page resolves the id
+    within the caller's tenant), for the actions of a customer list's panel."""
+    return html.Form([
+        dcc.Input(name="customer", id=f"{prefix}-profile-id", type="text", placeholder="Customer id",
+                  className="form-control form-control-sm", style={"width": "9rem"}, maxLength=64),
+        html.Button("Open profile", type="submit", className="btn btn-outline-secondary btn-sm text-nowrap",
+                    id=f"{prefix}-profile-open"),
+    ], action="/profile", method="GET", className="d-flex gap-2 align-items-center")

@@ -2,13 +2,12 @@
 cleaning report of one version."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import html
-
-from datetime import timedelta
 
 from portal.jobs import is_stale
 from portal.models import utcnow

@@ -13,7 +13,8 @@ from datetime import date
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx as dash_ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, dcc, html, no_update
+from dash import ctx as dash_ctx
 
 from portal.filters import QUERY_KEYS, Filters, build_query, parse_query
 

@@ -9,7 +9,6 @@ cut-offs, :mod:`analytics.churn`) and does not change with the filters.
 from __future__ import annotations
 
 import dash
-import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import numpy as np
 import plotly.graph_objects as go
@@ -17,7 +16,7 @@ from dash import Input, Output, callback, dcc, html
 
 from analytics.churn import FEATURES, RISK_BANDS, baseline_rule_point, risk_band_summary
 from portal.components.cards import graph, kpi_card, panel
-from portal.components.customerlist import customer_list_view
+from portal.components.customerlist import customer_list_view, profile_form
 from portal.components.figures import OKABE_ITO, SEQUENTIAL, count, message_figure, money, percent, themed
 from portal.components.page import canonical_query, open_view, page_frame, query_store_id
 from portal.components.states import NO_MATCH
@@ -81,7 +80,7 @@ def _body(view: View) -> html.Div:
     churn = view.models.results.churn
     return html.Div([
         html.Div(id="churn-cards", className="mb-2"),
-        panel("Customers at risk", wrapped_headers(customer_list_view("churn", view, canonical_query(view))),
+        panel("Customers at risk", customer_list_view("churn", view, canonical_query(view)),
               actions=profile_form("churn"),
               subtitle="Sorted by revenue at risk; sort, filter and page in the grid. Filters apply."),
         html.H3("Model card", className="h5 mt-4 mb-1"),
@@ -93,22 +92,8 @@ def _body(view: View) -> html.Div:
     ])
 
 
-def profile_form(page_id: str) -> html.Form:
-    """A plain GET form to /profile?customer=<id> (a full page load of the profile)."""
-    return html.Form([
-        dcc.Input(name="customer", id=f"{page_id}-profile-id", type="text", placeholder="Customer id",
-                  className="form-control form-control-sm", style={"width": "9rem"}, maxLength=64),
-        html.Button("Open profile", type="submit", className="btn btn-outline-secondary btn-sm text-nowrap",
-                    id=f"{page_id}-profile-open"),
-    ], action="/profile", method="GET", className="d-flex gap-2 align-items-center")
 
 
-def wrapped_headers(list_view):
-    """A customer list whose grid wraps long column headers onto two lines (laptop screens)."""
-    for child in list_view.children:
-        if isinstance(child, dag.AgGrid):
-            child.defaultColDef = {**child.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
-    return list_view
 
 
 # --------------------------------------------------------------------------

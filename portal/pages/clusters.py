@@ -65,9 +65,6 @@ HOW_TO = [
 _NO_MATCH = NO_MATCH.replace(". ", ".<br>", 1)
 
 
-def _query(query) -> str:
-    """The query store's value; anything that is not a string (a forged input) means no filter."""
-    return query if isinstance(query, str) else ""
 
 
 def layout(**query):
@@ -157,7 +154,6 @@ def sample_points(points: pd.DataFrame, limit: int | None = None) -> pd.DataFram
 @callback(Output("clusters-scatter", "figure"), Output("clusters-scatter-note", "children"),
           Input(query_store_id(PAGE_ID), "data"))
 def update_scatter(query):
-    query = _query(query)
     view = View(current_context(), query)
     clusters = view.report.clusters
     if clusters is None:
@@ -255,7 +251,6 @@ def _scatter_3d(points: pd.DataFrame, profiles: pd.DataFrame) -> go.Figure:
 @callback(Output("clusters-curves", "figure"), Output("clusters-profiles", "rowData"),
           Input(query_store_id(PAGE_ID), "data"))
 def update_model(query):
-    query = _query(query)
     view = View(current_context(), query)
     clusters = view.report.clusters
     if clusters is None:

@@ -18,7 +18,11 @@ from flask import current_app
 
 from portal import accounts, jobs, storage
 from portal.components.datasets import (
-    DATASET_COLUMNS, USER_COLUMNS, dataset_rows, grid, report_view,
+    DATASET_COLUMNS,
+    USER_COLUMNS,
+    dataset_rows,
+    grid,
+    report_view,
 )
 from portal.imports import import_dataset
 from portal.layout import forbidden

@@ -31,7 +31,6 @@ from analytics.rfm import (
 )
 from portal.components.cards import graph, panel
 from portal.components.customerlist import customer_list_view
-from portal.components.rfm_figures import migration_matrix, migration_sankey, rfm_boxes, rfm_histograms, rgba
 from portal.components.figures import (
     OKABE_ITO,
     SEGMENT_COLOURS,
@@ -41,6 +40,7 @@ from portal.components.figures import (
     themed,
 )
 from portal.components.page import canonical_query, open_view, page_frame, page_option, query_store_id
+from portal.components.rfm_figures import migration_matrix, migration_sankey, rfm_boxes, rfm_histograms, rgba
 from portal.components.states import NO_MATCH
 from portal.components.tables import column, data_grid
 from portal.customer_lists import Column, customer_list
@@ -95,9 +95,6 @@ HOW_TO = [
 _NO_MATCH = NO_MATCH.replace(". ", ".<br>", 1)
 
 
-def _query(query) -> str:
-    """The query store's value; anything that is not a string (a forged input) means no filter."""
-    return query if isinstance(query, str) else ""
 
 
 def layout(**query):
@@ -203,7 +200,6 @@ def _concentration(view: View) -> tuple[dict | None, pd.DataFrame | None]:
 @callback(Output("segments-treemap", "figure"), Output("segments-table", "rowData"),
           Output("segments-grid", "figure"), Input(query_store_id(PAGE_ID), "data"))
 def update_segments(query):
-    query = _query(query)
     view = View(current_context(), query)
     if view.selected_customers.empty:
         return message_figure(_NO_MATCH, height=420), [], message_figure(_NO_MATCH, height=420)
@@ -258,7 +254,6 @@ def _grid_figure(grid: pd.DataFrame) -> go.Figure:
 @callback(Output("segments-migration", "figure"), Output("segments-migration-note", "children"),
           Input(query_store_id(PAGE_ID), "data"))
 def update_migration(query):
-    query = _query(query)
     view = View(current_context(), query)
     options = page_options(query, OPTIONS)
     migration = _migration(view)
@@ -284,7 +279,6 @@ def update_migration(query):
 @callback(Output("segments-histograms", "figure"), Output("segments-boxes", "figure"),
           Output("segments-outlier-note", "children"), Input(query_store_id(PAGE_ID), "data"))
 def update_distributions(query):
-    query = _query(query)
     view = View(current_context(), query)
     options = page_options(query, OPTIONS)
     customers = view.selected_customers
@@ -300,7 +294,6 @@ def update_distributions(query):
 
 @callback(Output("segments-lorenz", "figure"), Input(query_store_id(PAGE_ID), "data"))
 def update_concentration(query):
-    query = _query(query)
     view = View(current_context(), query)
     if view.selected_customers.empty:
         return message_figure(_NO_MATCH, height=374)
@@ -342,7 +335,7 @@ def update_concentration(query):
           State(query_store_id(PAGE_ID), "data"), prevent_initial_call=True)
 def filter_to_segment(click, cell, query):
     segment = clicked_segment(dash_ctx.triggered_id, click, cell)
-    return segment_query(_query(query), segment) or no_update
+    return segment_query(query, segment) or no_update
 
 
 def clicked_segment(trigger, click, cell) -> str | None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx as dash_ctx, dcc, html, no_update
+from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import ctx as dash_ctx
 
 from portal import views as saved_views
 from portal.accounts import AccountError

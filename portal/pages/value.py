@@ -9,17 +9,16 @@ the parameters describe the model itself and do not.
 from __future__ import annotations
 
 import dash
-import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 
 from analytics.clv import TIER_CUTS, p_alive_grid
 from analytics.distributions import histogram
 from portal.components.cards import graph, panel
-from portal.components.customerlist import customer_list_view
+from portal.components.customerlist import customer_list_view, profile_form
 from portal.components.figures import OKABE_ITO, SEQUENTIAL, message_figure, money, themed
 from portal.components.page import canonical_query, open_view, page_frame, page_option, query_store_id
 from portal.components.states import NO_MATCH
@@ -118,28 +117,14 @@ def _body(view: View) -> html.Div:
                           html.Div(id="value-holdout-metrics"), subtitle=_holdout_subtitle(view)), lg=6),
         ]),
         panel("Customers by predicted value",
-              wrapped_headers(customer_list_view("value", view, canonical_query(view, OPTIONS))),
-              actions=_profile_form(), subtitle="Sorted by 12-month CLV; sort, filter and page in the grid. "
+              customer_list_view("value", view, canonical_query(view, OPTIONS)),
+              actions=profile_form("value"), subtitle="Sorted by 12-month CLV; sort, filter and page in the grid. "
                                                 "Filters apply."),
     ])
 
 
-def _profile_form() -> html.Form:
-    """A plain GET form to /profile?customer=<id> (a full page load of the profile)."""
-    return html.Form([
-        dcc.Input(name="customer", id="value-profile-id", type="text", placeholder="Customer id",
-                  className="form-control form-control-sm", style={"width": "9rem"}, maxLength=64),
-        html.Button("Open profile", type="submit", className="btn btn-outline-secondary btn-sm text-nowrap",
-                    id="value-profile-open"),
-    ], action="/profile", method="GET", className="d-flex gap-2 align-items-center")
 
 
-def wrapped_headers(list_view):
-    """A customer list whose grid wraps long column headers onto two lines (laptop screens)."""
-    for child in list_view.children:
-        if isinstance(child, dag.AgGrid):
-            child.defaultColDef = {**child.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
-    return list_view
 
 
 # --------------------------------------------------------------------------

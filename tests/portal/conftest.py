@@ -157,3 +157,14 @@ def dashboard_app(tmp_path_factory, dashboard_logs):
     from dashboard_testlib import build_dashboard_app
 
     return build_dashboard_app(tmp_path_factory.mktemp("dashboard"), dashboard_logs)
+
+
+@pytest.fixture(scope="session")
+def alpha_reference(dashboard_logs):
+    """alpha's cleaned log, its fitted models and its RFM table, computed without the portal."""
+    from dashboard_testlib import cleaned_log
+
+    from analytics import fit_models, segmented_rfm
+
+    cleaned = cleaned_log(dashboard_logs["alpha"])
+    return cleaned, fit_models(cleaned), segmented_rfm(cleaned.lines, cleaned.snapshot_date)

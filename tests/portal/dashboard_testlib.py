@@ -35,9 +35,9 @@ def write_dashboard_logs(folder: Path) -> dict[str, Path]:
 
 def build_dashboard_app(tmp_path: Path, logs: dict[str, Path]):
     """Both tenants imported and their models fitted (synchronously)."""
+    from portal.db import session_scope
     from portal.jobs import fit_dataset_models
     from portal.models import Dataset
-    from portal.db import session_scope
 
     app = build_app(make_settings(tmp_path), logs=logs)
     with app.app_context():
@@ -78,6 +78,31 @@ def page_module(name: str):
         if module.split(".")[-1] == name and module in sys.modules:
             return sys.modules[module]
     raise LookupError(f"no page module {name!r}; build an app first")
+
+
+def components_by_id(component) -> dict:
+    """id -> component of every component with a string id in a layout tree."""
+    found = {}
+
+    def walk(node):
+        if isinstance(node, (list, tuple)):
+            for child in node:
+                walk(child)
+            return
+        if not hasattr(node, "to_plotly_json"):
+            return
+        if isinstance(getattr(node, "id", None), str):
+            found[node.id] = node
+        walk(getattr(node, "children", None))
+
+    walk(component)
+    return found
+
+
+def texts_by_id(component) -> dict[str, str]:
+    """id -> text of every component with an id whose children are a plain value."""
+    return {key: str(node.children) for key, node in components_by_id(component).items()
+            if isinstance(getattr(node, "children", None), (str, int, float))}
 
 
 def cleaned_log(path: Path):

@@ -299,8 +299,8 @@ def test_tampered_or_foreign_session_cookies_are_rejected(world):
 
 def _foreign_cookie(app) -> str:
     """A session cookie claiming user 4 (beta's admin), signed with another key."""
-    from flask.sessions import SecureCookieSessionInterface
     from flask import Flask
+    from flask.sessions import SecureCookieSessionInterface
 
     other = Flask("attacker")
     other.secret_key = "not-the-portal-key"

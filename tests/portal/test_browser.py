@@ -8,7 +8,14 @@ import sys
 
 import pytest
 from portal_testlib import (
-    PASSWORD, Server, build_app, free_port, make_settings, settings_env, wait_for_port, wait_until,
+    PASSWORD,
+    Server,
+    build_app,
+    free_port,
+    make_settings,
+    settings_env,
+    wait_for_port,
+    wait_until,
 )
 
 CHROMIUM = "/usr/bin/chromium"

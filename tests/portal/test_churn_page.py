@@ -9,18 +9,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from dashboard_testlib import as_user, cleaned_log, figure_dict, page_module, traces
+from dashboard_testlib import as_user, cleaned_log, components_by_id, figure_dict, page_module, traces
 from portal_testlib import login
 
-from analytics import fit_models, segmented_rfm
+from analytics import segmented_rfm
 from analytics.churn import baseline_rule_point
-
-
-@pytest.fixture(scope="module")
-def reference(dashboard_logs):
-    """alpha's cleaned log, its models and RFM table, computed without the portal."""
-    cleaned = cleaned_log(dashboard_logs["alpha"])
-    return cleaned, fit_models(cleaned), segmented_rfm(cleaned.lines, cleaned.snapshot_date)
 
 
 @pytest.fixture
@@ -28,24 +21,6 @@ def churn(dashboard_app):
     return page_module("churn")
 
 
-def _ids(component) -> dict:
-    """id -> component of every component with a string id in a layout tree."""
-    found = {}
-
-    def walk(node):
-        if isinstance(node, (list, tuple)):
-            for child in node:
-                walk(child)
-            return
-        if not hasattr(node, "to_plotly_json"):
-            return
-        node_id = getattr(node, "id", None)
-        if isinstance(node_id, str):
-            found[node_id] = node
-        walk(getattr(node, "children", None))
-
-    walk(component)
-    return found
 
 
 def _list(view_query: str):
@@ -62,8 +37,8 @@ def _expected_order(scores: pd.DataFrame) -> list[str]:
     return ordered.index.astype(str).tolist()
 
 
-def test_list_is_the_scores_sorted_by_revenue_at_risk(dashboard_app, reference, churn):
-    _, models, rfm = reference
+def test_list_is_the_scores_sorted_by_revenue_at_risk(dashboard_app, alpha_reference, churn):
+    _, models, rfm = alpha_reference
     scores = models.churn_scores
     with as_user(dashboard_app, "viewer@alpha.test"):
         rows = _list("")
@@ -80,10 +55,10 @@ def test_list_is_the_scores_sorted_by_revenue_at_risk(dashboard_app, reference, 
     assert set(high["risk_band"].astype(str)) == {"high"}
 
 
-def test_list_paging_sorting_and_export(dashboard_app, reference, churn):
+def test_list_paging_sorting_and_export(dashboard_app, alpha_reference, churn):
     from portal.gridquery import rows_block
 
-    _, models, _ = reference
+    _, models, _ = alpha_reference
     scores = models.churn_scores
     medium = scores[scores["risk_band"] == "medium"]
     with as_user(dashboard_app, "viewer@alpha.test"):
@@ -100,12 +75,12 @@ def test_list_paging_sorting_and_export(dashboard_app, reference, churn):
     assert exported["customer_id"].tolist() == _expected_order(medium)
 
 
-def test_cards_follow_the_filters(dashboard_app, reference, churn):
-    _, models, rfm = reference
+def test_cards_follow_the_filters(dashboard_app, alpha_reference, churn):
+    _, models, rfm = alpha_reference
     scores = models.churn_scores
     with as_user(dashboard_app, "viewer@alpha.test"):
-        everyone = _ids(churn.update_cards(""))
-        france = _ids(churn.update_cards("?country=France"))
+        everyone = components_by_id(churn.update_cards(""))
+        france = components_by_id(churn.update_cards("?country=France"))
     for band in ("high", "medium", "low"):
         in_band = scores[scores["risk_band"] == band]
         assert everyone[f"churn-card-{band}"].children == f"{len(in_band):,}"
@@ -117,14 +92,14 @@ def test_cards_follow_the_filters(dashboard_app, reference, churn):
 
 def test_a_filter_that_matches_nobody_says_so(dashboard_app, churn):
     with as_user(dashboard_app, "viewer@alpha.test"):
-        cards = _ids(churn.update_cards("?country=Atlantis"))
+        cards = components_by_id(churn.update_cards("?country=Atlantis"))
         rows = _list("?country=Atlantis")
     assert "match nobody" in cards["churn-no-match"].children
     assert rows.empty
 
 
-def test_roc_curve_and_legend_are_the_stored_models(dashboard_app, reference, churn):
-    _, models, _ = reference
+def test_roc_curve_and_legend_are_the_stored_models(dashboard_app, alpha_reference, churn):
+    _, models, _ = alpha_reference
     model = models.churn
     with as_user(dashboard_app, "viewer@alpha.test"):
         roc, pr, *_ = churn.update_model_card("?country=France")
@@ -146,8 +121,8 @@ def test_roc_curve_and_legend_are_the_stored_models(dashboard_app, reference, ch
     assert traces(unfiltered)[chosen].x == pytest.approx(traces(roc)[chosen].x)
 
 
-def test_confusion_matrix_calibration_and_importance(dashboard_app, reference, churn):
-    _, models, _ = reference
+def test_confusion_matrix_calibration_and_importance(dashboard_app, alpha_reference, churn):
+    _, models, _ = alpha_reference
     model = models.churn
     with as_user(dashboard_app, "viewer@alpha.test"):
         _, _, confusion, calibration, importance, report = churn.update_model_card("")
@@ -161,17 +136,17 @@ def test_confusion_matrix_calibration_and_importance(dashboard_app, reference, c
     bars = next(iter(traces(importance).values()))
     assert list(bars.y)[::-1] == model.feature_importance["feature"].tolist()
     assert bars.x[::-1] == pytest.approx(model.feature_importance["importance"].to_numpy())
-    cells = [c.children for c in _ids(report)["churn-report-table-1"].children]
+    cells = [c.children for c in components_by_id(report)["churn-report-table-1"].children]
     assert cells[0] == "Churned"
     assert cells[2] == f"{model.classification_report['churned']['recall'] * 100:.1f}%"
     assert cells[4] == f"{model.confusion_matrix.loc['churned'].sum():,}"  # support = actual churners
 
 
-def test_model_card_states_definition_threshold_and_bands(dashboard_app, reference, churn):
-    _, models, _ = reference
+def test_model_card_states_definition_threshold_and_bands(dashboard_app, alpha_reference, churn):
+    _, models, _ = alpha_reference
     model = models.churn
     with as_user(dashboard_app, "viewer@alpha.test"):
-        page = _ids(churn.layout())
+        page = components_by_id(churn.layout())
     text = page["churn-model-definition"].children
     assert f"*H* = **{model.horizon_days} days**" in text
     assert f"{model.cutoff_train:%Y-%m-%d}" in text and f"{model.cutoff_eval:%Y-%m-%d}" in text
@@ -197,7 +172,7 @@ def test_other_tenant_sees_only_its_own_customers(dashboard_app, dashboard_logs,
 def test_models_pending_state(app, churn):
     """An app whose models were never fitted (the ``app`` fixture imports logs only)."""
     with as_user(app, "viewer@alpha.test"):
-        page = _ids(page_module("churn").layout())
+        page = components_by_id(page_module("churn").layout())
         rows = _list("")
     assert "models-pending" in page and "churn-list" not in page
     assert rows.empty

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from dashboard_testlib import as_user, cleaned_log, figure_dict, page_module, traces
+from dashboard_testlib import as_user, cleaned_log, figure_dict, page_module, texts_by_id, traces
 
 from analytics.trends import kpi_change, monthly_summary
 
@@ -14,25 +14,6 @@ def overview(dashboard_app):
     return page_module("overview")
 
 
-def _texts(component) -> dict[str, str]:
-    """id -> text of every component with an id (a flattened layout)."""
-    found = {}
-
-    def walk(node):
-        if isinstance(node, (list, tuple)):
-            for child in node:
-                walk(child)
-            return
-        if not hasattr(node, "to_plotly_json"):
-            return
-        node_id = getattr(node, "id", None)
-        children = getattr(node, "children", None)
-        if isinstance(node_id, str) and isinstance(children, (str, int, float)):
-            found[node_id] = str(children)
-        walk(children)
-
-    walk(component)
-    return found
 
 
 def test_kpis_match_analytics(dashboard_app, dashboard_logs, overview):
@@ -40,7 +21,7 @@ def test_kpis_match_analytics(dashboard_app, dashboard_logs, overview):
     snapshot = reference.snapshot_date
     expected = kpi_change(reference.lines, snapshot - pd.Timedelta(days=90), snapshot)
     with as_user(dashboard_app, "viewer@alpha.test"):
-        texts = _texts(overview.update_kpis(""))
+        texts = texts_by_id(overview.update_kpis(""))
     assert texts["kpi-revenue"] == f"£{expected.loc['revenue', 'value']:,.0f}"
     assert texts["kpi-orders"] == f"{expected.loc['orders', 'value']:,.0f}"
     assert texts["kpi-customers"] == f"{expected.loc['customers', 'value']:,.0f}"
@@ -51,7 +32,7 @@ def test_country_filter_narrows_kpis_and_trend(dashboard_app, dashboard_logs, ov
     reference = cleaned_log(dashboard_logs["alpha"])
     lines = reference.lines[reference.lines["country"] == "France"]
     with as_user(dashboard_app, "viewer@alpha.test"):
-        texts = _texts(overview.update_kpis("?country=France&start=2023-01-01&end=2023-03-31"))
+        texts = texts_by_id(overview.update_kpis("?country=France&start=2023-01-01&end=2023-03-31"))
         trend = traces(overview.update_trend("?country=France"))
     expected = kpi_change(lines, pd.Timestamp("2023-01-01"), pd.Timestamp("2023-04-01"))
     assert texts["kpi-revenue"] == f"£{expected.loc['revenue', 'value']:,.0f}"
@@ -71,7 +52,7 @@ def test_other_tenant_sees_its_own_numbers(dashboard_app, dashboard_logs, overvi
     snapshot = reference.snapshot_date
     expected = kpi_change(reference.lines, snapshot - pd.Timedelta(days=90), snapshot)
     with as_user(dashboard_app, "manager@beta.test"):
-        texts = _texts(overview.update_kpis("?country=United+Kingdom"))  # alpha's country: nothing
-        beta = _texts(overview.update_kpis(""))
+        texts = texts_by_id(overview.update_kpis("?country=United+Kingdom"))  # alpha's country: nothing
+        beta = texts_by_id(overview.update_kpis(""))
     assert texts["kpi-revenue"] == "£0.00"
     assert beta["kpi-revenue"] == f"£{expected.loc['revenue', 'value']:,.0f}"

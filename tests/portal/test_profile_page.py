@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from dashboard_testlib import as_user, cleaned_log, page_module
+from dashboard_testlib import as_user, cleaned_log, components_by_id, page_module
 
 from analytics import segment_migration, segmented_rfm
 from portal.components.figures import money
@@ -22,22 +22,6 @@ def profile(dashboard_app):
     return page_module("profile")
 
 
-def _ids(component) -> dict:
-    found = {}
-
-    def walk(node):
-        if isinstance(node, (list, tuple)):
-            for child in node:
-                walk(child)
-            return
-        if not hasattr(node, "to_plotly_json"):
-            return
-        if isinstance(getattr(node, "id", None), str):
-            found[node.id] = node
-        walk(getattr(node, "children", None))
-
-    walk(component)
-    return found
 
 
 def _text(node) -> str:
@@ -79,7 +63,7 @@ def test_known_customer_matches_the_log_by_hand(dashboard_app, alpha, profile):
     first, last = sales["invoice_date"].min(), sales["invoice_date"].max()
     gross_per_order = sales["revenue"].sum() / n_orders
     with as_user(dashboard_app, "viewer@alpha.test"):
-        page = _ids(profile.update_profile(f"?customer={cid}"))
+        page = components_by_id(profile.update_profile(f"?customer={cid}"))
     assert page["profile-title"].children == f"Customer {cid}"
     assert page["profile-kpi-orders"].children == f"{n_orders:,}"
     assert page["profile-kpi-revenue"].children == money(revenue)
@@ -105,7 +89,7 @@ def test_model_figures_and_segment_history(dashboard_app, alpha, profile):
         from portal.tenancy import current_context
 
         stored = View(current_context(), "").customers.loc[cid]
-        page = _ids(profile.update_profile(f"?customer={cid}"))
+        page = components_by_id(profile.update_profile(f"?customer={cid}"))
     assert page["profile-segment"].children == str(rfm.loc[cid, "segment"])
     assert _text(page["profile-segment-0"]).split()[-len(str(rfm.loc[cid, "segment"]).split()):] == \
         str(rfm.loc[cid, "segment"]).split()
@@ -124,7 +108,7 @@ def test_recommendations_exclude_what_was_bought(dashboard_app, alpha, profile):
     bought = set(lines.loc[(lines["customer_id"].astype(str) == cid) & ~lines["is_return"], "stock_code"]
                  .astype(str))
     with as_user(dashboard_app, "viewer@alpha.test"):
-        page = _ids(profile.update_profile(f"?customer={cid}"))
+        page = components_by_id(profile.update_profile(f"?customer={cid}"))
     recommended = _rows(page["profile-recommendations"])
     assert len(recommended) == 10
     assert [r["#"] for r in recommended] == [str(i) for i in range(1, 11)]
@@ -148,8 +132,8 @@ def test_unknown_and_other_tenants_ids_show_nothing(dashboard_app, dashboard_log
     with as_user(dashboard_app, "manager@beta.test"):
         foreign = profile.update_profile(f"?customer={alpha_only}")
         unknown = profile.update_profile("?customer=no-such-id")
-        shared = _ids(profile.update_profile(f"?customer={beta_rfm.index[0]}"))
-        layout = _ids(profile.layout(customer=alpha_only))
+        shared = components_by_id(profile.update_profile(f"?customer={beta_rfm.index[0]}"))
+        layout = components_by_id(profile.layout(customer=alpha_only))
     for state in (foreign, unknown):
         assert state.id == "profile-no-customer" and state.children == "No customer with this id."
     # an id both tenants use: beta's user gets beta's customer, never alpha's
@@ -171,7 +155,7 @@ def test_profile_works_before_the_models_are_fitted(app, profile):
 
     with as_user(app, "viewer@alpha.test"):
         cid = View(current_context(), "").customers.index[0]
-        page = _ids(page_module("profile").update_profile(f"?customer={cid}"))
+        page = components_by_id(page_module("profile").update_profile(f"?customer={cid}"))
     assert page["profile-title"].children == f"Customer {cid}"
     assert page["profile-kpi-clv"].children == "–"
     assert "profile-recommendations-pending" in page and "profile-timeline" in page

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from dashboard_testlib import as_user, cleaned_log, figure_dict, page_module, traces
+from dashboard_testlib import as_user, cleaned_log, components_by_id, figure_dict, page_module, traces
 
 from analytics.distributions import histogram, iqr_outliers
 from analytics.migration import PREVIOUS_ORDER, segment_migration
@@ -52,28 +52,12 @@ def _message(figure) -> str:
     return " ".join(a["text"] for a in figure_dict(figure)["layout"].get("annotations", []))
 
 
-def _ids(component) -> set[str]:
-    found = set()
-
-    def walk(node):
-        if isinstance(node, (list, tuple)):
-            for child in node:
-                walk(child)
-            return
-        if not hasattr(node, "to_plotly_json"):
-            return
-        if isinstance(getattr(node, "id", None), str):
-            found.add(node.id)
-        walk(getattr(node, "children", None))
-
-    walk(component)
-    return found
 
 
 def test_layout_has_every_component(dashboard_app, segments):
     with as_user(dashboard_app, "manager@alpha.test"):
         page = segments.layout(migration="matrix")
-    ids = _ids(page)
+    ids = set(components_by_id(page))
     for component in ("segments-treemap", "segments-grid", "segments-table", "segments-migration",
                       "segments-histograms", "segments-boxes", "segments-lorenz", "segments-list",
                       "segments-query", "segments-help"):

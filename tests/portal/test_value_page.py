@@ -6,16 +6,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from dashboard_testlib import as_user, cleaned_log, figure_dict, page_module, traces
+from dashboard_testlib import as_user, cleaned_log, components_by_id, figure_dict, page_module, traces
 
-from analytics import fit_models, segmented_rfm
+from analytics import segmented_rfm
 from analytics.btyd_models import _lifetimes
-
-
-@pytest.fixture(scope="module")
-def reference(dashboard_logs):
-    cleaned = cleaned_log(dashboard_logs["alpha"])
-    return cleaned, fit_models(cleaned), segmented_rfm(cleaned.lines, cleaned.snapshot_date)
 
 
 @pytest.fixture
@@ -23,22 +17,6 @@ def value(dashboard_app):
     return page_module("value")
 
 
-def _ids(component) -> dict:
-    found = {}
-
-    def walk(node):
-        if isinstance(node, (list, tuple)):
-            for child in node:
-                walk(child)
-            return
-        if not hasattr(node, "to_plotly_json"):
-            return
-        if isinstance(getattr(node, "id", None), str):
-            found[node.id] = node
-        walk(getattr(node, "children", None))
-
-    walk(component)
-    return found
 
 
 def _list(query: str) -> pd.DataFrame:
@@ -49,8 +27,8 @@ def _list(query: str) -> pd.DataFrame:
     return list_rows(EXPORTS["value"], View(current_context(), query))
 
 
-def test_list_equals_the_clv_table(dashboard_app, reference, value):
-    _, models, rfm = reference
+def test_list_equals_the_clv_table(dashboard_app, alpha_reference, value):
+    _, models, rfm = alpha_reference
     clv = models.clv.customers
     with as_user(dashboard_app, "viewer@alpha.test"):
         rows = _list("")
@@ -64,8 +42,8 @@ def test_list_equals_the_clv_table(dashboard_app, reference, value):
     assert top["customer_id"].tolist() == expected.index[expected["clv_tier"] == "top 10%"].tolist()
 
 
-def test_distribution_counts_the_filtered_customers(dashboard_app, reference, value):
-    _, models, rfm = reference
+def test_distribution_counts_the_filtered_customers(dashboard_app, alpha_reference, value):
+    _, models, rfm = alpha_reference
     clv = models.clv.customers
     with as_user(dashboard_app, "viewer@alpha.test"):
         log = value.update_distribution("")
@@ -94,8 +72,8 @@ def test_no_match(dashboard_app, value):
     assert rows.empty
 
 
-def test_p_alive_map_against_lifetimes(dashboard_app, reference, value):
-    _, models, _ = reference
+def test_p_alive_map_against_lifetimes(dashboard_app, alpha_reference, value):
+    _, models, _ = alpha_reference
     clv = models.clv
     with as_user(dashboard_app, "viewer@alpha.test"):
         heatmap = go.Figure(value.update_palive("?country=France")).data[0]
@@ -116,8 +94,8 @@ def test_p_alive_map_against_lifetimes(dashboard_app, reference, value):
     assert z[0, 0] == 1.0 and np.isnan(z[0, -1])  # no repeat purchase: recency must be 0
 
 
-def test_holdout_buckets_equal_the_validation(dashboard_app, reference, value):
-    _, models, _ = reference
+def test_holdout_buckets_equal_the_validation(dashboard_app, alpha_reference, value):
+    _, models, _ = alpha_reference
     val = models.clv_validation
     with as_user(dashboard_app, "viewer@alpha.test"):
         figure, table = value.update_holdout("")
@@ -132,7 +110,7 @@ def test_holdout_buckets_equal_the_validation(dashboard_app, reference, value):
     assert f"MAE {val.metrics['bgnbd']['mae']:.2f}" in bg.name
     assert f"MAE {val.metrics['naive']['mae']:.2f}" in naive.name
     rows = {row.children[0].children: [c.children for c in row.children[1:]]
-            for row in _ids(table)["value-holdout-table"].children[1].children}
+            for row in components_by_id(table)["value-holdout-table"].children[1].children}
     bg_metrics = val.metrics["bgnbd"]
     assert rows["BG/NBD"] == [f"{bg_metrics['mae']:.3f}", f"{bg_metrics['rmse']:.3f}",
                               f"{bg_metrics['correlation']:.3f}", f"{bg_metrics['total_predicted']:,.0f}"]
@@ -140,18 +118,18 @@ def test_holdout_buckets_equal_the_validation(dashboard_app, reference, value):
     assert rows["Actual"][-1] == f"{val.total_actual:,.0f}"
 
 
-def test_parameters_card(dashboard_app, reference, value):
-    _, models, _ = reference
+def test_parameters_card(dashboard_app, alpha_reference, value):
+    _, models, _ = alpha_reference
     clv = models.clv
     with as_user(dashboard_app, "viewer@alpha.test"):
         page = value.layout()
-    text = str(_ids(page)["value-params"].to_plotly_json())
+    text = str(components_by_id(page)["value-params"].to_plotly_json())
     for name in ("r", "alpha", "a", "b"):
         assert f"{clv.bgnbd_params[name]:.4g}" in text
     for name in ("p", "q"):
         assert f"{clv.gg_params[name]:.4g}" in text
     assert f"£{clv.gg_params['v']:,.2f}" in text or f"£{clv.gg_params['v']:,.0f}" in text
-    assert "value-list" in _ids(page) and "value-palive" in str(page.to_plotly_json())
+    assert "value-list" in components_by_id(page) and "value-palive" in str(page.to_plotly_json())
 
 
 def test_other_tenant_sees_only_its_own_customers(dashboard_app, dashboard_logs, value):
@@ -166,7 +144,7 @@ def test_other_tenant_sees_only_its_own_customers(dashboard_app, dashboard_logs,
 
 def test_models_pending_state(app, value):
     with as_user(app, "viewer@alpha.test"):
-        page = _ids(page_module("value").layout())
+        page = components_by_id(page_module("value").layout())
         rows = _list("")
     assert "models-pending" in page and "value-list" not in page
     assert rows.empty
