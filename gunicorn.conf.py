@@ -15,9 +15,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
 keepalive = 5
-# Recycle workers now and then so memory held by big results is given back.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
-max_requests_jitter = 200
+# Recycle workers now and then so memory held by big results is given back (the
+# per-process LRU is bounded anyway). Not too often: a fresh worker reloads its
+# results from the shared cache, which costs CPU under load.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+max_requests_jitter = 2000
 accesslog = None  # the portal logs one JSON line per request itself
 errorlog = "-"
 # The PaaS router terminates TLS; trust its X-Forwarded-* headers.

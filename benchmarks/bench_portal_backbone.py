@@ -49,7 +49,6 @@ def make_csv(customers: int, months: int, folder: Path) -> tuple[Path, int]:
 
 def run_backend(name: str, database_url: str, csv: Path, folder: Path, repeat: int) -> dict[str, float]:
     from portal import accounts, create_app, db, results, storage
-    from portal.components.geo import customers_by_country
     from portal.config import Settings
     from portal.imports import import_dataset
     from portal.tenancy import system_context
@@ -66,7 +65,7 @@ def run_backend(name: str, database_url: str, csv: Path, folder: Path, repeat: i
         def import_and_warm():
             outcome = import_dataset("bench", csv)
             assert outcome.ok, outcome.error
-            results.get_result(system_context("bench"), "orders")  # first analytics pass
+            results.get_result(system_context("bench"), "describe")  # first analytics pass: every page's tables
             return outcome
 
         figures["import_end_to_end_s"], outcome = timed(import_and_warm)
@@ -92,7 +91,9 @@ def run_backend(name: str, database_url: str, csv: Path, folder: Path, repeat: i
             cache.lru.clear()
             cache.backend.clear()
             started = time.perf_counter()
-            customers_by_country(results.get_result(ctx, "orders"))
+            # what the Overview needs on a cold cache: the descriptive report and the customer table
+            results.get_result(ctx, "describe")
+            results.get_result(ctx, "customers", variant="nomodels")
             cold_times.append(time.perf_counter() - started)
         figures["page_data_cold_s"] = statistics.median(cold_times)
     db._databases.pop(database_url).engine.dispose()

@@ -45,10 +45,17 @@ class ModelsState:
 
 
 def dataset(ctx: PortalContext):
-    """The current dataset's row (:class:`portal.storage.DatasetInfo`)."""
+    """The current dataset's row (:class:`portal.storage.DatasetInfo`), read once per request."""
+    from flask import g, has_request_context
+
     from .storage import get_dataset
 
-    return get_dataset(ctx)
+    if not has_request_context():
+        return get_dataset(ctx)
+    cached = g.setdefault("_portal_datasets", {})
+    if ctx.dataset_id not in cached:
+        cached[ctx.dataset_id] = get_dataset(ctx)
+    return cached[ctx.dataset_id]
 
 
 def report(ctx: PortalContext) -> DescriptiveReport:

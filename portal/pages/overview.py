@@ -59,7 +59,8 @@ def _body(view: View) -> html.Div:
 def update_kpis(query):
     view = View(current_context(), query)
     start, end = view.window
-    table = kpi_change(view.scoped_lines, start, end)
+    # no filter: the report's KPIs (same window: the last lookback_days before the snapshot)
+    table = view.report.kpis if view.filters.is_empty else kpi_change(view.scoped_lines, start, end)
     previous = f"{(start - (end - start)):%Y-%m-%d} to {(start - pd.Timedelta(days=1)):%Y-%m-%d}"
 
     def card(name: str, title: str, fmt, higher_is_better: bool = True) -> dbc.Col:
