@@ -45,7 +45,31 @@ def category_mask(values: pd.Series, keep: Iterable[str]) -> np.ndarray:
         categories = values.cat.categories.isin(keep)
         codes = values.cat.codes.to_numpy()
         return np.append(categories, False)[codes]  # code -1 (missing) -> last entry, False
-    return values.isin(keep).to_numpy()
+    return isin(values, keep)
+
+
+def isin(values: pd.Series | pd.Index, keep: Iterable[str]) -> np.ndarray:
+    """``values.isin(keep)`` as a boolean array, except that missing values are never kept.
+
+    On Arrow-backed text (pandas' default ``str``) both sides go to
+    ``pyarrow.compute.is_in`` at once: pandas 3.1 converts ``keep`` one Python
+    object at a time, ~25x slower for 100,000 customer ids.
+    """
+    if not isinstance(keep, (pd.Index, pd.Series, np.ndarray)):
+        keep = list(keep)
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        column = pa.array(values.array)
+        if isinstance(getattr(keep, "dtype", None), pd.StringDtype) and keep.dtype.storage == "pyarrow":
+            value_set = pa.array(keep.array)
+        else:
+            value_set = pa.array(np.asarray(keep, dtype=object), from_pandas=True)
+        kept = pc.is_in(column, value_set=value_set.cast(column.type), skip_nulls=True)
+        return kept.to_numpy(zero_copy_only=False)
+    return np.asarray(values.isin(keep)) & np.asarray(pd.notna(values))
 
 
 def select_customers(
@@ -78,7 +102,7 @@ def select_customers(
             ~lines[LINE_IS_RETURN] & date_window_mask(lines["invoice_date"], start, end), "customer_id"
         ]
         active = pd.Index(ordered.dropna().unique().astype("str"))
-        mask &= customers.index.isin(active)
+        mask &= isin(customers.index, active)
     return customers.loc[mask]
 
 

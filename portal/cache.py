@@ -112,6 +112,9 @@ class ResultCache:
         self.backend = backend
         self.redis = redis_client
         self.lru = LRU(settings.lru_max_mb * 1024 * 1024)
+        #: Rendered page callbacks (:func:`portal.dashboard.memoised_view`), apart from
+        #: the results so that many small views never evict a heavy result.
+        self.views = LRU(settings.view_cache_mb * 1024 * 1024)
         self.lock_dir = settings.cache_dir / "locks"
         self.kind = "redis" if redis_client is not None else "filesystem"
         self._last_warning = 0.0

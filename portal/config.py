@@ -77,6 +77,8 @@ class Settings:
     max_upload_mb: int = 200
     cache_timeout: int = 7 * 24 * 3600
     lru_max_mb: int = 512
+    #: Memory bound of the per-process memo of rendered page callbacks (figures, tables).
+    view_cache_mb: int = 64
     login_rate_limit: str = "10 per minute"
     demo_password: str | None = None
     session_cookie_secure: bool = False
@@ -160,6 +162,7 @@ class Settings:
             max_upload_mb=_int(env, "MAX_UPLOAD_MB", 200, minimum=1),
             cache_timeout=_int(env, "CACHE_TIMEOUT", 7 * 24 * 3600),
             lru_max_mb=_int(env, "LRU_MAX_MB", 512),
+            view_cache_mb=_int(env, "VIEW_CACHE_MB", 64),
             login_rate_limit=env.get("LOGIN_RATE_LIMIT", "").strip() or "10 per minute",
             demo_password=demo_password,
             session_cookie_secure=_flag(env, "SESSION_COOKIE_SECURE", production),

@@ -11,9 +11,11 @@ function over the selected lines.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -21,9 +23,10 @@ from analytics.report import DescriptiveReport
 from analytics.rfm import SEGMENT_ORDER
 from analytics.selection import select_customers, select_lines
 
+from .cache import MISSING, estimate_size
 from .filters import Filters
-from .results import get_result, register
-from .tenancy import PortalContext
+from .results import get_result, register, result_cache
+from .tenancy import PortalContext, current_context
 
 RISK_BANDS = ("high", "medium", "low")
 
@@ -71,10 +74,49 @@ def lines(ctx: PortalContext) -> pd.DataFrame:
 def models(ctx: PortalContext) -> ModelsState:
     info = dataset(ctx)
     results = get_result(ctx, "models") if info.models_status == "ready" else None
-    ready = results is not None
-    stamp = f"m{info.models_updated_at:%Y%m%dT%H%M%S%f}" if ready and info.models_updated_at else "nomodels"
+    stamp = models_stamp(info) if results is not None else "nomodels"
     return ModelsState(results=results, status=info.models_status, message=info.models_message,
                        progress=float(info.models_progress or 0.0), stamp=stamp)
+
+
+def models_stamp(info) -> str:
+    """Names the stored model fit of a dataset row: changes with every (re)fit."""
+    if info.models_status == "ready" and info.models_updated_at:
+        return f"m{info.models_updated_at:%Y%m%dT%H%M%S%f}"
+    return "nomodels"
+
+
+def memoised_view(render: Callable[[str], Any]) -> Callable[[str], Any]:
+    """Memoise a page callback ``render(query)`` in each worker's memory.
+
+    For callbacks whose outputs depend only on the caller's tenant, its current
+    dataset, that dataset's model fit and the page's canonical query string (the
+    ``query_store_id`` input), never on the user, the role or the clock: the
+    managers who open the same view on a Monday morning get figures drawn once
+    per worker.  The key carries tenant, dataset and the model job's status and
+    heartbeat (which changes with every progress report, the end of a fit or a
+    refit), so an import or new models are seen at once.  Bounded by
+    ``VIEW_CACHE_MB`` (least recently used first out); errors are never memoised.
+    """
+    name = f"{render.__module__}.{render.__qualname__}"
+
+    @functools.wraps(render)
+    def memoised(query):
+        ctx = current_context()
+        if ctx.dataset_id is None or not isinstance(query, str):
+            return render(query)
+        info = dataset(ctx)
+        memo = result_cache().views
+        digest = hashlib.blake2b(query.encode(), digest_size=16).hexdigest()
+        fit = f"{info.models_status}@{info.models_updated_at}"
+        key = f"{name}:t{ctx.tenant_id}:d{ctx.dataset_id}:{fit}:{digest}"
+        value = memo.get(key)
+        if value is MISSING:
+            value = render(query)
+            memo.put(key, value, estimate_size(value))
+        return value
+
+    return memoised
 
 
 def customers(ctx: PortalContext, state: ModelsState | None = None) -> pd.DataFrame:

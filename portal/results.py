@@ -135,6 +135,11 @@ def _cached(cache: ResultCache, key: str, shared: bool) -> Any:
     return value
 
 
+def result_cache() -> ResultCache:
+    """The app's :class:`portal.cache.ResultCache`."""
+    return _cache()
+
+
 def _cache() -> ResultCache:
     if has_app_context() and "portal" in current_app.extensions:
         return current_app.extensions["portal"].cache

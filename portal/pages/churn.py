@@ -22,7 +22,7 @@ from portal.components.page import canonical_query, open_view, page_frame, query
 from portal.components.states import NO_MATCH
 from portal.customer_lists import Column, customer_list
 from portal.dashboard import RISK_BANDS as BAND_ORDER
-from portal.dashboard import View
+from portal.dashboard import View, memoised_view
 from portal.tenancy import current_context
 
 PAGE_ID = "churn"
@@ -101,6 +101,7 @@ def _body(view: View) -> html.Div:
 
 
 @callback(Output("churn-cards", "children"), Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_cards(query):
     view = View(current_context(), query)
     if not view.models.ready:
@@ -200,6 +201,7 @@ def _model_card(view: View) -> html.Div:
 @callback(Output("churn-roc", "figure"), Output("churn-pr", "figure"), Output("churn-confusion", "figure"),
           Output("churn-calibration", "figure"), Output("churn-importance", "figure"),
           Output("churn-report", "children"), Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_model_card(query):
     view = View(current_context(), query)
     churn = view.models.results.churn if view.models.ready else None

@@ -21,7 +21,7 @@ from portal.components.page import canonical_query, open_view, page_frame, page_
 from portal.components.states import NO_MATCH
 from portal.components.tables import column, data_grid
 from portal.customer_lists import Column, customer_list
-from portal.dashboard import View
+from portal.dashboard import View, memoised_view
 from portal.filters import page_options
 from portal.tenancy import current_context
 
@@ -153,6 +153,7 @@ def sample_points(points: pd.DataFrame, limit: int | None = None) -> pd.DataFram
 
 @callback(Output("clusters-scatter", "figure"), Output("clusters-scatter-note", "children"),
           Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_scatter(query):
     view = View(current_context(), query)
     clusters = view.report.clusters
@@ -250,6 +251,7 @@ def _scatter_3d(points: pd.DataFrame, profiles: pd.DataFrame) -> go.Figure:
 
 @callback(Output("clusters-curves", "figure"), Output("clusters-profiles", "rowData"),
           Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_model(query):
     view = View(current_context(), query)
     clusters = view.report.clusters

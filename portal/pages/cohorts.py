@@ -20,7 +20,7 @@ from portal.components.cards import graph, panel
 from portal.components.figures import OKABE_ITO, SEQUENTIAL, message_figure, themed
 from portal.components.page import open_view, page_frame, page_option, query_store_id
 from portal.components.states import NO_MATCH
-from portal.dashboard import View
+from portal.dashboard import View, memoised_view
 from portal.filters import page_options
 from portal.tenancy import current_context
 
@@ -107,6 +107,7 @@ def cohort_data(view: View) -> pd.DataFrame:
 
 @callback(Output("cohorts-heatmap", "figure"), Output("cohorts-curve", "figure"),
           Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_cohorts(query):
     view = View(current_context(), query)
     metric = page_options(query, OPTIONS)["metric"]

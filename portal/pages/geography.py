@@ -32,7 +32,7 @@ from portal.components.page import canonical_query, open_view, page_frame, page_
 from portal.components.states import NO_MATCH
 from portal.components.tables import column, data_grid
 from portal.customer_lists import Column, customer_list
-from portal.dashboard import View
+from portal.dashboard import View, memoised_view
 from portal.filters import build_query, page_options
 from portal.tenancy import current_context
 
@@ -188,6 +188,7 @@ def country_data(view: View) -> pd.DataFrame:
 @callback(Output("geography-map", "figure"), Output("geography-bars", "figure"), Output("geography-note", "children"),
           Output("geography-unmapped", "children"), Output("geography-table", "rowData"),
           Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_geography(query):
     view = View(current_context(), query)
     options = page_options(query, OPTIONS)

@@ -20,7 +20,7 @@ from portal.components.cards import graph, kpi_card, panel
 from portal.components.figures import OKABE_ITO, count, message_figure, money, percent, themed
 from portal.components.page import open_view, page_frame, query_store_id
 from portal.components.states import NO_MATCH
-from portal.dashboard import View
+from portal.dashboard import View, memoised_view
 from portal.tenancy import current_context
 
 PAGE_ID = "overview"
@@ -56,6 +56,7 @@ def _body(view: View) -> html.Div:
 
 
 @callback(Output("overview-kpis", "children"), Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_kpis(query):
     view = View(current_context(), query)
     start, end = view.window
@@ -103,6 +104,7 @@ def _model_cards(view: View) -> list[dbc.Col]:
 
 
 @callback(Output("overview-trend", "figure"), Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_trend(query):
     view = View(current_context(), query)
     monthly = monthly_summary(view.scoped_lines, view.snapshot) if view.has_scope else view.report.monthly
@@ -126,6 +128,7 @@ def update_trend(query):
 
 @callback(Output("overview-countries", "figure"), Output("overview-products", "figure"),
           Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_tops(query):
     view = View(current_context(), query)
     if view.filters.is_empty:

@@ -29,7 +29,7 @@ from portal.components.figures import OKABE_ITO, count, message_figure, money, p
 from portal.components.page import open_view, page_frame, page_option, query_store_id
 from portal.components.states import NO_MATCH, models_pending
 from portal.components.tables import column, data_grid
-from portal.dashboard import View
+from portal.dashboard import View, memoised_view
 from portal.filters import page_options
 from portal.tenancy import current_context
 
@@ -108,6 +108,7 @@ def _label(table: pd.DataFrame, width: int = 34) -> list[str]:
 @callback(Output("products-top", "figure"), Output("products-pareto", "figure"), Output("products-pareto-note", "children"),
           Output("products-returns", "figure"), Output("products-returns-note", "children"),
           Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_products(query):
     view = View(current_context(), query)
     by = page_options(query, OPTIONS)["by"]
@@ -216,6 +217,7 @@ _RULE_COLUMNS = [
 
 
 @callback(Output("products-rules-box", "children"), Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_rules(query):
     view = View(current_context(), query)
     models = view.models

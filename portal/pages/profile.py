@@ -26,7 +26,7 @@ from analytics.trends import business_kpis
 from portal.components.cards import kpi_card, panel
 from portal.components.figures import OKABE_ITO, SEGMENT_COLOURS, count, money, percent, themed
 from portal.components.page import open_view, page_frame, query_store_id
-from portal.dashboard import View
+from portal.dashboard import View, memoised_view
 from portal.filters import parse_query
 from portal.results import get_result, register
 from portal.tenancy import current_context
@@ -94,6 +94,7 @@ def _body(view: View, wanted: str) -> html.Div:
 
 
 @callback(Output("profile-content", "children"), Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_profile(query):
     view = View(current_context(), query)
     wanted = customer_id(query)

@@ -44,7 +44,7 @@ from portal.components.rfm_figures import migration_matrix, migration_sankey, rf
 from portal.components.states import NO_MATCH
 from portal.components.tables import column, data_grid
 from portal.customer_lists import Column, customer_list
-from portal.dashboard import View
+from portal.dashboard import View, memoised_view
 from portal.filters import QUERY_KEYS, Filters, build_query, page_options, parse_query
 from portal.tenancy import current_context
 
@@ -199,6 +199,7 @@ def _concentration(view: View) -> tuple[dict | None, pd.DataFrame | None]:
 
 @callback(Output("segments-treemap", "figure"), Output("segments-table", "rowData"),
           Output("segments-grid", "figure"), Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_segments(query):
     view = View(current_context(), query)
     if view.selected_customers.empty:
@@ -253,6 +254,7 @@ def _grid_figure(grid: pd.DataFrame) -> go.Figure:
 
 @callback(Output("segments-migration", "figure"), Output("segments-migration-note", "children"),
           Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_migration(query):
     view = View(current_context(), query)
     options = page_options(query, OPTIONS)
@@ -278,6 +280,7 @@ def update_migration(query):
 
 @callback(Output("segments-histograms", "figure"), Output("segments-boxes", "figure"),
           Output("segments-outlier-note", "children"), Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_distributions(query):
     view = View(current_context(), query)
     options = page_options(query, OPTIONS)
@@ -293,6 +296,7 @@ def update_distributions(query):
 
 
 @callback(Output("segments-lorenz", "figure"), Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_concentration(query):
     view = View(current_context(), query)
     if view.selected_customers.empty:

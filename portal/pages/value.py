@@ -23,7 +23,7 @@ from portal.components.figures import OKABE_ITO, SEQUENTIAL, message_figure, mon
 from portal.components.page import canonical_query, open_view, page_frame, page_option, query_store_id
 from portal.components.states import NO_MATCH
 from portal.customer_lists import Column, customer_list
-from portal.dashboard import View
+from portal.dashboard import View, memoised_view
 from portal.filters import page_options
 from portal.tenancy import current_context
 
@@ -185,6 +185,7 @@ def tier_starts(clv_table: pd.DataFrame) -> dict[str, float]:
 
 
 @callback(Output("value-distribution", "figure"), Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_distribution(query):
     view = View(current_context(), query)
     if not view.models.ready or view.models.results.clv is None:
@@ -273,6 +274,7 @@ def _palive_subtitle(clv) -> str:
 
 
 @callback(Output("value-palive", "figure"), Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_palive(query):
     view = View(current_context(), query)
     clv = view.models.results.clv if view.models.ready else None
@@ -302,6 +304,7 @@ def _holdout_subtitle(view: View) -> str:
 
 @callback(Output("value-holdout", "figure"), Output("value-holdout-metrics", "children"),
           Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
 def update_holdout(query):
     view = View(current_context(), query)
     val = view.models.results.clv_validation if view.models.ready else None

@@ -4,7 +4,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analytics.selection import category_mask, date_window_mask, select_customers, select_lines
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analytics.selection import category_mask, date_window_mask, isin, select_customers, select_lines
 
 
 @pytest.fixture
@@ -73,3 +77,22 @@ def test_select_customers_by_date_window_counts_orders_not_returns(customers, li
     assert kept.index.tolist() == ["c"]
     with pytest.raises(ValueError, match="needs `lines`"):
         select_customers(customers, start=pd.Timestamp("2011-02-01"))
+
+
+def test_isin_by_hand_on_arrow_text_object_text_and_an_index():
+    text = pd.Series(["12346", None, "12347", "12346"], dtype="str")
+    assert isin(text, ["12346", "99999"]).tolist() == [True, False, False, True]
+    assert isin(text, ["12346", None]).tolist() == [True, False, False, True]  # missing is never kept
+    assert isin(text.astype(object), ["12346", None]).tolist() == [True, False, False, True]
+    assert isin(pd.Index(text), pd.Index(["12347"], dtype="str")).tolist() == [False, False, True, False]
+    assert isin(text, []).tolist() == [False] * 4
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.sampled_from("abcdefg")), max_size=30),
+       keep=st.lists(st.sampled_from("abcdefgh"), max_size=8), as_index=st.booleans())
+def test_isin_agrees_with_pandas_isin_on_present_values(values, keep, as_index):
+    text = pd.Series(values, dtype="str")
+    expected = np.asarray(text.astype(object).isin(keep)) & text.notna().to_numpy()
+    keep_arg = pd.Index(keep, dtype="str") if as_index else keep
+    assert isin(text, keep_arg).tolist() == expected.tolist()

@@ -87,8 +87,9 @@ def test_scatter_is_sampled_for_the_browser(dashboard_app, alpha, clusters, monk
     rfm, _ = alpha
     monkeypatch.setattr(clusters, "MAX_POINTS", 100)
     with as_user(dashboard_app, "viewer@alpha.test"):
-        figure, note = clusters.update_scatter("")
-        again, _ = clusters.update_scatter("")
+        # the unmemoised renders: MAX_POINTS is patched, and the sample must repeat when drawn again
+        figure, note = clusters.update_scatter.__wrapped__("")
+        again, _ = clusters.update_scatter.__wrapped__("")
     points = _points(figure)
     drawn = [c for ids in points.values() for c in ids]
     assert len(drawn) == 100 and len(set(drawn)) == 100 and set(drawn) <= set(rfm.index)
@@ -166,8 +167,8 @@ def test_skipped_clustering_shows_the_reason(dashboard_app, clusters, monkeypatc
     monkeypatch.setattr(dashboard.View, "report", property(lambda self: skipped))
     with as_user(dashboard_app, "viewer@alpha.test"):
         page = clusters.layout()
-        figure, _ = clusters.update_scatter("")
-        curves, rows = clusters.update_model("")
+        figure, _ = clusters.update_scatter.__wrapped__("")  # unmemoised: the report is patched
+        curves, rows = clusters.update_model.__wrapped__("")
     assert "clustering needs at least 10" in str(page)
     assert "clustering needs at least 10" in _message(figure)
     assert "clustering needs at least 10" in _message(curves) and rows == []
