@@ -15,7 +15,8 @@ Drills (each prints what it measured and a verdict):
                  it may fail; the master starts a new worker; no data is lost.
 * ``import``   - SIGKILL an import inside its database transaction: the previous
                  dataset stays current and byte-identical; the killed version reads
-                 "interrupted" on the Data page.
+                 "interrupted" on the Data page once its import is older than
+                 JOB_STALE_MINUTES (it cannot tell a killed import from a slow one sooner).
 * ``cache``    - embedded mode: delete the disk cache folder while serving, then reload
                  the workers (empty memory): no error, results recomputed and the
                  folder recreated with them.
@@ -25,6 +26,7 @@ The load is 6 threads replaying recorded browser flows (as in load_test.py).
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import random
 import re
@@ -87,7 +89,8 @@ class Load:
     def phase(self, start: float, end: float) -> dict:
         rows = [e for e in self.events if start <= e[0] < end]
         failed = [e for e in rows if e[1] not in (200, 204)]
-        return {"requests": len(rows), "failed": len(failed),
+        statuses = collections.Counter("no answer" if e[1] == 0 else str(e[1]) for e in failed)
+        return {"requests": len(rows), "failed": len(failed), "statuses": dict(statuses),
                 "median_ms": float(np.median([e[2] for e in rows])) if rows else None,
                 "failure_window_s": (max(e[0] for e in failed) - min(e[0] for e in failed)) if failed else 0.0}
 
@@ -97,7 +100,8 @@ def report(name: str, phases: dict[str, dict], verdict: bool, note: str = "") ->
     for phase, figures in phases.items():
         median = "-" if figures["median_ms"] is None else f"{figures['median_ms']:.0f} ms"
         print(f"   {phase:<10} requests {figures['requests']:>5}  failed {figures['failed']:>4}  "
-              f"median {median:>8}  failure window {figures['failure_window_s']:.1f} s")
+              f"median {median:>8}  failure window {figures['failure_window_s']:.1f} s"
+              + (f"  failed as {figures['statuses']}" if figures["statuses"] else ""))
     sys.stdout.flush()
     return verdict
 
@@ -219,6 +223,20 @@ with app.app_context():
     with session_scope() as session:
         print(ctx.dataset_id, hashlib.sha256(read_payload(session, ctx.dataset_id)).hexdigest())
 """
+    versions = """
+from datetime import timedelta
+from portal import create_app
+from portal.components.datasets import import_status
+from portal.models import utcnow
+from portal.storage import list_datasets
+from portal.tenancy import system_context
+app = create_app()
+with app.app_context():
+    stale = app.extensions["portal"].settings.job_stale_minutes
+    for d in list_datasets(system_context("small")):
+        later = import_status(d, stale, now=utcnow() + timedelta(minutes=stale + 1))
+        print(f"v{d.version} {d.status} -> Data page after {stale} min: {later}")
+"""
     state = lambda: subprocess.run([sys.executable, "-c", script], env=dep.env, capture_output=True,  # noqa: E731
                                    text=True, cwd=ROOT).stdout.strip()
     before = state()
@@ -234,9 +252,12 @@ with app.app_context():
     after = state()
     listing = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "list-tenants"], env=dep.env,
                              capture_output=True, text=True, cwd=ROOT).stdout
-    ok = before == after and bool(before)
+    statuses = subprocess.run([sys.executable, "-c", versions], env=dep.env, capture_output=True, text=True,
+                              cwd=ROOT).stdout.strip().splitlines()
+    ok = before == after and bool(before) and any(line.endswith(": interrupted") for line in statuses)
     print(f"\n== import killed inside its transaction: {'PASS' if ok else 'FAIL'}")
     print(f"   current dataset and payload sha256 before: {before}\n   after:  {after}")
+    print("   versions of 'small': " + "; ".join(statuses))
     print("   " + listing.replace("\n", "\n   "))
     return ok
 

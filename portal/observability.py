@@ -17,7 +17,9 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+import sqlalchemy.exc
 from flask import Flask, g, jsonify, render_template, request
+from flask_login import AnonymousUserMixin
 from werkzeug.exceptions import HTTPException
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -97,6 +99,17 @@ def init_observability(app: Flask, *, expose_pid: bool) -> None:
             return _http_error(error)
         if type(error).__name__ == "DependencyException":  # Dash: unknown component-suite file
             return _error_response(404, "Not Found", "No such file.")
+        if isinstance(error, DATABASE_UNAVAILABLE):
+            # The error page must not load the user again from the database that just failed
+            # (flask-login keeps the request's user in g._login_user).
+            g._login_user = AnonymousUserMixin()
+            logging.getLogger("portal.errors").warning(
+                "database unavailable: %s", type(error).__name__,
+                extra={"event": "database_unavailable", "request_id": g.get("request_id"), "path": request.path},
+            )
+            response = _error_response(503, "Database unavailable",
+                                       "The database is briefly unavailable. Try again in a few seconds.")
+            return response[0], 503, {"Retry-After": "5"}
         logging.getLogger("portal.errors").error(
             "unhandled error", exc_info=error,
             extra={"event": "error", "request_id": g.get("request_id"), "path": request.path},
@@ -108,6 +121,11 @@ def _http_error(error: HTTPException):
     if error.code and error.code < 400:
         return error
     return _error_response(error.code or 500, error.name, error.description or "")
+
+
+#: Errors of a database that cannot be reached (restarting, network): 503, try again.
+DATABASE_UNAVAILABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+                        sqlalchemy.exc.DisconnectionError)
 
 
 def _error_response(status: int, title: str, message: str):

@@ -91,7 +91,9 @@ def init_security(app: Flask, settings: Settings, dash_app) -> CSRFProtect:
             return response
         # Tenant data must not be kept by shared caches or the back-forward cache.
         headers["Cache-Control"] = "no-store"
-        if request.endpoint not in ("logout", "healthz") and current_user.is_authenticated:
+        # Not on server errors: reading the user again would fail again (database down).
+        if response.status_code < 500 and request.endpoint not in ("logout", "healthz") \
+                and current_user.is_authenticated:
             response.set_cookie(CSRF_COOKIE, generate_csrf(), httponly=False, samesite="Lax",
                                 secure=settings.session_cookie_secure, path="/")
         return response

@@ -41,8 +41,16 @@ _SERVER_FILTER_PARAMS = {
 
 
 def column(field: str, header: str, kind: str = "text", **extra: Any) -> dict[str, Any]:
-    """An AG Grid column definition of one of the kinds text, int, money, float, pct, date."""
-    return {"field": field, "headerName": header, **_FORMATS[kind], **extra}
+    """An AG Grid column definition of one of the kinds text, int, money, float, pct, date.
+
+    Its default minimum width fits the longest word of its header beside the sort
+    and filter icons (headers wrap between words, never inside one), and text
+    columns fit a segment name such as "Potential Loyalists"; the grid scrolls
+    sideways when the columns do not fit.
+    """
+    longest = max((len(word) for word in header.split()), default=0)
+    min_width = max(96, 9 * longest + 76, 150 if kind == "text" else 0)
+    return {"field": field, "headerName": header, "minWidth": min_width, **_FORMATS[kind], **extra}
 
 
 def data_grid(grid_id: str, columns: list[dict], rows: list[dict] | None = None, *,

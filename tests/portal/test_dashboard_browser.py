@@ -122,6 +122,8 @@ def screenshot(page, name: str) -> None:
     """A full-page screenshot for the README; scroll first so lazily drawn grids are drawn."""
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     time.sleep(0.8)
+    wait_until(page, "!document.querySelector('[id*=\"customer-grid\"]') || "
+                     "!!document.querySelector('[id*=\"customer-grid\"] .ag-center-cols-container .ag-row')")
     page.evaluate("window.scrollTo(0, 0)")
     settled(page)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
@@ -237,3 +239,33 @@ def test_saved_view_is_opened_by_a_colleague_but_not_by_another_tenant(manager, 
         assert set(beta["country"]) <= {"Germany", "Netherlands"}
     finally:
         stranger.close()
+
+
+def _grid_rows(page, column: str) -> list[str]:
+    """The texts of one column in the grid's rendered rows, in display order."""
+    return page.evaluate(f"""Array.from(document.querySelectorAll('[id*="customer-grid"] .ag-row[row-index]'))
+        .filter(r => r.querySelector('[col-id="{column}"]'))
+        .sort((a, b) => Number(a.getAttribute('row-index')) - Number(b.getAttribute('row-index')))
+        .map(r => r.querySelector('[col-id="{column}"]').innerText)""")
+
+
+def test_customer_grid_shows_sorts_and_counts_the_filtered_customers(manager):
+    page = manager.page
+    manager.open("/churn?risk=high", PAGES["/churn"][1])
+    exported = pd.read_csv(io.StringIO(page.evaluate("fetch('/export/churn.csv?risk=high').then(r => r.text())")),
+                           dtype={"customer_id": str})
+    assert len(exported) > 20 and set(exported["risk_band"]) == {"high"}
+    page.locator('[id*="customer-grid"]').first.scroll_into_view_if_needed()
+    wait_until(page, "document.querySelectorAll('[id*=\"customer-grid\"] .ag-center-cols-container .ag-row').length >= 10")
+    assert page.locator('[id*="grid-count"]').first.inner_text() == f"{len(exported):,} customers"
+    # default order: revenue at risk, largest first (the pinned id column is rendered apart from the others)
+    top = exported.sort_values("revenue_at_risk", ascending=False, kind="stable")["customer_id"].head(5).tolist()
+    assert _grid_rows(page, "customer_id")[:5] == top
+
+    page.locator('.ag-header-cell[col-id="recency"] .ag-header-cell-label').first.click()  # sort by recency
+    wait_until(page, f"""(() => {{ const c = document.querySelector(
+        '[id*="customer-grid"] .ag-row[row-index="0"] [col-id="recency"]');
+        return c && c.innerText.replace(/,/g, '') === '{int(exported["recency"].min())}'; }})()""")
+    recencies = [int(v.replace(",", "")) for v in _grid_rows(page, "recency")[:10]]
+    assert recencies == sorted(exported["recency"].astype(int).tolist())[:10]
+    assert manager.problems == []
