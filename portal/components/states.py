@@ -6,6 +6,8 @@ from dash import html
 
 NO_DATA = "No data yet: an admin can import a file on the Data page."
 NO_MATCH = "The filters match nobody. Widen the date range or clear the filters."
+#: The no-match note on two lines, for figures in narrow panels.
+NO_MATCH_NARROW = NO_MATCH.replace(". ", ".<br>", 1)
 MODELS_PENDING = "The models of this dataset are still being fitted; this view fills in when they are ready."
 
 

@@ -5,6 +5,8 @@
 * :func:`customer_grid` - a customer list of any length on AG Grid's infinite
   row model: the browser asks for blocks with its filter and sort models and
   :func:`portal.gridquery.rows_block` answers on the server.
+* :func:`small_table` - a few rows of figures (model metrics, a report) as a
+  plain HTML table inside a card.
 
 Columns are declared with :func:`column` so formats are the same everywhere.
 Formatters are ``{"function": ...}`` strings, which dash-ag-grid evaluates with
@@ -15,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash_ag_grid as dag
+from dash import html
 
 _FORMATS: dict[str, dict[str, Any]] = {
     "text": {"filter": "agTextColumnFilter"},
@@ -85,3 +88,13 @@ def customer_grid(grid_id: str, columns: list[dict], *, page_size: int = 50, hei
                          "maxBlocksInCache": 20, "animateRows": False},
         className="ag-theme-quartz", style={"width": "100%", "height": f"{height}px"},
     )
+
+
+def small_table(header, rows, *, table_id: str) -> html.Table:
+    """A few rows as a compact HTML table: the first column is the label, the others right-aligned."""
+    def line(values, tag, row_id=None):
+        cells = [(html.Th if i == 0 else tag)(v, className="" if i == 0 else "text-end") for i, v in enumerate(values)]
+        return html.Tr(cells, id=row_id) if row_id else html.Tr(cells)
+    return html.Table([html.Thead(line(header, html.Th)),
+                       html.Tbody([line(row, html.Td, f"{table_id}-{j}") for j, row in enumerate(rows)])],
+                      className="table table-sm small mb-0", id=table_id)

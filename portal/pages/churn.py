@@ -20,6 +20,7 @@ from portal.components.customerlist import customer_list_view, profile_form
 from portal.components.figures import OKABE_ITO, SEQUENTIAL, count, message_figure, money, percent, themed
 from portal.components.page import canonical_query, open_view, page_frame, query_store_id
 from portal.components.states import NO_MATCH
+from portal.components.tables import small_table
 from portal.customer_lists import Column, customer_list
 from portal.dashboard import RISK_BANDS as BAND_ORDER
 from portal.dashboard import View, memoised_view
@@ -90,8 +91,6 @@ def _body(view: View) -> html.Div:
             "The churn model could not be trained: " + view.models.results.errors.get("churn", "unknown reason"),
             color="warning", id="churn-model-missing"),
     ])
-
-
 
 
 
@@ -324,16 +323,6 @@ def importance_figure(churn) -> go.Figure:
     figure.update_yaxes(automargin=True)
     figure.update_layout(margin={"l": 140})
     return themed(figure, height=CURVE_HEIGHT + 40)
-
-
-def small_table(header, rows, *, table_id: str) -> html.Table:
-    """A few rows as a compact HTML table: the first column is the label, the others right-aligned."""
-    def line(values, tag, row_id=None):
-        cells = [(html.Th if i == 0 else tag)(v, className="" if i == 0 else "text-end") for i, v in enumerate(values)]
-        return html.Tr(cells, id=row_id) if row_id else html.Tr(cells)
-    return html.Table([html.Thead(line(header, html.Th)),
-                       html.Tbody([line(row, html.Td, f"{table_id}-{j}") for j, row in enumerate(rows)])],
-                      className="table table-sm small mb-0", id=table_id)
 
 
 def report_table(churn) -> html.Div:

@@ -18,7 +18,7 @@ from portal.components.cards import graph, panel
 from portal.components.customerlist import customer_list_view
 from portal.components.figures import OKABE_ITO, message_figure, themed
 from portal.components.page import canonical_query, open_view, page_frame, page_option, query_store_id
-from portal.components.states import NO_MATCH
+from portal.components.states import NO_MATCH_NARROW
 from portal.components.tables import column, data_grid
 from portal.customer_lists import Column, customer_list
 from portal.dashboard import View, memoised_view
@@ -59,12 +59,6 @@ HOW_TO = [
      f"{MAX_POINTS:,} customers are drawn (a fixed random sample when there are more)."),
     "Cluster colours are the colour-blind-safe Okabe-Ito palette.",
 ]
-
-
-#: The no-match note on two lines, so it fits the narrow panels.
-_NO_MATCH = NO_MATCH.replace(". ", ".<br>", 1)
-
-
 
 
 def layout(**query):
@@ -161,7 +155,7 @@ def update_scatter(query):
         return message_figure("Clustering was skipped: " + skipped_reason(view.report), height=520), ""
     points = _points(view)
     if points.empty:
-        return message_figure(_NO_MATCH, height=520), ""
+        return message_figure(NO_MATCH_NARROW, height=520), ""
     options = page_options(query, OPTIONS)
     shown = sample_points(points)
     scope = "selected customers" if not view.filters.is_empty else "customers"

@@ -41,7 +41,7 @@ from portal.components.figures import (
 )
 from portal.components.page import canonical_query, open_view, page_frame, page_option, query_store_id
 from portal.components.rfm_figures import migration_matrix, migration_sankey, rfm_boxes, rfm_histograms, rgba
-from portal.components.states import NO_MATCH
+from portal.components.states import NO_MATCH_NARROW
 from portal.components.tables import column, data_grid
 from portal.customer_lists import Column, customer_list
 from portal.dashboard import View, memoised_view
@@ -89,12 +89,6 @@ HOW_TO = [
      "**Gini** 0 = everyone spends the same, 1 = one customer has all the revenue."),
     "Segment colours are fixed across the portal; the heatmaps use the colour-blind-safe Cividis scale.",
 ]
-
-
-#: The no-match note on two lines, so it fits the narrow panels.
-_NO_MATCH = NO_MATCH.replace(". ", ".<br>", 1)
-
-
 
 
 def layout(**query):
@@ -203,7 +197,7 @@ def _concentration(view: View) -> tuple[dict | None, pd.DataFrame | None]:
 def update_segments(query):
     view = View(current_context(), query)
     if view.selected_customers.empty:
-        return message_figure(_NO_MATCH, height=420), [], message_figure(_NO_MATCH, height=420)
+        return message_figure(NO_MATCH_NARROW, height=420), [], message_figure(NO_MATCH_NARROW, height=420)
     summary = _summary(view)
     return _treemap(summary), _table_rows(summary), _grid_figure(_score_grid(view))
 
@@ -261,7 +255,7 @@ def update_migration(query):
     migration = _migration(view)
     moved = int(migration.counts.to_numpy().sum())
     if moved == 0:
-        return message_figure(_NO_MATCH, height=520), ""
+        return message_figure(NO_MATCH_NARROW, height=520), ""
     stayed = migration.stayed_share()
     new = int(migration.counts.loc[NOT_YET_CUSTOMER].sum())
     note = (f"{moved:,} customers: {new:,} first ordered in the period; "
@@ -286,7 +280,7 @@ def update_distributions(query):
     options = page_options(query, OPTIONS)
     customers = view.selected_customers
     if customers.empty:
-        return message_figure(_NO_MATCH, height=340), message_figure(_NO_MATCH, height=340), ""
+        return message_figure(NO_MATCH_NARROW, height=340), message_figure(NO_MATCH_NARROW, height=340), ""
     boxes, note = rfm_boxes(customers, show=options["outliers"] == "show")
     return rfm_histograms(customers, log=options["scale"] == "log"), boxes, note
 
@@ -300,7 +294,7 @@ def update_distributions(query):
 def update_concentration(query):
     view = View(current_context(), query)
     if view.selected_customers.empty:
-        return message_figure(_NO_MATCH, height=374)
+        return message_figure(NO_MATCH_NARROW, height=374)
     stats, lorenz = _concentration(view)
     if stats is None or lorenz is None:
         return message_figure("No customer has positive net revenue: no concentration to show.", height=374)

@@ -22,6 +22,7 @@ from portal.components.customerlist import customer_list_view, profile_form
 from portal.components.figures import OKABE_ITO, SEQUENTIAL, message_figure, money, themed
 from portal.components.page import canonical_query, open_view, page_frame, page_option, query_store_id
 from portal.components.states import NO_MATCH
+from portal.components.tables import small_table
 from portal.customer_lists import Column, customer_list
 from portal.dashboard import View, memoised_view
 from portal.filters import page_options
@@ -121,8 +122,6 @@ def _body(view: View) -> html.Div:
               actions=profile_form("value"), subtitle="Sorted by 12-month CLV; sort, filter and page in the grid. "
                                                 "Filters apply."),
     ])
-
-
 
 
 
@@ -337,14 +336,3 @@ def update_holdout(query):
     return themed(figure, height=FIGURE_HEIGHT), html.Div([table, html.P(
         "Per customer, purchase days in the holdout: MAE = mean absolute error, RMSE = root mean squared error, "
         "correlation = Pearson's r with the actual counts.", className="small text-secondary mt-1 mb-0")])
-
-
-def small_table(header, rows, *, table_id: str) -> html.Table:
-    """A few rows as a compact HTML table: the first column is the label, the others right-aligned."""
-    def line(values, tag, row_id=None):
-        cells = [(html.Th if i == 0 else tag)(v, className="" if i == 0 else "text-end") for i, v in enumerate(values)]
-        return html.Tr(cells, id=row_id) if row_id else html.Tr(cells)
-    return html.Table([html.Thead(line(header, html.Th)),
-                       html.Tbody([line(row, html.Td, f"{table_id}-{j}") for j, row in enumerate(rows)])],
-                      className="table table-sm small mb-0", id=table_id)
-

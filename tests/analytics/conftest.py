@@ -37,14 +37,16 @@ def migration_log() -> CleanedLog:
 @pytest.fixture(scope="session")
 def online_retail_raw() -> pd.DataFrame:
     if not ONLINE_RETAIL.exists():
-        pytest.skip(f"UCI Online Retail not found at {ONLINE_RETAIL}")
+        pytest.skip(reason=f"UCI Online Retail not found at {ONLINE_RETAIL}"
+                    " (the public UCI data is read from ../shared/data, never copied into this repository; see ../shared/data/README)")
     return load_transactions(ONLINE_RETAIL)
 
 
 @pytest.fixture(scope="session")
 def online_retail_ii_raw() -> pd.DataFrame:
     if not ONLINE_RETAIL_II.exists():
-        pytest.skip(f"UCI Online Retail II not found at {ONLINE_RETAIL_II}")
+        pytest.skip(reason=f"UCI Online Retail II not found at {ONLINE_RETAIL_II}"
+                    " (the public UCI data is read from ../shared/data, never copied into this repository; see ../shared/data/README)")
     return load_transactions(ONLINE_RETAIL_II)
 
 

@@ -347,7 +347,8 @@ def test_online_retail_clv_and_holdout():
     over a 90-day holdout BG/NBD beats the naive rate baseline (MAE 0.94 vs 1.45)."""
     path = DATA / "online_retail.parquet"
     if not path.exists():
-        pytest.skip(f"real data not available: {path} is absent")
+        pytest.skip(reason=f"{path} is absent"
+                    " (the public UCI data is read from ../shared/data, never copied into this repository; see ../shared/data/README)")
     from analytics import clean_transactions, load_transactions
     cleaned = clean_transactions(load_transactions(path))
     result = fit_clv(cleaned.lines, cleaned.snapshot_date)

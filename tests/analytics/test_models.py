@@ -123,7 +123,8 @@ def test_failures_are_isolated(monkeypatch, tmp_path):
 def test_online_retail_models_beat_their_baselines():
     path = DATA / "online_retail.parquet"
     if not path.exists():
-        pytest.skip(f"real data not available: {path} is absent")
+        pytest.skip(reason=f"{path} is absent"
+                    " (the public UCI data is read from ../shared/data, never copied into this repository; see ../shared/data/README)")
     results = fit_models(clean_transactions(load_transactions(path)))
     assert results.errors == {}
     validation = results.clv_validation.metrics

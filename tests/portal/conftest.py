@@ -33,7 +33,7 @@ def pg_server():
         with _pg_engine().connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"PostgreSQL at {PG_ADMIN_URL} is unreachable: {type(exc).__name__}")
+        pytest.skip(reason=f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({type(exc).__name__}); .ci/run starts it")
     return PG_ADMIN_URL
 
 
@@ -65,7 +65,7 @@ def redis_server():
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except Exception as exc:  # noqa: BLE001
-        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {type(exc).__name__}")
+        pytest.skip(reason=f"Redis at {REDIS_URL} is unreachable ({type(exc).__name__}); .ci/run starts it")
     return REDIS_URL
 
 
@@ -73,7 +73,7 @@ def redis_server():
 def private_redis():
     """A redis-server of this test only (random port), so it can be stopped."""
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+        pytest.skip(reason="redis-server is not installed: this test starts and stops a Redis of its own")
     port = free_port()
     process = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",

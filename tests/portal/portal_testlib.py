@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +24,7 @@ PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgre
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "Test-password-42"
 TENANTS = {"alpha": "Alpha Stores", "beta": "Beta Trading"}
+CHROMIUM = "/usr/bin/chromium"
 
 
 
@@ -187,6 +190,30 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
+
+
+def gunicorn_server(settings: Settings, *, workers: int = 2, timeout: float = 90) -> Server:
+    """``gunicorn wsgi:server`` for the app of ``settings`` on a free loopback port, started."""
+    port = free_port()
+    env = settings_env(settings) | {"PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers)}
+    server = Server([sys.executable, "-m", "gunicorn", "wsgi:server"], env, port)
+    wait_for_port(port, timeout=timeout, process=server.process)
+    return server
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """The system's headless Chromium, driven by Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync"])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def wait_until(page, expression: str, timeout: float = 60.0) -> None:

@@ -4,21 +4,10 @@ the CSRF header, logout, and what a viewer sees."""
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
-from portal_testlib import (
-    PASSWORD,
-    Server,
-    build_app,
-    free_port,
-    make_settings,
-    settings_env,
-    wait_for_port,
-    wait_until,
-)
+from portal_testlib import CHROMIUM, PASSWORD, build_app, chromium, gunicorn_server, make_settings, wait_until
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.browser, pytest.mark.slow,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium"),
@@ -27,25 +16,17 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, alpha_csv, beta_csv):
-    tmp = tmp_path_factory.mktemp("browser")
-    settings = make_settings(tmp)
+    settings = make_settings(tmp_path_factory.mktemp("browser"))
     build_app(settings, logs={"alpha": alpha_csv, "beta": beta_csv})
-    port = free_port()
-    env = settings_env(settings) | {"PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2"}
-    process = Server([sys.executable, "-m", "gunicorn", "wsgi:server"], env, port)
-    wait_for_port(port, timeout=60, process=process.process)
+    process = gunicorn_server(settings, timeout=60)
     yield process
     process.stop()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with chromium() as instance:
         yield instance
-        instance.close()
 
 
 @pytest.fixture

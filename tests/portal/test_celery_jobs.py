@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 
 import pytest
 from portal_testlib import (
+    CHROMIUM,
     PASSWORD,
     Server,
     _pg_engine,
@@ -48,7 +49,6 @@ from portal_testlib import (
 
 from portal import background, jobs
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.services, pytest.mark.slow,
     pytest.mark.skipif(importlib.util.find_spec("celery") is None,
@@ -97,7 +97,7 @@ def _wait_for_worker(stack: Stack, timeout: float = 60.0) -> None:
 def private_redis_url():
     """A redis-server of this module only (random port): its whole key space is ours."""
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+        pytest.skip(reason="redis-server is not installed: these tests start a Redis of their own")
     port = free_port()
     process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                 "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

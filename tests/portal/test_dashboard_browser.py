@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 import time
 
 import pandas as pd
 import pytest
 from dashboard_testlib import build_dashboard_app, cleaned_log
-from portal_testlib import PASSWORD, ROOT, Server, free_port, settings_env, wait_for_port, wait_until
+from portal_testlib import CHROMIUM, PASSWORD, ROOT, chromium, gunicorn_server, wait_until
 
 from analytics.rfm import segmented_rfm
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")]
@@ -56,25 +54,15 @@ def logs(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, logs):
     app = build_dashboard_app(tmp_path_factory.mktemp("browser-app"), logs)
-    settings = app.extensions["portal"].settings
-    port = free_port()
-    env = settings_env(settings) | {"PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2"}
-    process = Server([sys.executable, "-m", "gunicorn", "wsgi:server"], env, port)
-    wait_for_port(port, timeout=90, process=process.process)
+    process = gunicorn_server(app.extensions["portal"].settings)
     yield process
     process.stop()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync"])
+    with chromium() as instance:
         yield instance
-        instance.close()
 
 
 class Session:
