@@ -127,6 +127,36 @@ def set_password(user_id: int, password: str) -> None:
         audit(session, "password_changed", tenant_id=user.tenant_id, user_id=user.id, detail={})
 
 
+def end_sessions(user_id: int) -> None:
+    """End every session of a user on every worker and host (a new session token)."""
+    with session_scope() as session:
+        user = session.get(User, int(user_id))
+        if user is not None:
+            user.session_token = new_session_token()
+
+
+def set_role(tenant_id: int, email: str, role: str, *, actor_id: int | None = None,
+             ip: str | None = None) -> User:
+    """Change the role of a user of ``tenant_id``; ends the user's sessions (they sign in again
+    with the new role)."""
+    if role not in ROLES:
+        raise AccountError(f"Invalid role {role!r}: choose one of {', '.join(ROLES)}.")
+    with session_scope() as session:
+        user = session.scalars(
+            select(User).where(User.tenant_id == tenant_id, User.email == normalize_email(email))
+        ).one_or_none()
+        if user is None:
+            raise AccountError("No such user in this tenant.")
+        if actor_id is not None and user.id == actor_id and role != "admin":
+            raise AccountError("You cannot take the admin role from your own account.")
+        old = user.role
+        user.role = role
+        user.session_token = new_session_token()
+        audit(session, "role_changed", tenant_id=tenant_id, user_id=actor_id, ip=ip,
+              detail={"email": user.email, "from": old, "to": role})
+        return user
+
+
 def set_active(tenant_id: int, email: str, active: bool, *, actor_id: int | None = None,
                ip: str | None = None) -> User:
     """(De)activate a user of ``tenant_id``; deactivation ends the user's sessions."""

@@ -1,8 +1,9 @@
 """Log in and out: flask-login sessions, the login page, rate limits, the login gate.
 
 * The session lives in Flask's signed cookie; its user id is
-  ``"<user id>:<session token>"`` so a password change or a deactivation (new
-  token) ends every session of that user.
+  ``"<user id>:<session token>"``, checked against the database on every request,
+  so logging out, a password change, a role change or a deactivation (each gives
+  the user a new token) ends every earlier session of that user on every worker.
 * Sign-in attempts are rate-limited per address AND per submitted email
   (``LOGIN_RATE_LIMIT``, storage Redis when ``REDIS_URL`` is set).
 * An unknown email and a wrong password get the same answer, after the same
@@ -21,7 +22,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from sqlalchemy import select
 
-from .accounts import audit, normalize_email, record, verify_password
+from .accounts import audit, end_sessions, normalize_email, record, verify_password
 from .config import Settings
 from .db import session_scope
 from .models import User, utcnow
@@ -75,8 +76,8 @@ def unauthorized():
 
 def safe_next(target: str | None) -> str:
     """Only same-site paths: ``/x`` yes, ``//evil.example`` or ``https://...`` no."""
-    if not target:
-        return "/"
+    if not target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return "/"  # browsers strip tabs and newlines: "/\t/evil.example" would become "//evil.example"
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
@@ -147,6 +148,9 @@ def init_auth(app: Flask, settings: Settings) -> Limiter:
         if request.method == "GET":
             return render_template("login.html", notice="Use the Log out button to sign out."), 200
         if current_user.is_authenticated:
+            # A new session token ends this session and every earlier one of the user, on every
+            # worker and host: the cookie's "<id>:<token>" no longer matches the database.
+            end_sessions(current_user.user_id)
             record("logout", tenant_id=current_user.tenant_id, user_id=current_user.user_id, ip=client_ip())
         logout_user()
         session.clear()

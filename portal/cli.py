@@ -82,6 +82,24 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(str(exc)) from None
         click.echo(f"Created {user.role} {user.email} in tenant {slug}.")
 
+    @app.cli.command("set-role")
+    @click.argument("email")
+    @click.option("--tenant", "slug", required=True, help="Slug of the user's tenant.")
+    @click.option("--role", type=click.Choice(ROLES), required=True)
+    def set_role(email, slug, role):
+        """Change a user's role; ends every session of that user."""
+        from .accounts import AccountError, get_tenant
+        from .accounts import set_role as change
+        from .db import session_scope
+
+        try:
+            with session_scope() as session:
+                tenant_id = get_tenant(session, slug).id
+            change(tenant_id, email, role)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{email} is now {role} in tenant {slug}; their sessions have ended.")
+
     @app.cli.command("import")
     @click.argument("slug")
     @click.argument("path", type=click.Path(dir_okay=False))

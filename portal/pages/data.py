@@ -73,8 +73,12 @@ def layout(**_query):
         html.Section([
             html.H3("Users", className="h5"),
             grid("users-grid", USER_COLUMNS),
-            dbc.Button("Deactivate selected user", id="deactivate-user", size="sm", color="danger",
-                       outline=True, className="mt-2"),
+            html.Div([
+                dbc.Button("Deactivate selected user", id="deactivate-user", size="sm", color="danger",
+                           outline=True),
+                dbc.Button("Give selected user the role chosen below", id="change-role", size="sm",
+                           color="secondary", outline=True),
+            ], className="d-flex gap-2 mt-2 flex-wrap"),
             dbc.Row([
                 dbc.Col(dbc.Input(id="new-user-email", type="email", placeholder="email"), md=4),
                 dbc.Col(dbc.Select(id="new-user-role", options=[{"label": r, "value": r} for r in ROLES],
@@ -175,12 +179,13 @@ def refit(_clicks):
     Output("new-user-password", "value"),
     Input("add-user", "n_clicks"),
     Input("deactivate-user", "n_clicks"),
+    Input("change-role", "n_clicks"),
     State("new-user-email", "value"),
     State("new-user-role", "value"),
     State("new-user-password", "value"),
     State("users-grid", "selectedRows"),
 )
-def manage_users(_add, _deactivate, email, role, password, selected):
+def manage_users(_add, _deactivate, _change_role, email, role, password, selected):
     ctx = check_role("admin")
     from flask import request
 
@@ -197,6 +202,12 @@ def manage_users(_add, _deactivate, email, role, password, selected):
             accounts.set_active(ctx.tenant_id, str(selected[0].get("email", "")), False,
                                 actor_id=ctx.user_id, ip=request.remote_addr)
             message = _alert(f"User {selected[0].get('email')} deactivated.", "success")
+        elif trigger == "change-role":
+            if not selected:
+                raise accounts.AccountError("Select a user first.")
+            target = str(selected[0].get("email", ""))
+            accounts.set_role(ctx.tenant_id, target, str(role or ""), actor_id=ctx.user_id, ip=request.remote_addr)
+            message = _alert(f"User {target} is now {role}; their sessions have ended.", "success")
     except accounts.AccountError as exc:
         message = _alert(str(exc), "danger")
     return accounts.list_users(ctx.tenant_id), message, ""

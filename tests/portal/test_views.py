@@ -19,32 +19,32 @@ def ctxs(tmp_path):
 
 
 def test_views_are_private_until_shared(ctxs):
-    mine = views.save_view(ctxs["a_manager"], "/rfm", "Top customers", {"segment": "Champions"})
+    mine = views.save_view(ctxs["a_manager"], "/segments", "Top customers", {"query": "?segment=Champions"})
     assert mine.mine and not mine.shared
-    assert views.list_views(ctxs["a_viewer"], "/rfm") == []
-    views.save_view(ctxs["a_manager"], "/rfm", "Top customers", {"segment": "Loyal"}, shared=True)
-    seen = views.list_views(ctxs["a_viewer"], "/rfm")
-    assert [(v.name, v.state, v.mine) for v in seen] == [("Top customers", {"segment": "Loyal"}, False)]
-    assert views.list_views(ctxs["b_admin"], "/rfm") == []
+    assert views.list_views(ctxs["a_viewer"], "/segments") == []
+    views.save_view(ctxs["a_manager"], "/segments", "Top customers", {"query": "?segment=Loyal"}, shared=True)
+    seen = views.list_views(ctxs["a_viewer"], "/segments")
+    assert [(v.name, v.state, v.mine) for v in seen] == [("Top customers", {"query": "?segment=Loyal"}, False)]
+    assert views.list_views(ctxs["b_admin"], "/segments") == []
     actions = [e.action for e in audit_entries(ctxs["a_manager"].tenant_id)]
     assert "share" in actions and actions.count("view_saved") == 2
 
 
 def test_only_owners_and_admins_of_the_tenant_delete(ctxs):
-    view = views.save_view(ctxs["a_manager"], "/rfm", "Mine", {}, shared=True)
+    view = views.save_view(ctxs["a_manager"], "/segments", "Mine", {}, shared=True)
     for other in ("a_viewer", "b_admin"):
         with pytest.raises(AccountError, match="No such view"):
             views.delete_view(ctxs[other], view.id)
     views.delete_view(ctxs["a_admin"], view.id)
-    assert views.list_views(ctxs["a_manager"], "/rfm") == []
+    assert views.list_views(ctxs["a_manager"], "/segments") == []
 
 
 def test_viewers_cannot_save_or_share_and_names_are_checked(ctxs):
     for shared in (True, False):
         with pytest.raises(AccountError, match="manager role"):
-            views.save_view(ctxs["a_viewer"], "/rfm", "x", {}, shared=shared)
+            views.save_view(ctxs["a_viewer"], "/segments", "x", {}, shared=shared)
     with pytest.raises(AccountError, match="name"):
-        views.save_view(ctxs["a_manager"], "/rfm", "  ", {})
+        views.save_view(ctxs["a_manager"], "/segments", "  ", {})
     with pytest.raises(AccountError, match="page"):
         views.save_view(ctxs["a_manager"], "https://evil.example/", "x", {})
 
