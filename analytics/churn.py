@@ -47,7 +47,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .btyd import as_day
 from .churn_features import (  # noqa: F401 - re-exported: analytics.churn is the public module
     DAYS_PER_MONTH,
     FEATURES,
@@ -56,12 +55,13 @@ from .churn_features import (  # noqa: F401 - re-exported: analytics.churn is th
     churn_labels,
     suggest_churn_horizon,
 )
+from .constants import RISK_BANDS
+from .dates import as_day
 from .errors import InsufficientDataError
 
 MIN_CUSTOMERS = 20
 MIN_PER_CLASS = 5
-#: churn_probability >= 0.7 -> "high", >= 0.4 -> "medium", otherwise "low".
-RISK_BANDS: tuple[tuple[str, float], ...] = (("high", 0.7), ("medium", 0.4))
+
 
 @dataclass(frozen=True)
 class ChurnModel:
@@ -116,7 +116,7 @@ def train_churn_model(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp,
 
 def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days: int | None,
            seed: int) -> ChurnModel:
-    snapshot = as_day(snapshot_date)
+    snapshot = as_day(snapshot_date, "snapshot_date")
     if horizon_days is None:
         horizon = suggest_churn_horizon(lines, snapshot)
         rule = "90th percentile of the gaps between consecutive purchase days"
@@ -192,7 +192,7 @@ def score_customers(model: ChurnModel, lines: pd.DataFrame, snapshot_date: str |
     ``clv_12m`` (given, e.g. ``ClvResult.customers["clv_12m"]``; NaN if not)
     and ``revenue_at_risk`` = churn_probability x clv_12m (currency).
     """
-    snapshot = model.snapshot_date if snapshot_date is None else as_day(snapshot_date)
+    snapshot = model.snapshot_date if snapshot_date is None else as_day(snapshot_date, "snapshot_date")
     features = churn_features(lines, snapshot, p_alive=p_alive, with_p_alive="p_alive" in model.feature_names)
     with threadpool_limits(limits=1, user_api="openmp"):
         prob = model.estimator.predict_proba(features[list(model.feature_names)])[:, 1]
