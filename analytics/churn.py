@@ -55,7 +55,7 @@ from .churn_features import (  # noqa: F401 - re-exported: analytics.churn is th
     churn_labels,
     suggest_churn_horizon,
 )
-from .constants import RISK_BANDS
+from .constants import LOWEST_RISK_BAND, RISK_BAND_LABELS, RISK_BANDS
 from .dates import as_day
 from .errors import InsufficientDataError
 
@@ -197,10 +197,10 @@ def score_customers(model: ChurnModel, lines: pd.DataFrame, snapshot_date: str |
     with threadpool_limits(limits=1, user_api="openmp"):
         prob = model.estimator.predict_proba(features[list(model.feature_names)])[:, 1]
     out = pd.DataFrame({"churn_probability": prob}, index=features.index)
-    band = np.full(len(out), "low", dtype=object)
+    band = np.full(len(out), LOWEST_RISK_BAND, dtype=object)
     for label, cut in reversed(RISK_BANDS):
         band[prob >= cut] = label
-    out["risk_band"] = pd.Categorical(band, categories=["high", "medium", "low"])
+    out["risk_band"] = pd.Categorical(band, categories=list(RISK_BAND_LABELS))
     out["clv_12m"] = np.nan if clv_12m is None else clv_12m.reindex(out.index).to_numpy(dtype=float)
     out["revenue_at_risk"] = out["churn_probability"] * out["clv_12m"]
     return out
@@ -266,7 +266,7 @@ def risk_band_summary(customers: pd.DataFrame) -> pd.DataFrame:
     ``revenue_at_risk_share`` (of the total; NaN if the total is 0),
     ``mean_churn_probability`` (NaN when empty).  Band cut-offs: :data:`RISK_BANDS`.
     """
-    bands = [label for label, _ in RISK_BANDS] + ["low"]
+    bands = list(RISK_BAND_LABELS)
     band = pd.Categorical(customers["risk_band"].astype("object"), categories=bands)
     grouped = customers[["churn_probability", "revenue_at_risk"]].groupby(band, observed=False)
     out = pd.DataFrame({
