@@ -68,9 +68,9 @@ def purchase_days(lines_or_orders: pd.DataFrame, start: pd.Timestamp | None = No
     dates = orders["invoice_date"]
     mask = np.ones(len(orders), dtype=bool)
     if start is not None:
-        mask &= (dates >= start).to_numpy()
+        mask &= (dates >= as_day(start, "start")).to_numpy()
     if end is not None:
-        mask &= (dates < end).to_numpy()
+        mask &= (dates < as_day(end, "end")).to_numpy()
     orders = orders.loc[mask]
     frame = pd.DataFrame({
         "customer_id": orders["customer_id"].astype("str").to_numpy(),

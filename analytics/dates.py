@@ -40,15 +40,15 @@ TIME_UNIT = "us"
 def as_day(value: DateLike, what: str = "date") -> pd.Timestamp:
     """``value`` as a naive midnight timestamp (``datetime64[us]``); the one normaliser.
 
-    Accepts ``"YYYY-MM-DD"`` (or an ISO timestamp at midnight), a ``date``, a
+    Accepts ``"YYYY-MM-DD"`` (or an ISO 8601 timestamp at midnight), a ``date``, a
     ``datetime``/``Timestamp``/``datetime64`` at midnight.  Raises
     :class:`AnalyticsError` naming ``what`` for a missing value, something that
     is not a date, a time of day other than midnight or a time zone.
     """
     if value is None or isinstance(value, (bool, int, float, np.integer, np.floating)):
         raise AnalyticsError(f"{what} is not a date: {value!r} (use YYYY-MM-DD).")
-    try:
-        stamp = pd.Timestamp(value)
+    try:  # text must be ISO 8601: pd.Timestamp alone would read "1st of June" as this year's
+        stamp = pd.to_datetime(value.strip(), format="ISO8601") if isinstance(value, str) else pd.Timestamp(value)
     except (TypeError, ValueError, OverflowError):
         raise AnalyticsError(f"{what} is not a date: {value!r} (use YYYY-MM-DD).") from None
     if stamp is pd.NaT:
