@@ -71,6 +71,8 @@ def format_money(value: float | None, currency: str, *, decimals: int | None = N
     else:
         pattern = "¤#,##0" + ("." + "0" * decimals if decimals else "")
         text = format_currency(float(value), code, format=pattern, locale=locale, currency_digits=False)
+    if text.startswith("-") and not any(ch in "123456789" for ch in text):
+        text = text[1:]  # -0.004 GBP is "£0.00", not "-£0.00"
     symbol = get_currency_symbol(code, locale=locale)
     if symbol[-1:].isalpha():  # CLDR currency spacing: "CHF 12.50", not "CHF12.50"
         text = text.replace(symbol, symbol + NBSP, 1)
