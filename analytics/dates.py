@@ -48,7 +48,10 @@ def as_day(value: DateLike, what: str = "date") -> pd.Timestamp:
     if value is None or isinstance(value, (bool, int, float, np.integer, np.floating)):
         raise AnalyticsError(f"{what} is not a date: {value!r} (use YYYY-MM-DD).")
     try:  # text must be ISO 8601: pd.Timestamp alone would read "1st of June" as this year's
-        stamp = pd.to_datetime(value.strip(), format="ISO8601") if isinstance(value, str) else pd.Timestamp(value)
+        if isinstance(value, str):
+            stamp = pd.to_datetime(value.strip(), format="ISO8601")
+        else:
+            stamp = pd.Timestamp(value)
     except (TypeError, ValueError, OverflowError):
         raise AnalyticsError(f"{what} is not a date: {value!r} (use YYYY-MM-DD).") from None
     if stamp is pd.NaT:

@@ -210,7 +210,8 @@ _NEEDS_ZONE = (
 
 
 def _parse_date_strings(uniques: pd.Series, codes: np.ndarray, ctx: _Context) -> pd.DatetimeIndex:
-    is_stamp = uniques.map(lambda v: isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year")).to_numpy()
+    is_stamp = uniques.map(
+        lambda v: isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year")).to_numpy()
     text = uniques.where(~is_stamp).map(lambda v: v if isinstance(v, str) else str(v)).str.strip()
     stamps = pd.Series(pd.NaT, index=uniques.index, dtype="datetime64[us]")
     if is_stamp.any():
@@ -273,5 +274,5 @@ def _local_stamps(values: pd.Series, codes: np.ndarray, ctx: _Context) -> np.nda
                 position = _first_position(codes, np.array([key]))
                 raise ctx.error(_NEEDS_ZONE.format(what="a time zone-aware time"), position, str(value))
             stamp = stamp.tz_convert(ctx.zone).tz_localize(None)
-        out[i] = np.datetime64(stamp.as_unit("us").to_datetime64(), "us") if stamp is not pd.NaT else np.datetime64("NaT")
+        out[i] = np.datetime64("NaT") if stamp is pd.NaT else stamp.as_unit("us").to_datetime64()
     return out

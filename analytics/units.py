@@ -39,7 +39,8 @@ def _known_currencies() -> frozenset[str]:
 def currency_code(code: str) -> str:
     """``code`` as an upper-case ISO 4217 code; AnalyticsError if it is not one ("GBP", "usd")."""
     if not isinstance(code, str) or code.strip().upper() not in _known_currencies():
-        raise AnalyticsError(f"unknown currency {code!r}: use an ISO 4217 code such as 'GBP', 'EUR' or 'USD'.")
+        raise AnalyticsError(
+            f"unknown currency {code!r}: use an ISO 4217 code such as 'GBP', 'EUR' or 'USD'.")
     return code.strip().upper()
 
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from analytics.constants import RISK_BAND_LABELS as RISK_BANDS  # band display order, defined once in analytics
+from analytics.constants import RISK_BAND_LABELS as RISK_BANDS  # band display order, defined in analytics
 from analytics.report import DescriptiveReport
 from analytics.rfm import SEGMENT_ORDER
 from analytics.selection import select_customers, select_lines

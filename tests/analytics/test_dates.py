@@ -350,3 +350,31 @@ def test_cli_refuses_bad_zone_and_snapshot_with_a_time(tmp_path, capsys, option,
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
     assert re.search(match, err)
+
+
+def test_date_objects_with_zones_follow_the_same_policy():
+    """An object column mixing aware and naive datetimes and text (as a workbook or a
+    hand-built frame can give) goes through the same rule, value by value."""
+    from analytics.parsing import RawTable, parse_table
+    from analytics.schema import CANONICAL_COLUMNS
+
+    def table(dates):
+        n = len(dates)
+        frame = pd.DataFrame({
+            "invoice": [str(i) for i in range(1, n + 1)], "stock_code": ["P1"] * n, "description": ["x"] * n,
+            "quantity": [1] * n, "invoice_date": pd.Series(dates, dtype=object), "unit_price": [2.5] * n,
+            "customer_id": ["c1"] * n, "country": ["United Kingdom"] * n,
+        })
+        return RawTable(frame, "sheet 'Orders'", header_rows=1)
+
+    dates = [dt.datetime(2011, 12, 1, 12, 0), dt.datetime(2011, 7, 1, 23, 30, tzinfo=dt.timezone.utc),
+             "2011-12-02T03:30:00Z"]
+    mapping = {c: c for c in CANONICAL_COLUMNS}
+    parsed = parse_table(table(dates), mapping, "America/New_York")
+    assert stamps(parsed) == [pd.Timestamp("2011-12-01 12:00"), pd.Timestamp("2011-07-01 19:30"),
+                              pd.Timestamp("2011-12-01 22:30")]
+    with pytest.raises(LoadError) as caught:
+        parse_table(table(dates), mapping)
+    assert (caught.value.column, caught.value.row) == ("invoice_date", 2)
+    assert str(caught.value).startswith(
+        "Column 'invoice_date', sheet 'Orders', row 2 (line 3 of the file): a time zone-aware time needs")
