@@ -204,8 +204,8 @@ def _parse_dates(values: pd.Series, ctx: _Context) -> pd.DatetimeIndex:
 
 
 _NEEDS_ZONE = (
-    "{what} needs the shop's time zone to give shop-local dates (pass time_zone, e.g. 'Europe/London'; "
-    "on the command line --time-zone), got"
+    "{what} needs the shop's time zone to give shop-local dates (give it as an IANA name such as "
+    "'Europe/London': time_zone= in Python, --time-zone on the command line), got"
 )
 
 
