@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .cleaning import default_snapshot_date
-from .dates import DateLike, as_day
+from .dates import DateLike, as_day, require_shop_local
 from .errors import AnalyticsError
 from .schema import LINE_IS_RETURN, LINE_REVENUE
 
@@ -29,7 +29,8 @@ LINE_COLUMNS: tuple[str, ...] = (
 
 
 def require_columns(lines: pd.DataFrame, columns: Iterable[str] = LINE_COLUMNS) -> None:
-    """Raise :class:`AnalyticsError` naming the missing columns of ``lines``."""
+    """Raise :class:`AnalyticsError` naming the missing columns of ``lines`` (or for
+    time zone-aware dates, :func:`analytics.dates.require_shop_local`)."""
     if not isinstance(lines, pd.DataFrame):
         raise AnalyticsError(f"expected a DataFrame of cleaned lines, got {type(lines).__name__}.")
     missing = [c for c in columns if c not in lines.columns]
@@ -38,6 +39,7 @@ def require_columns(lines: pd.DataFrame, columns: Iterable[str] = LINE_COLUMNS) 
             f"lines lack column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
             "pass the cleaned lines (clean_transactions(...).lines)."
         )
+    require_shop_local(lines)
 
 
 def resolve_snapshot(lines: pd.DataFrame, snapshot_date: DateLike | None) -> pd.Timestamp | None:

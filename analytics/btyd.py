@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .dates import as_day
+from .dates import as_day, require_shop_local
 from .errors import AnalyticsError
 from .orders import customer_orders
 from .schema import LINE_IS_RETURN
@@ -57,6 +57,7 @@ def purchase_days(lines_or_orders: pd.DataFrame, start: pd.Timestamp | None = No
     ``day`` (midnight), ``value`` (sum of gross order values that day),
     ``orders`` (order count); sorted by customer, then day.
     """
+    require_shop_local(lines_or_orders)
     if LINE_IS_RETURN in lines_or_orders.columns:
         orders = customer_orders(lines_or_orders)
     else:

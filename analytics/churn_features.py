@@ -12,7 +12,7 @@ import pandas as pd
 from .btyd import customer_summary, purchase_days
 from .btyd_models import fit_bgnbd
 from .constants import DAYS_PER_MONTH
-from .dates import as_day
+from .dates import as_day, require_shop_local
 from .errors import InsufficientDataError
 from .orders import customer_orders
 from .schema import LINE_IS_RETURN, LINE_REVENUE
@@ -61,6 +61,7 @@ def churn_labels(lines: pd.DataFrame, cutoff: str | pd.Timestamp, horizon_days: 
     Indexed by the customers active before the cut-off (str, sorted); int8.
     """
     cutoff = as_day(cutoff, "cutoff")
+    require_shop_local(lines)
     dates = lines["invoice_date"].to_numpy()
     sale = ~lines[LINE_IS_RETURN].to_numpy() & lines["customer_id"].notna().to_numpy()
     customer = lines["customer_id"].astype("category")
@@ -82,6 +83,7 @@ def churn_features(lines: pd.DataFrame, cutoff: str | pd.Timestamp,
     ``with_p_alive=False`` the column is left out.
     """
     cutoff = as_day(cutoff, "cutoff")
+    require_shop_local(lines)
     past = lines.loc[(lines["invoice_date"] < cutoff).to_numpy() & lines["customer_id"].notna().to_numpy()]
     orders = customer_orders(past)
     days = purchase_days(orders)

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from .dates import DateLike, as_day, day_after
+from .dates import DateLike, as_day, day_after, require_shop_local
 from .schema import CANCELLATION_PREFIX, LINE_IS_RETURN, LINE_REVENUE
 
 #: (rule, action, definition), in the order they are applied.
@@ -120,6 +120,7 @@ def clean_transactions(transactions: pd.DataFrame, snapshot_date: DateLike | Non
     ``snapshot_date``: a calendar day (:func:`analytics.dates.as_day`), default
     :func:`default_snapshot_date`.
     """
+    require_shop_local(transactions)
     snapshot = (
         default_snapshot_date(transactions) if snapshot_date is None
         else as_day(snapshot_date, "snapshot_date")
@@ -163,6 +164,7 @@ def customer_lines(lines: pd.DataFrame) -> pd.DataFrame:
 
 def lines_before(lines: pd.DataFrame, cutoff: DateLike) -> pd.DataFrame:
     """Lines dated strictly before ``cutoff`` (a calendar day: a snapshot or calibration date)."""
+    require_shop_local(lines)
     mask = lines["invoice_date"] < as_day(cutoff, "cutoff")
     return lines if mask.all() else lines.loc[mask]
 

@@ -67,6 +67,21 @@ def as_day(value: DateLike, what: str = "date") -> pd.Timestamp:
     return stamp.as_unit(TIME_UNIT)
 
 
+def require_shop_local(lines: pd.DataFrame | pd.Series, column: str = "invoice_date") -> None:
+    """Refuse time zone-aware times in ``lines[column]`` (or a Series) with AnalyticsError.
+
+    Every function works on naive shop-local wall times; aware ones reach it only
+    by skipping the loader, and comparing them with a calendar day would mean
+    one time zone or another depending on the function.
+    """
+    dates = lines if isinstance(lines, pd.Series) else lines[column] if column in lines.columns else None
+    if dates is not None and getattr(dates.dtype, "tz", None) is not None:
+        raise AnalyticsError(
+            f"{column} holds time zone-aware times ({dates.dtype.tz}); the analyses work on the shop's local "
+            f"wall times: load with load_transactions(..., time_zone=...) or convert with "
+            f"analytics.dates.to_shop_local.")
+
+
 def optional_day(value: DateLike | None, what: str = "date") -> pd.Timestamp | None:
     """:func:`as_day`, with None passed through (an open side of a window)."""
     return None if value is None else as_day(value, what)

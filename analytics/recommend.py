@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .dates import as_day
+from .dates import as_day, require_shop_local
 from .errors import InsufficientDataError
 from .schema import LINE_IS_RETURN
 
@@ -179,6 +179,7 @@ def evaluate_recommendations(lines: pd.DataFrame, snapshot_date: str | pd.Timest
 
 
 def _customer_sales(lines: pd.DataFrame, snapshot_date) -> pd.DataFrame:
+    require_shop_local(lines)
     mask = ~lines[LINE_IS_RETURN].to_numpy() & lines["customer_id"].notna().to_numpy()
     if snapshot_date is not None:
         mask &= (lines["invoice_date"] < as_day(snapshot_date, "snapshot_date")).to_numpy()

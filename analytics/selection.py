@@ -21,12 +21,13 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .dates import DateLike, as_day
+from .dates import DateLike, as_day, require_shop_local
 from .schema import LINE_IS_RETURN
 
 
 def date_window_mask(dates: pd.Series, start: DateLike | None, end: DateLike | None) -> np.ndarray:
     """True for dates within [start, end], both calendar days, ``end`` counting as a whole day."""
+    require_shop_local(dates)
     mask = np.ones(len(dates), dtype=bool)
     if start is not None:
         mask &= (dates >= as_day(start, "start")).to_numpy()

@@ -113,15 +113,14 @@ def toy():
 
 
 def _callers(raw, lines, rfm):
-    cohorts = cohort_table(lines)
     return {
         "clean_transactions": lambda d: clean_transactions(raw, d),
         "lines_before": lambda d: lines_before(lines, d),
         "rfm_table": lambda d: rfm_table(lines, d),
         "segmented_rfm": lambda d: segmented_rfm(lines, d),
         "cohort_table": lambda d: cohort_table(lines, d),
-        "cohorts_between(start)": lambda d: cohorts_between(cohorts, start=d),
-        "cohorts_between(end)": lambda d: cohorts_between(cohorts, end=d),
+        "cohorts_between(start)": lambda d: cohorts_between(cohort_table(lines), start=d),
+        "cohorts_between(end)": lambda d: cohorts_between(cohort_table(lines), end=d),
         "country_summary": lambda d: country_summary(lines, d),
         "country_summary_between": lambda d: country_summary_between(lines, "2011-01-01", d),
         "monthly_summary": lambda d: monthly_summary(lines, d),
@@ -171,6 +170,18 @@ def test_a_time_of_day_is_refused_by_every_function(toy, name, bad, match):
     assert set(callers) == set(CALLERS)
     with pytest.raises(AnalyticsError, match=match):
         callers[name](bad)
+
+
+@pytest.mark.parametrize("name", CALLERS)
+def test_time_zone_aware_lines_are_refused_by_every_function(toy, name):
+    """Lines that skipped the loader with aware times: the same refusal everywhere
+    (never a raw TypeError from comparing aware times with a day)."""
+    raw = load_transactions(toy_csv(RFM_ROWS), filename="toy.csv")
+    aware_raw = raw.assign(invoice_date=raw["invoice_date"].dt.tz_localize("UTC"))
+    aware = toy.lines.assign(invoice_date=toy.lines["invoice_date"].dt.tz_localize("UTC"))
+    callers = _callers(aware_raw, aware, rfm_table(toy.lines))
+    with pytest.raises(AnalyticsError, match=r"invoice_date holds time zone-aware times \(UTC\)"):
+        callers[name]("2011-03-01")
 
 
 def test_midnight_in_any_form_is_the_same_day_everywhere(toy):
