@@ -47,7 +47,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .btyd import as_day
 from .churn_features import (  # noqa: F401 - re-exported: analytics.churn is the public module
     DAYS_PER_MONTH,
     FEATURES,
@@ -56,12 +55,13 @@ from .churn_features import (  # noqa: F401 - re-exported: analytics.churn is th
     churn_labels,
     suggest_churn_horizon,
 )
+from .constants import LOWEST_RISK_BAND, RISK_BAND_LABELS, RISK_BANDS
+from .dates import as_day
 from .errors import InsufficientDataError
 
 MIN_CUSTOMERS = 20
 MIN_PER_CLASS = 5
-#: churn_probability >= 0.7 -> "high", >= 0.4 -> "medium", otherwise "low".
-RISK_BANDS: tuple[tuple[str, float], ...] = (("high", 0.7), ("medium", 0.4))
+
 
 @dataclass(frozen=True)
 class ChurnModel:
@@ -116,7 +116,7 @@ def train_churn_model(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp,
 
 def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days: int | None,
            seed: int) -> ChurnModel:
-    snapshot = as_day(snapshot_date)
+    snapshot = as_day(snapshot_date, "snapshot_date")
     if horizon_days is None:
         horizon = suggest_churn_horizon(lines, snapshot)
         rule = "90th percentile of the gaps between consecutive purchase days"
@@ -192,15 +192,15 @@ def score_customers(model: ChurnModel, lines: pd.DataFrame, snapshot_date: str |
     ``clv_12m`` (given, e.g. ``ClvResult.customers["clv_12m"]``; NaN if not)
     and ``revenue_at_risk`` = churn_probability x clv_12m (currency).
     """
-    snapshot = model.snapshot_date if snapshot_date is None else as_day(snapshot_date)
+    snapshot = model.snapshot_date if snapshot_date is None else as_day(snapshot_date, "snapshot_date")
     features = churn_features(lines, snapshot, p_alive=p_alive, with_p_alive="p_alive" in model.feature_names)
     with threadpool_limits(limits=1, user_api="openmp"):
         prob = model.estimator.predict_proba(features[list(model.feature_names)])[:, 1]
     out = pd.DataFrame({"churn_probability": prob}, index=features.index)
-    band = np.full(len(out), "low", dtype=object)
+    band = np.full(len(out), LOWEST_RISK_BAND, dtype=object)
     for label, cut in reversed(RISK_BANDS):
         band[prob >= cut] = label
-    out["risk_band"] = pd.Categorical(band, categories=["high", "medium", "low"])
+    out["risk_band"] = pd.Categorical(band, categories=list(RISK_BAND_LABELS))
     out["clv_12m"] = np.nan if clv_12m is None else clv_12m.reindex(out.index).to_numpy(dtype=float)
     out["revenue_at_risk"] = out["churn_probability"] * out["clv_12m"]
     return out
@@ -266,7 +266,7 @@ def risk_band_summary(customers: pd.DataFrame) -> pd.DataFrame:
     ``revenue_at_risk_share`` (of the total; NaN if the total is 0),
     ``mean_churn_probability`` (NaN when empty).  Band cut-offs: :data:`RISK_BANDS`.
     """
-    bands = [label for label, _ in RISK_BANDS] + ["low"]
+    bands = list(RISK_BAND_LABELS)
     band = pd.Categorical(customers["risk_band"].astype("object"), categories=bands)
     grouped = customers[["churn_probability", "revenue_at_risk"]].groupby(band, observed=False)
     out = pd.DataFrame({

@@ -23,14 +23,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .btyd import as_day, calibration_holdout_split, customer_summary, purchase_days
+from .btyd import calibration_holdout_split, customer_summary, purchase_days
 from .btyd_models import BgNbdFit, GammaGammaFit, fit_bgnbd, fit_gamma_gamma
+from .constants import DAYS_PER_MONTH
+from .dates import as_day
 from .errors import InsufficientDataError
 
 __all__ = ["BgNbdFit", "ClvResult", "ClvValidation", "GammaGammaFit", "clv_tiers", "fit_bgnbd",
            "fit_clv", "fit_gamma_gamma", "p_alive_grid", "validate_clv"]
 
-DAYS_PER_MONTH = 365.25 / 12
 TIER_CUTS = (("top 1%", 0.01), ("top 10%", 0.10))
 FREQUENCY_BUCKETS = ("0", "1", "2", "3", "4", "5", "6", "7+")
 
@@ -91,7 +92,7 @@ def fit_clv(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, penalizer: f
     """
     if horizon_months < 1 or monthly_discount < 0:
         raise ValueError("horizon_months must be >= 1 and monthly_discount >= 0")
-    snapshot = as_day(snapshot_date)
+    snapshot = as_day(snapshot_date, "snapshot_date")
     summary = customer_summary(lines, snapshot)
     bg = fit_bgnbd(summary, penalizer)
     notes = list(bg.notes)
@@ -142,7 +143,7 @@ def validate_clv(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, holdout
     Customers: those with a purchase before the calibration end.  Actual =
     their purchase days in ``[snapshot - holdout_days, snapshot)``.
     """
-    snapshot = as_day(snapshot_date)
+    snapshot = as_day(snapshot_date, "snapshot_date")
     if holdout_days < 1:
         raise ValueError("holdout_days must be >= 1")
     cal_end = snapshot - pd.Timedelta(days=holdout_days)

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from analytics.constants import RISK_BAND_LABELS as RISK_BANDS  # band display order, defined in analytics
 from analytics.report import DescriptiveReport
 from analytics.rfm import SEGMENT_ORDER
 from analytics.selection import select_customers, select_lines
@@ -27,8 +28,6 @@ from .cache import MISSING, estimate_size
 from .filters import Filters
 from .results import get_result, register, result_cache
 from .tenancy import PortalContext, current_context
-
-RISK_BANDS = ("high", "medium", "low")
 
 
 @dataclass(frozen=True)
