@@ -11,7 +11,7 @@ import os
 import sys
 
 from portal import create_app
-from portal.config import ConfigError
+from portal.platform.config import ConfigError
 
 try:
     server = create_app()
@@ -21,7 +21,7 @@ except ConfigError as error:
 
 
 def main() -> None:
-    from portal.seed import prepare
+    from portal.data.seed import prepare
 
     settings = server.extensions["portal"].settings
     prepare(settings)

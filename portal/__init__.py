@@ -17,11 +17,11 @@ from pathlib import Path
 
 from flask import Flask
 
-from .config import PROJECT_ROOT, Settings
+from .platform.config import PROJECT_ROOT, Settings
 
 __all__ = ["create_app", "Services", "Settings"]
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGES_DIR = Path(__file__).resolve().parent / "dashboard" / "pages"
 ASSETS_DIR = PROJECT_ROOT / "assets"
 
 
@@ -43,16 +43,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     import dash
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from . import db
-    from .auth import init_auth
-    from .background import make_background_manager
-    from .cache import build_result_cache
+    from .platform import db
+    from .platform.auth import init_auth
+    from .data.background import make_background_manager
+    from .data.cache import build_result_cache
     from .cli import register_cli
-    from .exports import init_exports
-    from .health import init_health
-    from .layout import shell
-    from .observability import configure_logging, init_observability
-    from .security import configure_session, init_security
+    from .dashboard.exports import init_exports
+    from .platform.health import init_health
+    from .dashboard.layout import shell
+    from .platform.observability import configure_logging, init_observability
+    from .platform.security import configure_session, init_security
 
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
@@ -81,8 +81,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         title="Customer analytics", update_title=None, compress=False,
     )
     _claim_global_callbacks(dash_app)
-    from . import dashboard  # noqa: F401 - registers the dashboard's results
-    from .components import customerlist, filterbar, savedviews
+    from .dashboard import view as dashboard  # noqa: F401 - registers the dashboard's results
+    from .dashboard.components import customerlist, filterbar, savedviews
 
     filterbar.register(dash_app)
     savedviews.register(dash_app)
@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     dash_app.layout = shell
     services.dash = dash_app
     init_security(server, settings, dash_app)
-    from .callback_guard import init_callback_guard
+    from .platform.callback_guard import init_callback_guard
 
     init_callback_guard(server)
     _set_up_dash_now(server, dash_app)

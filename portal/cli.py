@@ -10,7 +10,7 @@ import sys
 import click
 from flask import Flask, current_app
 
-from .models import ROLES
+from .platform.models import ROLES
 
 
 def _settings():
@@ -22,7 +22,7 @@ def _progress_line(fraction: float, message: str) -> None:
 
 
 def _upgrade() -> None:
-    from .db import upgrade
+    from .platform.db import upgrade
 
     try:
         upgrade(_settings())
@@ -47,8 +47,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--name", required=True, help="Display name of the tenant.")
     def create_tenant(slug, name):
         """Create a tenant (client company)."""
-        from .accounts import AccountError
-        from .accounts import create_tenant as create
+        from .platform.accounts import AccountError
+        from .platform.accounts import create_tenant as create
 
         try:
             tenant = create(slug, name)
@@ -63,9 +63,9 @@ def register_cli(app: Flask) -> None:
     @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
     def create_user(email, slug, role, password_stdin):
         """Create a user; the password comes from stdin or a prompt, never an argument."""
-        from .accounts import AccountError, get_tenant
-        from .accounts import create_user as create
-        from .db import session_scope
+        from .platform.accounts import AccountError, get_tenant
+        from .platform.accounts import create_user as create
+        from .platform.db import session_scope
 
         try:
             with session_scope() as session:
@@ -88,9 +88,9 @@ def register_cli(app: Flask) -> None:
     @click.option("--no-models", is_flag=True, help="Do not fit the models after the import.")
     def import_file(slug, path, no_models):
         """Import FILE as the tenant's new dataset version, then fit its models."""
-        from .imports import import_dataset
-        from .jobs import fit_dataset_models
-        from .tenancy import system_context
+        from .data.imports import import_dataset
+        from .data.jobs import fit_dataset_models
+        from .platform.tenancy import system_context
 
         try:
             ctx = system_context(slug)
@@ -109,8 +109,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--force", is_flag=True, help="Restart even if a job seems to be running.")
     def fit_models(slug, force):
         """Fit (again) the models of the tenant's current dataset."""
-        from .jobs import fit_dataset_models
-        from .tenancy import system_context
+        from .data.jobs import fit_dataset_models
+        from .platform.tenancy import system_context
 
         try:
             ctx = system_context(slug)
@@ -127,8 +127,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--no-models", is_flag=True, help="Leave the models pending.")
     def seed_demo(no_models):
         """Create the demo tenants, users and datasets (idempotent)."""
-        from .seed import SeedError, demo_logins
-        from .seed import seed_demo as seed
+        from .data.seed import SeedError, demo_logins
+        from .data.seed import seed_demo as seed
 
         try:
             seed(fit_models="skip" if no_models else "sync", echo=click.echo)
@@ -139,7 +139,7 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("list-tenants")
     def list_tenants():
         """Tenants with their users, current dataset version, rows and models status."""
-        from .accounts import tenant_overview
+        from .platform.accounts import tenant_overview
 
         rows = tenant_overview()
         if not rows:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from portal.config import Settings
+from portal.platform.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -87,8 +87,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 def build_app(settings: Settings, *, tenants: bool = True, logs: dict[str, Path] | None = None):
     """Migrate, create the app, two tenants with admin/manager/viewer users, import logs."""
-    from portal import accounts, create_app, db
-    from portal.imports import import_dataset
+    from portal.platform import accounts, db
+    from portal import create_app
+    from portal.data.imports import import_dataset
 
     db.upgrade(settings)
     app = create_app(settings)

@@ -16,12 +16,12 @@ from portal_testlib import (
 )
 from sqlalchemy import select
 
-from portal import accounts
-from portal.models import AuditEntry, User
+from portal.platform import accounts
+from portal.platform.models import AuditEntry, User
 
 
 def _audit(app, action):
-    from portal.db import session_scope
+    from portal.platform.db import session_scope
 
     with app.app_context(), session_scope() as session:
         return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
@@ -152,7 +152,7 @@ def test_password_change_and_deactivation_end_sessions(app):
     client = logged_in(app, "manager@alpha.test")
     other = logged_in(app, "viewer@alpha.test")
     with app.app_context():
-        from portal.db import session_scope
+        from portal.platform.db import session_scope
 
         with session_scope() as session:
             manager_id = session.scalars(select(User.id).where(User.email == "manager@alpha.test")).one()

@@ -47,7 +47,7 @@ from portal_testlib import (
     wait_for_port,
 )
 
-from portal import background, jobs
+from portal.data import background, jobs
 
 pytestmark = [
     pytest.mark.services, pytest.mark.slow,
@@ -114,7 +114,7 @@ def module_pg_url(pg_server):
     """A fresh PostgreSQL database for this module (as the ``pg_url`` fixture does per test)."""
     from sqlalchemy import text
 
-    from portal import db
+    from portal.platform import db
 
     name = f"test_portal_{uuid.uuid4().hex[:12]}"
     engine = _pg_engine(pg_server)
@@ -135,7 +135,7 @@ def module_pg_url(pg_server):
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, module_pg_url, private_redis_url, alpha_csv, beta_csv):
-    from portal import db
+    from portal.platform import db
 
     settings = make_settings(tmp_path_factory.mktemp("celery"), database_url=module_pg_url,
                              redis_url=private_redis_url, background_jobs="celery")
@@ -152,8 +152,8 @@ def stack(tmp_path_factory, module_pg_url, private_redis_url, alpha_csv, beta_cs
 
 
 def _dataset(app, slug: str):
-    from portal import storage
-    from portal.tenancy import system_context
+    from portal.data import storage
+    from portal.platform.tenancy import system_context
 
     with app.app_context():
         return storage.get_dataset(system_context(slug))
@@ -188,8 +188,8 @@ def test_refit_sent_by_the_web_side_runs_on_the_worker(stack):
     assert done.models_status == "ready", done.models_message
     assert done.models_progress == 1.0
     with app.app_context():
-        from portal import results
-        from portal.tenancy import system_context
+        from portal.data import results
+        from portal.platform.tenancy import system_context
 
         fitted = results.get_result(system_context("beta"), "models")
     assert type(fitted).__name__ == "ModelResults"
@@ -363,8 +363,8 @@ def test_a_job_of_one_tenant_is_not_readable_by_another(stack):
 def _user_id(app, email: str) -> int:
     from sqlalchemy import select
 
-    from portal.db import session_scope
-    from portal.models import User
+    from portal.platform.db import session_scope
+    from portal.platform.models import User
 
     with app.app_context(), session_scope() as session:
         return session.scalars(select(User.id).where(User.email == email)).one()
@@ -381,8 +381,8 @@ def test_a_forged_job_message_is_refused_by_the_worker(stack):
     import redis
     from sqlalchemy import select
 
-    from portal.db import session_scope
-    from portal.models import User
+    from portal.platform.db import session_scope
+    from portal.platform.models import User
 
     app, settings = stack.app, stack.settings
     manager = app.extensions["portal"].dash._background_manager
@@ -405,7 +405,7 @@ def test_a_forged_job_message_is_refused_by_the_worker(stack):
 
 
 def test_background_jobs_setting():
-    from portal.config import ConfigError, Settings
+    from portal.platform.config import ConfigError, Settings
 
     redis_env = {"REDIS_URL": "redis://127.0.0.1:6379/0"}
     assert Settings.from_env(redis_env).uses_celery  # auto: Celery when Redis is there

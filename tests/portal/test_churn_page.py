@@ -24,9 +24,9 @@ def churn(dashboard_app):
 
 
 def _list(view_query: str):
-    from portal.customer_lists import EXPORTS, list_rows
-    from portal.dashboard import View
-    from portal.tenancy import current_context
+    from portal.dashboard.customer_lists import EXPORTS, list_rows
+    from portal.dashboard.view import View
+    from portal.platform.tenancy import current_context
 
     return list_rows(EXPORTS["churn"], View(current_context(), view_query))
 
@@ -56,7 +56,7 @@ def test_list_is_the_scores_sorted_by_revenue_at_risk(dashboard_app, alpha_refer
 
 
 def test_list_paging_sorting_and_export(dashboard_app, alpha_reference, churn):
-    from portal.gridquery import rows_block
+    from portal.dashboard.gridquery import rows_block
 
     _, models, _ = alpha_reference
     scores = models.churn_scores

@@ -9,7 +9,7 @@ import pytest
 from portal_testlib import PASSWORD, ROOT, build_app, make_settings, settings_env
 from sqlalchemy import select
 
-from portal.models import Dataset, Tenant, User
+from portal.platform.models import Dataset, Tenant, User
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def invoke(app, *args, input=None):
 
 @contextmanager
 def _db(app):
-    from portal.db import session_scope
+    from portal.platform.db import session_scope
 
     with app.app_context(), session_scope() as session:
         yield session
@@ -103,7 +103,7 @@ def test_import_and_list_tenants(cli_app, alpha_csv, bad_csv):
 
 
 def test_fit_models_reports_missing_model_module_or_fits(cli_app, alpha_csv):
-    from portal.jobs import NOT_AVAILABLE, models_available
+    from portal.data.jobs import NOT_AVAILABLE, models_available
 
     invoke(cli_app, "create-tenant", "acme", "--name", "Acme")
     none_yet = invoke(cli_app, "fit-models", "acme")

@@ -35,9 +35,9 @@ def _message(figure) -> str:
 
 
 def _rows(view_query: str):
-    from portal.customer_lists import EXPORTS, list_rows
-    from portal.dashboard import View
-    from portal.tenancy import current_context
+    from portal.dashboard.customer_lists import EXPORTS, list_rows
+    from portal.dashboard.view import View
+    from portal.platform.tenancy import current_context
 
     return list_rows(EXPORTS["clusters"], View(current_context(), view_query))
 
@@ -157,8 +157,8 @@ def test_forged_callback_inputs_answer_alpha_only(dashboard_app, alpha, clusters
 
 
 def test_skipped_clustering_shows_the_reason(dashboard_app, clusters, monkeypatch):
-    from portal import dashboard
-    from portal.tenancy import current_context
+    from portal.dashboard import view as dashboard
+    from portal.platform.tenancy import current_context
 
     with as_user(dashboard_app, "viewer@alpha.test"):
         real = dashboard.View(current_context()).report

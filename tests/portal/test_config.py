@@ -7,7 +7,7 @@ import sys
 import pytest
 from portal_testlib import ROOT
 
-from portal.config import DEFAULT_DEMO_PASSWORD, ConfigError, Settings, normalize_database_url
+from portal.platform.config import DEFAULT_DEMO_PASSWORD, ConfigError, Settings, normalize_database_url
 
 
 def test_defaults_in_development(tmp_path):

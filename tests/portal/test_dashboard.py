@@ -8,11 +8,11 @@ import pytest
 from dashboard_testlib import as_user, page_module
 from portal_testlib import build_app, dash_post, logged_in, make_settings
 
-from portal.dashboard import View, lines, memoised_view
-from portal.db import session_scope
-from portal.imports import import_dataset
-from portal.models import Dataset, utcnow
-from portal.tenancy import current_context, system_context
+from portal.dashboard.view import View, lines, memoised_view
+from portal.platform.db import session_scope
+from portal.data.imports import import_dataset
+from portal.platform.models import Dataset, utcnow
+from portal.platform.tenancy import current_context, system_context
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from alembic.migration import MigrationContext
 from portal_testlib import make_settings
 from sqlalchemy import inspect
 
-from portal import db
-from portal.models import Base
+from portal.platform import db
+from portal.platform.models import Base
 
 TABLES = {"tenants", "users", "saved_views", "audit_log", "datasets", "dataset_payloads", "dataset_results",
           "alembic_version"}
@@ -43,7 +43,7 @@ def test_upgrade_is_idempotent_and_downgrade_round_trips(settings):
 
 
 def test_session_scope_commits_and_rolls_back(settings):
-    from portal.models import Tenant
+    from portal.platform.models import Tenant
 
     db.upgrade(settings)
     database = db.configure(settings)

@@ -12,8 +12,8 @@ from dashboard_testlib import cleaned_log
 from portal_testlib import build_app, logged_in, make_settings, small_log
 
 from analytics.rfm import segmented_rfm
-from portal.accounts import audit_entries
-from portal.exports import csv_blocks, neutralise
+from portal.platform.accounts import audit_entries
+from portal.dashboard.exports import csv_blocks, neutralise
 
 
 def read_csv(response) -> pd.DataFrame:

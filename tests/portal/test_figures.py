@@ -6,7 +6,7 @@ import json
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from portal.components.figures import OKABE_ITO, message_figure, themed
+from portal.dashboard.components.figures import OKABE_ITO, message_figure, themed
 
 
 def test_themed_figure_serialises_with_the_portal_template():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from portal.filters import MAX_VALUES, Filters, build_query, page_options, parse_query
+from portal.dashboard.filters import MAX_VALUES, Filters, build_query, page_options, parse_query
 
 
 def test_parse_full_query():

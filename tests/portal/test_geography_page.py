@@ -119,9 +119,9 @@ def test_clicks_set_and_clear_the_country_filter(dashboard_app, geography):
 
 
 def test_drill_down_lists_exactly_the_customers_of_the_country(dashboard_app, alpha, geography):
-    from portal.customer_lists import EXPORTS, list_rows
-    from portal.dashboard import View
-    from portal.tenancy import current_context
+    from portal.dashboard.customer_lists import EXPORTS, list_rows
+    from portal.dashboard.view import View
+    from portal.platform.tenancy import current_context
 
     export = EXPORTS["geography"]
     assert export.fields == ["customer_id", "country", "segment", "recency", "frequency", "monetary", "clv_12m",

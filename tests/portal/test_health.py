@@ -7,7 +7,7 @@ import logging
 from portal_testlib import build_app, logged_in, make_settings
 
 from portal import create_app
-from portal.observability import JsonFormatter
+from portal.platform.observability import JsonFormatter
 
 
 def test_healthz_up(app):
@@ -107,7 +107,7 @@ def test_an_unreachable_database_is_a_503_with_retry_after(tmp_path, caplog):
 def test_a_logged_in_request_while_the_database_is_gone_is_a_503(tmp_path):
     """The user is loaded from the database on every request, in the view and again in
     the response hooks: both must fail into the 503, not a 500 (seen in the PostgreSQL drill)."""
-    from portal.db import get_database
+    from portal.platform.db import get_database
 
     settings = make_settings(tmp_path)
     app = build_app(settings, tenants=True)

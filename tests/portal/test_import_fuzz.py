@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from portal_testlib import build_app, make_settings
 
 from analytics import LoadError, load_transactions
-from portal.db import session_scope
-from portal.imports import import_dataset
-from portal.models import Dataset, Tenant
-from portal.storage import read_payload
+from portal.platform.db import session_scope
+from portal.data.imports import import_dataset
+from portal.platform.models import Dataset, Tenant
+from portal.data.storage import read_payload
 from tests.fuzz_files import malformed_files
 
 

@@ -13,9 +13,9 @@ import pytest
 from portal_testlib import ROOT, build_app, make_settings, settings_env
 from sqlalchemy import select
 
-from portal import storage
-from portal.models import Dataset, DatasetPayload
-from portal.tenancy import system_context
+from portal.data import storage
+from portal.platform.models import Dataset, DatasetPayload
+from portal.platform.tenancy import system_context
 
 
 def _wait_for_line(process: subprocess.Popen, needle: str, timeout: float = 60.0) -> str:
@@ -57,7 +57,7 @@ def test_killed_import_leaves_the_previous_version_current(request, tmp_path, al
             os.killpg(process.pid, signal.SIGKILL)
 
     with app.app_context():
-        from portal.db import session_scope
+        from portal.platform.db import session_scope
 
         ctx = system_context("alpha")
         assert ctx.dataset_id == previous_id
@@ -71,7 +71,7 @@ def test_killed_import_leaves_the_previous_version_current(request, tmp_path, al
         # the admin sees it: once older than the stale limit the version reads "interrupted"
         from datetime import timedelta
 
-        from portal.components.datasets import dataset_rows
+        from portal.dashboard.components.datasets import dataset_rows
 
         killed = storage.get_dataset_by_version(ctx, 2)
         rows = dataset_rows(storage.list_datasets(ctx), ctx.dataset_id, stale_minutes=10,
@@ -83,7 +83,7 @@ def test_killed_import_leaves_the_previous_version_current(request, tmp_path, al
         assert fresh[0]["status"] == "importing"
 
         # the database is usable afterwards: the next import takes version 3
-        from portal.imports import import_dataset
+        from portal.data.imports import import_dataset
 
         outcome = import_dataset("alpha", beta_csv)
         assert outcome.ok and outcome.version == 3

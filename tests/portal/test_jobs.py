@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from portal_testlib import ROOT, build_app, make_settings, settings_env
 
-from portal import jobs, results, storage
-from portal.db import session_scope
-from portal.models import Dataset, DatasetResult, utcnow
-from portal.tenancy import system_context
+from portal.data import jobs, results, storage
+from portal.platform.db import session_scope
+from portal.platform.models import Dataset, DatasetResult, utcnow
+from portal.platform.tenancy import system_context
 
 pytestmark = pytest.mark.skipif(not jobs.models_available(), reason="analytics.models is not there yet")
 
@@ -71,12 +71,12 @@ def test_missing_model_module_is_recorded(jobs_app, monkeypatch):
 def test_fit_in_a_separate_process(jobs_app):
     _, settings = jobs_app
     ctx = system_context("beta")
-    result = subprocess.run([sys.executable, "-m", "portal.jobs", str(ctx.dataset_id)], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "portal.data.jobs", str(ctx.dataset_id)], cwd=ROOT,
                             env=settings_env(settings), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert _dataset(ctx.dataset_id).models_status == "ready"
     with session_scope() as session:
         assert session.get(DatasetResult, (ctx.dataset_id, "models")) is not None
-    bad = subprocess.run([sys.executable, "-m", "portal.jobs", "x"], cwd=ROOT, env=settings_env(settings),
+    bad = subprocess.run([sys.executable, "-m", "portal.data.jobs", "x"], cwd=ROOT, env=settings_env(settings),
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "usage" in bad.stderr

@@ -89,8 +89,8 @@ def test_country_filter_narrows_the_products(dashboard_app, alpha, products):
 
 
 def test_association_rules_are_the_stored_model_results(dashboard_app, alpha, products):
-    from portal.dashboard import View
-    from portal.tenancy import current_context
+    from portal.dashboard.view import View
+    from portal.platform.tenancy import current_context
 
     with as_user(dashboard_app, "viewer@alpha.test"):
         grid = products.update_rules("?country=Germany")  # filters do not change the rules
@@ -108,7 +108,7 @@ def test_association_rules_are_the_stored_model_results(dashboard_app, alpha, pr
 
 
 def test_models_pending_leaves_the_rest_of_the_page_working(dashboard_app, alpha_summary, products, monkeypatch):
-    from portal.dashboard import ModelsState, View
+    from portal.dashboard.view import ModelsState, View
 
     pending = ModelsState(results=None, status="running", message="Fitting churn", progress=0.4, stamp="nomodels")
     monkeypatch.setattr(View, "models", property(lambda self: pending))

@@ -8,7 +8,7 @@ import pytest
 from dashboard_testlib import as_user, cleaned_log, components_by_id, page_module
 
 from analytics import segment_migration, segmented_rfm
-from portal.components.figures import money
+from portal.dashboard.components.figures import money
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +85,8 @@ def test_model_figures_and_segment_history(dashboard_app, alpha, profile):
     cleaned, rfm = alpha
     cid = _busiest(cleaned.lines)
     with as_user(dashboard_app, "viewer@alpha.test"):
-        from portal.dashboard import View
-        from portal.tenancy import current_context
+        from portal.dashboard.view import View
+        from portal.platform.tenancy import current_context
 
         stored = View(current_context(), "").customers.loc[cid]
         page = components_by_id(profile.update_profile(f"?customer={cid}"))
@@ -150,8 +150,8 @@ def test_prompt_without_an_id(dashboard_app, profile):
 
 
 def test_profile_works_before_the_models_are_fitted(app, profile):
-    from portal.dashboard import View
-    from portal.tenancy import current_context
+    from portal.dashboard.view import View
+    from portal.platform.tenancy import current_context
 
     with as_user(app, "viewer@alpha.test"):
         cid = View(current_context(), "").customers.index[0]

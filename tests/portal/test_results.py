@@ -11,9 +11,9 @@ from dataclasses import replace
 import pytest
 from portal_testlib import build_app, login, make_settings
 
-from portal import results
-from portal.cache import LRU, MISSING
-from portal.tenancy import system_context
+from portal.data import results
+from portal.data.cache import LRU, MISSING
+from portal.platform.tenancy import system_context
 
 
 @pytest.fixture(params=["filesystem", "redis"])
@@ -56,7 +56,7 @@ def test_result_is_built_once_then_served_from_both_levels(cache_app, counted):
 
 
 def test_keys_carry_tenant_and_dataset(cache_app, counted, beta_csv):
-    from portal.imports import import_dataset
+    from portal.data.imports import import_dataset
 
     alpha, beta = system_context("alpha"), system_context("beta")
     assert results.get_result(alpha, "test_counted")["tenant"] == "alpha"
@@ -144,12 +144,12 @@ def test_redis_outage_degrades_to_computing_and_recovers(tmp_path, private_redis
         assert len(counted()) == 1
 
         private_redis.stop()
-        caplog.set_level(logging.WARNING, logger="portal.cache")
+        caplog.set_level(logging.WARNING, logger="portal.data.cache")
         for _ in range(3):
             cache.lru.clear()
             assert results.get_result(ctx, "test_counted")["tenant"] == "alpha"
         assert len(counted()) == 4  # computed without the shared cache
-        warnings = [r for r in caplog.records if r.name == "portal.cache"]
+        warnings = [r for r in caplog.records if r.name == "portal.data.cache"]
         assert len(warnings) == 1 and "serving without it" in warnings[0].getMessage()
 
     health = client.get("/healthz")

@@ -84,9 +84,9 @@ def test_treemap_table_and_grid_match_segment_summary(dashboard_app, alpha, segm
 
 
 def test_segment_and_country_filter_counts_exactly_the_hand_filtered_customers(dashboard_app, alpha, segments):
-    from portal.customer_lists import EXPORTS, list_rows
-    from portal.dashboard import View
-    from portal.tenancy import current_context
+    from portal.dashboard.customer_lists import EXPORTS, list_rows
+    from portal.dashboard.view import View
+    from portal.platform.tenancy import current_context
 
     _, rfm, _ = alpha
     hand = _hand_filtered(rfm)
@@ -197,9 +197,9 @@ def test_histograms_on_both_scales(dashboard_app, alpha, segments):
 
 
 def test_beta_never_sees_alpha(dashboard_app, dashboard_logs, alpha, segments):
-    from portal.customer_lists import EXPORTS, list_rows
-    from portal.dashboard import View
-    from portal.tenancy import current_context
+    from portal.dashboard.customer_lists import EXPORTS, list_rows
+    from portal.dashboard.view import View
+    from portal.platform.tenancy import current_context
 
     beta = cleaned_log(dashboard_logs["beta"])
     rfm = segmented_rfm(beta.lines, beta.snapshot_date)

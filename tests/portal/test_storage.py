@@ -9,10 +9,10 @@ import pytest
 from portal_testlib import build_app, make_settings
 from sqlalchemy import select
 
-from portal import storage
-from portal.imports import import_dataset
-from portal.models import AuditEntry, Dataset, DatasetPayload, Tenant
-from portal.tenancy import system_context
+from portal.data import storage
+from portal.data.imports import import_dataset
+from portal.platform.models import AuditEntry, Dataset, DatasetPayload, Tenant
+from portal.platform.tenancy import system_context
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -27,7 +27,7 @@ def store_app(request, tmp_path):
 
 
 def _db():
-    from portal.db import session_scope
+    from portal.platform.db import session_scope
 
     return session_scope()
 

@@ -1,7 +1,7 @@
 """portal.components.tables: column widths fit their header words (headers wrap between words only)."""
 from __future__ import annotations
 
-from portal.components.tables import column, customer_grid
+from portal.dashboard.components.tables import column, customer_grid
 
 
 def test_minimum_width_fits_the_longest_header_word_and_segment_names():

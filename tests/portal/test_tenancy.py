@@ -10,8 +10,8 @@ import pytest
 from portal_testlib import callback_outputs, dash_post, logged_in
 from sqlalchemy import select
 
-from portal.models import Dataset, User
-from portal.tenancy import PortalContext, current_context, role_rank
+from portal.platform.models import Dataset, User
+from portal.platform.tenancy import PortalContext, current_context, role_rank
 
 LEAKS = ("Germany", "Beta Trading", "@beta.test", "beta-")
 
@@ -29,8 +29,8 @@ def _assert_no_leak(response):
 @pytest.fixture
 def two_tenants(app, beta_csv):
     """The app plus beta's ids: two beta versions (alpha has one) and beta's users."""
-    from portal.db import session_scope
-    from portal.imports import import_dataset
+    from portal.platform.db import session_scope
+    from portal.data.imports import import_dataset
 
     with app.app_context():
         import_dataset("beta", beta_csv, filename="beta-second.csv")
@@ -104,7 +104,7 @@ def test_forged_data_page_callbacks_get_nothing_of_the_other_tenant(two_tenants)
     assert response.status_code == 200 and "No such user" in _text(response)
     _assert_no_leak(response)
     with app.app_context():
-        from portal.db import session_scope
+        from portal.platform.db import session_scope
 
         with session_scope() as session:
             assert session.scalars(select(User.active).where(User.email == "viewer@beta.test")).one() is True
@@ -118,7 +118,7 @@ def test_background_job_keys_are_per_user(two_tenants):
         with app.test_request_context():
             from flask_login import login_user
 
-            from portal.auth import load_user
+            from portal.platform.auth import load_user
 
             login_user(load_user(_login_id(app, email)))
             keys.add(manager.build_cache_key(_same_function, ["same upload"], [], None))
@@ -130,7 +130,7 @@ def _same_function(contents):
 
 
 def _login_id(app, email):
-    from portal.db import session_scope
+    from portal.platform.db import session_scope
 
     with app.app_context(), session_scope() as session:
         user = session.scalars(select(User).where(User.email == email)).one()
@@ -154,7 +154,7 @@ def test_roles_are_checked_server_side(app, email, data_status, export_status):
 
 
 def test_export_is_audited_with_its_row_count(app):
-    from portal.accounts import audit_entries
+    from portal.platform.accounts import audit_entries
 
     client = logged_in(app, "manager@alpha.test")
     body = _text(client.get("/export/orders.csv"))
@@ -167,7 +167,7 @@ def test_current_context_comes_from_the_session(app):
     with app.test_request_context():
         from flask_login import login_user
 
-        from portal.auth import load_user
+        from portal.platform.auth import load_user
 
         login_user(load_user(_login_id(app, "manager@alpha.test")))
         ctx = current_context()

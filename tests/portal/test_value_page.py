@@ -20,9 +20,9 @@ def value(dashboard_app):
 
 
 def _list(query: str) -> pd.DataFrame:
-    from portal.customer_lists import EXPORTS, list_rows
-    from portal.dashboard import View
-    from portal.tenancy import current_context
+    from portal.dashboard.customer_lists import EXPORTS, list_rows
+    from portal.dashboard.view import View
+    from portal.platform.tenancy import current_context
 
     return list_rows(EXPORTS["value"], View(current_context(), query))
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from portal_testlib import build_app, make_settings
 
-from portal import views
-from portal.accounts import AccountError, audit_entries
-from portal.tenancy import context_for_user
+from portal.dashboard import saved_views as views
+from portal.platform.accounts import AccountError, audit_entries
+from portal.platform.tenancy import context_for_user
 
 
 @pytest.fixture
