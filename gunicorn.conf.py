@@ -28,7 +28,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 
 def on_starting(server):
     from portal.platform.config import ConfigError, Settings
-    from portal.data.seed import prepare
+    from portal.startup import prepare
 
     try:
         settings = Settings.from_env()

@@ -12,6 +12,7 @@ import sys
 
 from portal import create_app
 from portal.platform.config import ConfigError
+from portal.startup import prepare
 
 try:
     server = create_app()
@@ -21,8 +22,6 @@ except ConfigError as error:
 
 
 def main() -> None:
-    from portal.data.seed import prepare
-
     settings = server.extensions["portal"].settings
     prepare(settings)
     host = os.environ.get("HOST", "127.0.0.1")

@@ -7,6 +7,7 @@ tenant may change or delete a view.  The state is ``{"query": "?..."}``: the
 page's query string, which holds its filters and options."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import or_, select
 
 from ..platform.accounts import AccountError, audit
 from ..platform.db import session_scope
-from ..platform.models import SavedView, utcnow
+from ..platform.models import SavedView, User, utcnow
 from ..platform.tenancy import PortalContext
 
 MAX_STATE_CHARS = 20_000
@@ -45,8 +46,6 @@ def _info(view: SavedView, ctx: PortalContext, owner_email: str | None = None) -
 
 def save_view(ctx: PortalContext, page: str, name: str, state: dict[str, Any], *, shared: bool = False) -> ViewInfo:
     """Create or overwrite the caller's view ``name`` of ``page``."""
-    import json
-
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise AccountError("A view needs a name of at most 120 characters.")
@@ -75,8 +74,6 @@ def save_view(ctx: PortalContext, page: str, name: str, state: dict[str, Any], *
 
 def list_views(ctx: PortalContext, page: str | None = None) -> list[ViewInfo]:
     """The caller's views and the views shared in the tenant (of ``page``, or all pages)."""
-    from ..platform.models import User
-
     with session_scope() as session:
         query = select(SavedView, User.email).join(User, User.id == SavedView.owner_id).where(
             SavedView.tenant_id == ctx.tenant_id,

@@ -18,6 +18,7 @@ from functools import cached_property
 from typing import Any, Callable
 
 import pandas as pd
+from flask import g, has_request_context
 
 from analytics.report import DescriptiveReport
 from analytics.rfm import SEGMENT_ORDER
@@ -25,6 +26,7 @@ from analytics.selection import select_customers, select_lines
 
 from ..data.cache import MISSING, estimate_size
 from .filters import Filters
+from ..data.storage import get_dataset
 from ..data.results import get_result, register, result_cache
 from ..platform.tenancy import PortalContext, current_context
 
@@ -49,10 +51,6 @@ class ModelsState:
 
 def dataset(ctx: PortalContext):
     """The current dataset's row (:class:`portal.storage.DatasetInfo`), read once per request."""
-    from flask import g, has_request_context
-
-    from ..data.storage import get_dataset
-
     if not has_request_context():
         return get_dataset(ctx)
     cached = g.setdefault("_portal_datasets", {})
@@ -229,6 +227,7 @@ def _customers(r) -> pd.DataFrame:
     table = r("describe").customers()
     fitted = r("models") if r.variant != "nomodels" else None
     if fitted is not None:
+        # Deliberate lazy loading: analytics.models loads lifetimes and scikit-learn.
         from analytics.models import customer_model_columns
 
         table = table.join(customer_model_columns(fitted), how="left")

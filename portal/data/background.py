@@ -5,7 +5,7 @@ Both managers scope jobs to the tenant and user who started them: a job key
 ends with its owner, a poll reads, consumes or stops only the caller's own
 jobs, and the caller's context is handed to the job signed with the secret key
 (the job never takes a tenant from its input).  Model fitting itself lives in
-:mod:`portal.jobs`.
+:mod:`portal.data.jobs`, which registers its Celery task on the app made here.
 """
 from __future__ import annotations
 
@@ -13,10 +13,19 @@ import functools
 import hashlib
 import hmac
 import inspect
+import json
 import logging
+import uuid
 from typing import Any, Mapping
 
-from ..platform.tenancy import JOB_CONTEXT_KEY, PortalContext
+import diskcache
+from dash import CeleryManager, DiskcacheManager
+from flask import has_request_context
+from flask_login import current_user
+
+from ..platform.config import ConfigError
+from ..platform.dash_compat import callback_context_value, celery_job_fn, progress_key, set_props_key
+from ..platform.tenancy import JOB_CONTEXT_KEY, NotAuthenticated, PortalContext, current_context
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +50,9 @@ def make_celery(settings, flask_app=None):
     Tasks run inside ``flask_app``'s app context (the worker builds it with
     :func:`portal.create_app`, see :mod:`portal.worker`); the web hosts only send
     tasks and read their results.  Messages are JSON (never pickle)."""
-    from ..platform.config import ConfigError
-
     if not settings.redis_url:
         raise ConfigError("Background jobs on Celery need REDIS_URL (broker and result store).")
-    try:
+    try:  # optional: only the scaled mode (REDIS_URL) needs Celery
         from celery import Celery, Task
     except ImportError as exc:
         raise ConfigError(
@@ -76,13 +83,6 @@ def make_celery(settings, flask_app=None):
         result_expires=24 * 3600,
     )
     celery_app.flask_app = flask_app
-
-    @celery_app.task(name=FIT_TASK, ignore_result=True, shared=False)
-    def fit_task(dataset_id: int) -> str:
-        from .jobs import fit_dataset_models
-
-        return fit_dataset_models(int(dataset_id))
-
     return celery_app
 
 
@@ -110,8 +110,6 @@ def _is_big(value: Any) -> bool:
     if isinstance(value, (str, bytes)):
         return len(value) > _CONTEXT_VALUE_LIMIT
     if isinstance(value, (list, tuple, dict)):
-        import json
-
         return len(json.dumps(value, default=str)) > _CONTEXT_VALUE_LIMIT
     return False
 
@@ -189,14 +187,10 @@ class _TenantScopedJobs:
     # -- submission (web process, in the request of the caller)
 
     def build_cache_key(self, fn, args, cache_args_to_ignore, triggered):
-        from ..platform.tenancy import current_context
-
         base = super().build_cache_key(fn, args, cache_args_to_ignore, triggered)
         return f"{base}-{_owner_of(current_context())}"
 
     def call_job_fn(self, key, job_fn, args, context):
-        from flask_login import current_user
-
         context = job_context(context)
         user_id, token = current_user.user_id, current_user.session_token
         context[JOB_CONTEXT_KEY] = {"user_id": user_id, "session_token": token,
@@ -212,9 +206,7 @@ class _TenantScopedJobs:
 
     def _checked(self, fn):
         def verify() -> None:
-            from dash._callback_context import context_value
-
-            hand_over = context_value.get().get(JOB_CONTEXT_KEY) or {}
+            hand_over = callback_context_value().get(JOB_CONTEXT_KEY) or {}
             expected = _hand_over_mac(self._hand_over_secret, hand_over.get("user_id"),
                                       hand_over.get("session_token"))
             if not hmac.compare_digest(str(hand_over.get("mac", "")), expected):
@@ -238,10 +230,6 @@ class _TenantScopedJobs:
     # -- polls (web process, any host)
 
     def _caller(self) -> str | None:
-        from flask import has_request_context
-
-        from ..platform.tenancy import NotAuthenticated, current_context
-
         if not has_request_context():
             return None
         try:
@@ -297,8 +285,6 @@ class _TenantScopedJobs:
 
 
 def _diskcache_manager_class():
-    from dash import DiskcacheManager
-
     class PortalDiskcacheManager(_TenantScopedJobs, DiskcacheManager):
         """Jobs in processes of this machine, results under ``DATA_DIR/jobs``."""
 
@@ -312,11 +298,6 @@ def _diskcache_manager_class():
 
 
 def _celery_manager_class():
-    import json
-    import uuid
-
-    from dash import CeleryManager
-
     class _UnsharedTasks:
         """What Dash's ``_make_job_fn`` uses of a Celery app, with ``shared=False`` tasks."""
 
@@ -349,12 +330,10 @@ def _celery_manager_class():
             # name (hash of the callback's source) is registered once: Dash registers
             # every background callback with every manager of the process, again
             # each time the pages run for a new app (tests build several apps).
-            from dash.background_callback.managers.celery_manager import _make_job_fn
-
             existing = self.handle.tasks.get(f"background_callback_{key}")
             if existing is not None:
                 return existing
-            return _make_job_fn(fn, _UnsharedTasks(self.handle), progress, key)
+            return celery_job_fn(fn, _UnsharedTasks(self.handle), progress, key)
 
         def _stored(self, key):
             return f"{self._key_prefix}{key}"
@@ -363,7 +342,7 @@ def _celery_manager_class():
             stored = self._stored(key)
             task_id = f"{uuid.uuid4().hex}-{_owner_suffix(key)}"
             # argsrepr: the worker logs what a task received; not the upload nor the context.
-            job_fn.apply_async(args=(stored, self._make_progress_key(stored), args, context), task_id=task_id,
+            job_fn.apply_async(args=(stored, progress_key(self, stored), args, context), task_id=task_id,
                                argsrepr=repr([stored]), kwargsrepr="{}")
             return task_id
 
@@ -378,7 +357,7 @@ def _celery_manager_class():
 
         def get_updated_props(self, key):
             # Dash 4.4.1 deletes the result key here instead of the set_props key.
-            props_key = self._make_set_props_key(self._stored(key))
+            props_key = set_props_key(self, self._stored(key))
             updated = self.handle.backend.get(props_key)
             if updated is None:
                 return {}
@@ -409,8 +388,6 @@ def make_background_manager(settings, flask_app=None):
         celery_app = make_celery(settings, flask_app)
         return _celery_manager_class()(celery_app, key_prefix=celery_key_prefix(settings),
                                        hand_over_secret=secret, expire=3600)
-    import diskcache
-
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     return _diskcache_manager_class()(diskcache.Cache(str(settings.jobs_dir)), expire=3600,
                                       hand_over_secret=secret)

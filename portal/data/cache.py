@@ -28,6 +28,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+import pandas as pd
+import redis
+from flask_caching import Cache
+
 from ..platform.config import Settings
 
 log = logging.getLogger(__name__)
@@ -89,8 +93,6 @@ class LRU:
 
 def estimate_size(value: Any) -> int:
     """Rough bytes of a result in memory (frames by their columns)."""
-    import pandas as pd
-
     if isinstance(value, pd.DataFrame):
         return int(value.memory_usage(deep=True, index=True).sum())
     if isinstance(value, pd.Series):
@@ -248,11 +250,7 @@ class ResultCache:
 
 def build_result_cache(app, settings: Settings) -> ResultCache:
     """Create the flask-caching backend for ``app`` and wrap it in a :class:`ResultCache`."""
-    from flask_caching import Cache
-
     if settings.redis_url:
-        import redis
-
         options = {"socket_connect_timeout": 1.0, "socket_timeout": 5.0, "retry_on_timeout": False}
         config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url,
                   "CACHE_KEY_PREFIX": f"{settings.cache_prefix}:cache:", "CACHE_OPTIONS": options,

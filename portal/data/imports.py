@@ -20,11 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Union
 
+from flask import current_app
 from sqlalchemy import func, select, update
+
+import analytics
 
 from ..platform.accounts import audit
 from ..platform.db import session_scope
 from ..platform.models import Dataset, Tenant, User, utcnow
+from . import results
 from .storage import frame_to_parquet, write_payload
 from ..platform.tenancy import PortalContext, system_context
 
@@ -95,10 +99,6 @@ def import_dataset(ctx_or_tenant: PortalContext | str, source: Source, filename:
     message)`` is called at each stage.  Never raises for a bad file: the
     outcome says what went wrong.
     """
-    from flask import current_app
-
-    import analytics
-
     ctx = ctx_or_tenant if isinstance(ctx_or_tenant, PortalContext) else system_context(ctx_or_tenant)
     user_id = user.id if isinstance(user, User) else (user if user is not None else ctx.user_id)
     settings = current_app.extensions["portal"].settings
@@ -228,8 +228,6 @@ def _record_failure(ctx, name, user_id, error, ip, dataset_id: int | None = None
 
 def _prime_results(ctx: PortalContext, dataset_id: int, frame, cleaned) -> None:
     """The import already holds the frame and the cleaned log: cache them."""
-    from . import results
-
     try:
         results.prime(ctx, dataset_id, "transactions", frame)
         results.prime(ctx, dataset_id, "cleaned", cleaned)

@@ -2,7 +2,7 @@
 the Celery app are in :mod:`portal.background`).
 
 :func:`fit_dataset_models` is the one entry point (CLI, Data page, seeding,
-``python -m portal.data.jobs DATASET_ID``).  Its state lives on the dataset row:
+``python -m portal.fit DATASET_ID``).  Its state lives on the dataset row:
 ``models_status`` (pending|running|ready|failed), ``models_progress`` (0..1),
 ``models_message``, and the heartbeat ``models_updated_at``: a running job
 whose heartbeat is older than ``JOB_STALE_MINUTES`` is dead and may be restarted.
@@ -11,9 +11,8 @@ survive cache loss and are shared by every host.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
+import os
 import pickle
 import subprocess
 import sys
@@ -23,8 +22,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
+from flask import current_app, has_app_context
 from sqlalchemy import select
 
+from ..platform.config import Settings
+from . import results
+from .background import FIT_TASK, make_celery, send_fit_task
 from .cache import LRU, MISSING
 from ..platform.db import session_scope
 from ..platform.models import Dataset, DatasetResult, Tenant, utcnow
@@ -35,14 +38,9 @@ log = logging.getLogger(__name__)
 MODELS_RESULT = "models"
 HEARTBEAT_S = 20.0
 PROGRESS_WRITE_S = 1.0
-NOT_AVAILABLE = "model fitting not available"
 Progress = Callable[[float, str], None]
 
 _model_lru = LRU(256 * 1024 * 1024)
-
-
-def models_available() -> bool:
-    return importlib.util.find_spec("analytics.models") is not None
 
 
 def is_stale(dataset: Any, stale_minutes: int) -> bool:
@@ -54,12 +52,8 @@ def is_stale(dataset: Any, stale_minutes: int) -> bool:
 
 
 def _stale_minutes() -> int:
-    from flask import current_app, has_app_context
-
     if has_app_context() and "portal" in current_app.extensions:
         return current_app.extensions["portal"].settings.job_stale_minutes
-    from ..platform.config import Settings
-
     return Settings.from_env().job_stale_minutes
 
 
@@ -76,16 +70,9 @@ def fit_dataset_models(dataset_id: int, progress: Progress | None = None, *, for
 
     Trusted server-side entry: callers authorise first (the Data page passes the
     id its own import returned).  A job already running with a fresh heartbeat is
-    left alone (returns ``"running"``) unless ``force``.
+    left alone (returns ``"running"``) unless ``force``.  Runs in an app context
+    (``python -m portal.fit`` and the Celery worker build one).
     """
-    from flask import current_app, has_app_context
-
-    if not (has_app_context() and "portal" in current_app.extensions):
-        from .. import create_app
-
-        with create_app().app_context():
-            return fit_dataset_models(dataset_id, progress, force=force)
-
     with session_scope() as session:
         row = session.get(Dataset, dataset_id)
         if row is None or row.status != "ready":
@@ -99,11 +86,6 @@ def fit_dataset_models(dataset_id: int, progress: Progress | None = None, *, for
         row.models_message, row.models_started_at, row.models_updated_at = "starting", utcnow(), utcnow()
 
     report = progress or (lambda fraction, message: None)
-    if not models_available():
-        _update(dataset_id, models_status="failed", models_progress=0.0, models_message=NOT_AVAILABLE)
-        report(1.0, NOT_AVAILABLE)
-        return "failed"
-
     stop = threading.Event()
     heartbeat = threading.Thread(target=_heartbeat, args=(dataset_id, stop), daemon=True)
     heartbeat.start()
@@ -118,10 +100,10 @@ def fit_dataset_models(dataset_id: int, progress: Progress | None = None, *, for
             _update(dataset_id, models_progress=fraction, models_message=str(message)[:500])
 
     try:
-        from . import results
+        # Deliberate lazy loading: lifetimes and scikit-learn load in the process that fits.
+        from analytics.models import fit_models
 
         cleaned = results.get_result(ctx, "cleaned")
-        fit_models = importlib.import_module("analytics.models").fit_models
         fitted = fit_models(cleaned, progress=on_progress)
         data = pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)
         with session_scope() as session:
@@ -191,14 +173,8 @@ def spawn_fit(dataset_id: int) -> Any:
 
     With Celery (``Settings.uses_celery``) a task for the workers is sent and its
     ``AsyncResult`` returned; otherwise a detached child process
-    (``python -m portal.data.jobs ID``) that uses this app's database and data folder
+    (``python -m portal.fit ID``) that uses this app's database and data folder
     is started on this machine and its ``Popen`` returned."""
-    import os
-
-    from flask import current_app, has_app_context
-
-    from .background import make_celery, send_fit_task
-
     settings = None
     if has_app_context() and "portal" in current_app.extensions:
         services = current_app.extensions["portal"]
@@ -206,8 +182,6 @@ def spawn_fit(dataset_id: int) -> Any:
         if services.celery is not None:
             return send_fit_task(services.celery, dataset_id)
     else:
-        from ..platform.config import Settings
-
         from_env = Settings.from_env()
         if from_env.uses_celery:
             return send_fit_task(make_celery(from_env), dataset_id)
@@ -216,19 +190,21 @@ def spawn_fit(dataset_id: int) -> Any:
         env.update(DATABASE_URL=settings.database_url, DATA_DIR=str(settings.data_dir))
         if settings.redis_url:
             env["REDIS_URL"] = settings.redis_url
-    return subprocess.Popen([sys.executable, "-m", "portal.data.jobs", str(dataset_id)], env=env,
+    return subprocess.Popen([sys.executable, "-m", "portal.fit", str(dataset_id)], env=env,
                             cwd=str(Path(__file__).resolve().parents[2]),
                             stdin=subprocess.DEVNULL, start_new_session=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1 or not args[0].isdigit():
-        print("usage: python -m portal.data.jobs DATASET_ID", file=sys.stderr)
-        return 2
-    status = fit_dataset_models(int(args[0]))
-    return 0 if status in ("ready", "running") else 1
+def register_fit_task(celery_app) -> None:
+    """Register the model-fitting task on the portal's Celery app (web hosts and workers)."""
+
+    @celery_app.task(name=FIT_TASK, ignore_result=True, shared=False)
+    def fit_task(dataset_id: int) -> str:
+        return fit_dataset_models(int(dataset_id))
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _models(r: results.Resolver) -> Any:
+    return load_model_results(r.ctx, r.dataset_id)
+
+
+results.register("models", _models, cached=False)  # stored in the database; this module keeps its own LRU

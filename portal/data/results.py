@@ -19,7 +19,6 @@ ever served.  Bump :data:`CODE_VERSION` (all results) or a builder's
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -27,6 +26,11 @@ from typing import Any, Callable
 
 from flask import current_app, has_app_context
 
+import analytics
+from analytics.orders import order_table
+from analytics.report import describe
+
+from . import storage
 from .cache import MISSING, ResultCache
 from ..platform.tenancy import PortalContext
 
@@ -151,33 +155,19 @@ def _cache() -> ResultCache:
 
 
 def _transactions(r: Resolver):
-    from . import storage
-
     return storage.load_transactions(r.ctx, r.dataset_id)
 
 
 def _cleaned(r: Resolver):
-    import analytics
-
     return analytics.clean_transactions(r("transactions"))
 
 
 def _orders(r: Resolver):
-    from analytics.orders import order_table
-
     return order_table(r("cleaned").lines)
-
-
-def _models(r: Resolver):
-    from . import jobs
-
-    return jobs.load_model_results(r.ctx, r.dataset_id)
 
 
 register("transactions", _transactions, shared=False)
 register("cleaned", _cleaned)
 register("orders", _orders)
-register("models", _models, cached=False)  # stored in the database; jobs keeps its own LRU
-
-if importlib.util.find_spec("analytics.report") is not None:  # the integrator's module
-    register("describe", lambda r: importlib.import_module("analytics.report").describe(r("cleaned")))
+register("describe", lambda r: describe(r("cleaned")))
+# "models" is registered by portal.data.jobs, which fits and stores them.

@@ -2,22 +2,24 @@
 an admin, a manager and a viewer in each.  Idempotent: what exists is kept.
 
 Demo passwords: ``DEMO_PASSWORD``, or outside production the documented
-default :data:`portal.config.DEFAULT_DEMO_PASSWORD`.  In production without
+default :data:`portal.platform.config.DEFAULT_DEMO_PASSWORD`.  In production without
 ``DEMO_PASSWORD`` seeding refuses.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import select
 
+from analytics.synthetic import generate_transactions
+
 from ..platform import accounts
 from ..platform.db import file_lock, session_scope
-from .imports import import_dataset
 from ..platform.models import Tenant, User
+from .imports import import_dataset
+from .jobs import fit_dataset_models, spawn_fit
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +57,7 @@ def demo_logins(password: str) -> list[tuple[str, str, str, str]]:
 
 
 def generate_demo_log(tenant: DemoTenant):
-    try:
-        synthetic = importlib.import_module("analytics.synthetic")
-    except ImportError as exc:
-        raise SeedError("analytics.synthetic is not available: cannot generate demo data.") from exc
-    return synthetic.generate_transactions(tenant.customers, tenant.months, seed=tenant.seed,
+    return generate_transactions(tenant.customers, tenant.months, seed=tenant.seed,
                                            country_mix=tenant.country_mix)
 
 
@@ -92,13 +90,9 @@ def seed_demo(*, password: str | None = None, fit_models: str = "sync",
             imported.append(outcome.dataset_id)
     for dataset_id in imported:
         if fit_models == "sync":
-            from .jobs import fit_dataset_models
-
             status = fit_dataset_models(dataset_id)
             echo(f"  models of dataset {dataset_id}: {status}")
         elif fit_models == "spawn":
-            from .jobs import spawn_fit
-
             spawn_fit(dataset_id)
     return imported
 
@@ -123,19 +117,8 @@ def _ensure_user(tenant_id: int, email: str, password: str, role: str) -> None:
     accounts.create_user(tenant_id, email, password, role)
 
 
-def prepare(settings, echo=print) -> None:
-    """Start-up in development: migrate, seed the demo tenants (models fitted by
-    detached processes) and print the demo logins.  Both steps follow
-    AUTO_SETUP / SEED_DEMO (on by default outside production)."""
-    from .. import create_app
-    from ..cli import print_logins
-    from ..platform.db import upgrade
 
-    if settings.auto_setup:
-        upgrade(settings)
-    if settings.seed_demo:
-        app = create_app(settings)
-        with app.app_context():
-            seed_demo(fit_models=settings.demo_fit_models, echo=echo)
-        if settings.demo_password:
-            print_logins(demo_logins(settings.demo_password), echo=echo)
+def print_logins(logins, echo=print) -> None:
+    echo("Demo logins (tenant, role, email, password):")
+    for slug, role, email, password in logins:
+        echo(f"  {slug:<8} {role:<8} {email:<24} {password}")

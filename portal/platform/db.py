@@ -13,6 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from flask import current_app, has_app_context
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -95,8 +99,6 @@ def configure(settings: Settings) -> Database:
 
 
 def get_database() -> Database:
-    from flask import current_app, has_app_context
-
     if has_app_context() and "portal" in current_app.extensions:
         return current_app.extensions["portal"].db
     if _default is None:
@@ -126,8 +128,6 @@ os.register_at_fork(after_in_child=_dispose_after_fork)
 
 
 def alembic_config(database_url: str):
-    from alembic.config import Config
-
     config = Config(str(ALEMBIC_INI)) if ALEMBIC_INI.exists() else Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
@@ -137,8 +137,6 @@ def alembic_config(database_url: str):
 def upgrade(settings: Settings, revision: str = "head") -> None:
     """``alembic upgrade head`` for ``settings.database_url``, serialised between the
     processes of one machine by a file lock (gunicorn workers starting together)."""
-    from alembic import command
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with file_lock(settings.data_dir / ".migrate.lock"):
         command.upgrade(alembic_config(settings.database_url), revision)
@@ -152,8 +150,6 @@ def current_revision(database: Database) -> str | None:
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 

@@ -19,8 +19,10 @@ from datetime import datetime, timezone
 
 import sqlalchemy.exc
 from flask import Flask, g, jsonify, render_template, request
-from flask_login import AnonymousUserMixin
+from flask_login import AnonymousUserMixin, current_user
 from werkzeug.exceptions import HTTPException
+
+from .auth import wants_json
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
@@ -80,8 +82,6 @@ def init_observability(app: Flask, *, expose_pid: bool) -> None:
         ctx = g.get("_portal_context")
         user_id = ctx.user_id if ctx else None
         if user_id is None:
-            from flask_login import current_user
-
             user = current_user._get_current_object() if g.get("_login_user") is not None else None
             user_id = getattr(user, "user_id", None)
         access.info(
@@ -129,8 +129,6 @@ DATABASE_UNAVAILABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.Interfac
 
 
 def _error_response(status: int, title: str, message: str):
-    from .auth import wants_json
-
     request_id = g.get("request_id")
     if wants_json():
         return jsonify(error=title.lower(), message=message, request_id=request_id), status

@@ -19,6 +19,7 @@ from flask import Flask, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 
+from . import dash_compat
 from .config import Settings
 
 CSRF_COOKIE = "_csrf_token"
@@ -68,7 +69,7 @@ def init_security(app: Flask, settings: Settings, dash_app) -> CSRFProtect:
     def script_hashes() -> list[str]:
         # Dash adds inline scripts (renderer start, page-title callback) while it sets
         # itself up on the first request; hash them once that is done.
-        ready = all(dash_app._got_first_request.values())  # noqa: SLF001 - no public flag
+        ready = dash_compat.is_set_up(dash_app)
         if "value" in hashes:
             return hashes["value"]
         value = [h if h.startswith("'") else f"'{h}'" for h in dash_app.csp_hashes()]

@@ -13,8 +13,11 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, TypeVar
 
 from flask import g, has_request_context
+from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.exceptions import Forbidden, Unauthorized
 
+from .dash_compat import callback_context_value
 from .db import session_scope
 from .models import ROLES, Tenant, User
 
@@ -74,8 +77,6 @@ def context_for_user(user_id: int, session_token: str | None = None) -> PortalCo
 
 def system_context(tenant_slug: str) -> PortalContext:
     """A context for trusted server-side code (CLI, seeding, jobs) acting on one tenant."""
-    from sqlalchemy import select
-
     with session_scope() as session:
         tenant = session.scalars(select(Tenant).where(Tenant.slug == tenant_slug)).one_or_none()
         if tenant is None:
@@ -105,8 +106,6 @@ def current_context() -> PortalContext:
         return ctx
     if not has_request_context():
         raise NotAuthenticated()
-    from flask_login import current_user
-
     if not current_user.is_authenticated:
         raise NotAuthenticated()
     ctx = context_for_user(current_user.user_id, current_user.session_token)
@@ -117,13 +116,9 @@ def current_context() -> PortalContext:
 
 
 def _job_context() -> dict | None:
-    """The context attached by :mod:`portal.jobs` to a background callback run."""
+    """The context attached by :mod:`portal.data.background` to a background callback run."""
     try:
-        from dash._callback_context import context_value
-    except ImportError:  # pragma: no cover
-        return None
-    try:
-        value = context_value.get()
+        value = callback_context_value()
     except LookupError:
         return None
     return value.get(JOB_CONTEXT_KEY) if hasattr(value, "get") else None

@@ -47,13 +47,12 @@ from portal_testlib import (
     wait_for_port,
 )
 
-from portal.data import background, jobs
+from portal.data import background
 
 pytestmark = [
     pytest.mark.services, pytest.mark.slow,
     pytest.mark.skipif(importlib.util.find_spec("celery") is None,
                        reason="celery is not installed (pip install -r requirements.txt)"),
-    pytest.mark.skipif(not jobs.models_available(), reason="analytics.models is not there yet"),
 ]
 
 IMPORT_OUTPUT = "import-status.children"

@@ -1,4 +1,4 @@
-"""portal.jobs: model fitting with progress, heartbeat and stale jobs; stored results."""
+"""portal.data.jobs (and the ``python -m portal.fit`` process): model fitting with progress, heartbeat and stale jobs; stored results."""
 from __future__ import annotations
 
 import subprocess
@@ -12,9 +12,6 @@ from portal.data import jobs, results, storage
 from portal.platform.db import session_scope
 from portal.platform.models import Dataset, DatasetResult, utcnow
 from portal.platform.tenancy import system_context
-
-pytestmark = pytest.mark.skipif(not jobs.models_available(), reason="analytics.models is not there yet")
-
 
 @pytest.fixture
 def jobs_app(tmp_path, alpha_csv, beta_csv):
@@ -60,23 +57,15 @@ def test_a_live_job_is_left_alone_and_a_stale_one_restarted(jobs_app):
     assert jobs.fit_dataset_models(ctx.dataset_id) == "ready"
 
 
-def test_missing_model_module_is_recorded(jobs_app, monkeypatch):
-    ctx = system_context("beta")
-    monkeypatch.setattr(jobs, "models_available", lambda: False)
-    assert jobs.fit_dataset_models(ctx.dataset_id) == "failed"
-    row = _dataset(ctx.dataset_id)
-    assert row.models_status == "failed" and row.models_message == jobs.NOT_AVAILABLE
-
-
 def test_fit_in_a_separate_process(jobs_app):
     _, settings = jobs_app
     ctx = system_context("beta")
-    result = subprocess.run([sys.executable, "-m", "portal.data.jobs", str(ctx.dataset_id)], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "portal.fit", str(ctx.dataset_id)], cwd=ROOT,
                             env=settings_env(settings), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert _dataset(ctx.dataset_id).models_status == "ready"
     with session_scope() as session:
         assert session.get(DatasetResult, (ctx.dataset_id, "models")) is not None
-    bad = subprocess.run([sys.executable, "-m", "portal.data.jobs", "x"], cwd=ROOT, env=settings_env(settings),
+    bad = subprocess.run([sys.executable, "-m", "portal.fit", "x"], cwd=ROOT, env=settings_env(settings),
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "usage" in bad.stderr

@@ -6,6 +6,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from ..layout import GRAPH_CONFIG
 from .figures import percent
 
 
@@ -46,8 +47,6 @@ def panel(title: str, *children: Any, panel_id: str | None = None, actions: Any 
 
 def graph(graph_id: str, *, height: int = 360) -> dcc.Loading:
     """A graph with a loading spinner and the portal's Plotly config (offline world map)."""
-    from portal.dashboard.layout import GRAPH_CONFIG
-
     return dcc.Loading(
         dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}),
         type="circle", delay_show=150,

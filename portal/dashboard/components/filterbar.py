@@ -9,9 +9,11 @@ add their own options as controls with the id ``{"type": "page-option",
 """
 from __future__ import annotations
 
+import sys
 from datetime import date
 from typing import Any
 
+import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
@@ -118,10 +120,6 @@ def page_defaults(pathname: object) -> dict[str, str]:
 
     A control rendered with its default value must not write it into the URL: the
     page would render twice on its first load."""
-    import sys
-
-    import dash
-
     for module, page in dash.page_registry.items():
         if page.get("path") == pathname and module in sys.modules:
             options = getattr(sys.modules[module], "OPTIONS", {}) or {}

@@ -14,7 +14,7 @@ import logging
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
-from flask import current_app
+from flask import current_app, request
 
 from portal.platform import accounts
 from portal.data import jobs, storage
@@ -183,8 +183,6 @@ def refit(_clicks):
 )
 def manage_users(_add, _deactivate, email, role, password, selected):
     ctx = check_role("admin")
-    from flask import request
-
     trigger = dash.ctx.triggered_id
     message = ""
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from portal.platform.config import Settings
+from portal.platform.db import make_engine
 from portal.platform.models import Base
 
 config = context.config
@@ -24,8 +25,6 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    from portal.platform.db import make_engine
-
     engine = make_engine(_url())
     try:
         with engine.connect() as connection:
