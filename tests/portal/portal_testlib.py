@@ -25,6 +25,9 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "Test-password-42"
 TENANTS = {"alpha": "Alpha Stores", "beta": "Beta Trading"}
 CHROMIUM = "/usr/bin/chromium"
+#: Why a browser test is skipped, and how to get what it needs.
+NO_CHROMIUM = (f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) "
+               "to run the browser tests")
 
 
 

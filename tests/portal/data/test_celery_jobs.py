@@ -34,6 +34,7 @@ from urllib.parse import urlencode
 import pytest
 from portal_testlib import (
     CHROMIUM,
+    NO_CHROMIUM,
     PASSWORD,
     Server,
     _pg_engine,
@@ -201,7 +202,7 @@ def test_refit_sent_by_the_web_side_runs_on_the_worker(stack):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=NO_CHROMIUM)
 def test_upload_on_host_a_polled_on_host_b(stack, tmp_path):
     """The progress polls of an upload on host A all go to host B (the browser's
     requests are re-sent there, with the same session cookie); the import
