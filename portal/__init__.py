@@ -1,14 +1,16 @@
 """The customer-analytics portal: a Flask server carrying a multi-page Dash app.
 
 ``create_app(settings=None) -> Flask`` builds everything; ``wsgi.py`` exposes
-``server = create_app()`` for gunicorn.  Module map:
+``server = create_app()`` for gunicorn.  Layers (imports point down only; see
+the README's Architecture section and ``tests/test_architecture.py``):
 
-config (settings from env) · db (engine, sessions, migrations) · models (ORM) ·
-accounts (tenants, users, passwords, audit) · auth (login, rate limits, gate) ·
-tenancy (current_context, roles) · storage (dataset payloads) · imports ·
-jobs (model fitting, background callbacks on diskcache or Celery) · worker (Celery entry) ·
-cache · results (named results) · views (saved views) · exports (CSV) · security (headers, CSRF) ·
-observability (logs, errors) · health · layout · seed (demo data) · cli · pages/ (Dash pages)
+* app: this module (the app factory) and ``cli``; entry points above it:
+  ``worker`` (Celery), ``fit`` (``python -m portal.fit ID``), ``startup`` (dev start-up)
+* ``dashboard/``: filters, view, gridquery, customer lists, exports, saved views,
+  layout, components/, pages/
+* ``data/``: storage, imports, cache, results, jobs, background, seed
+* ``platform/``: config, db + migrations/, models, accounts, auth, tenancy,
+  security, observability, health, callback_guard, dash_compat
 """
 from __future__ import annotations
 

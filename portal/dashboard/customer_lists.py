@@ -2,7 +2,7 @@
 columns, so an export holds exactly what the screen shows.
 
 A :class:`TableExport` names the columns (field, header, kind) and how to get
-the rows from a :class:`portal.dashboard.View` (the caller's context plus the
+the rows from a :class:`portal.dashboard.view.View` (the caller's context plus the
 URL's filters).  Customer lists are exports whose rows are customers, indexed
 by ``customer_id``; the customer id is always the first column.
 

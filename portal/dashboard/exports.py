@@ -3,7 +3,7 @@
 * Manager role and up (viewers get 403); the tenant comes from the session.
 * The rows are exactly what the page's filters and the grid's column filters
   and sort select, all of them (not one page), with the columns the grid shows
-  (:mod:`portal.customer_lists`).
+  (:mod:`portal.dashboard.customer_lists`).
 * Streamed in blocks, so a 100k-customer list starts downloading at once.
 * Safe to open in a spreadsheet: a text cell that begins with ``=``, ``+``,
   ``-``, ``@``, a tab or a carriage return is prefixed with ``'`` so it is

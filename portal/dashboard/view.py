@@ -2,10 +2,10 @@
 narrowed by the filters of the URL.
 
 Pages and exports call these functions with the server-side context
-(:func:`portal.tenancy.current_context`); nothing here accepts a tenant or a
+(:func:`portal.platform.tenancy.current_context`); nothing here accepts a tenant or a
 dataset from the browser.  Heavy results (cleaned log, descriptive report,
 models, the merged customer table) are built once per dataset version by
-:mod:`portal.results`; a filter only selects rows of them
+:mod:`portal.data.results`; a filter only selects rows of them
 (:mod:`analytics.selection`) and, where a page needs it, runs an analytics
 function over the selected lines.
 """
@@ -50,7 +50,7 @@ class ModelsState:
 
 
 def dataset(ctx: PortalContext):
-    """The current dataset's row (:class:`portal.storage.DatasetInfo`), read once per request."""
+    """The current dataset's row (:class:`portal.data.storage.DatasetInfo`), read once per request."""
     if not has_request_context():
         return get_dataset(ctx)
     cached = g.setdefault("_portal_datasets", {})

@@ -173,7 +173,7 @@ class _TenantScopedJobs:
       replayed or forged) reads nothing, deletes nothing, stops nothing.
     * The web process attaches the caller's user id and session token to the job
       context, signed with the secret key; the job checks the signature before it
-      runs and :func:`portal.tenancy.current_context` re-resolves the tenant from
+      runs and :func:`portal.platform.tenancy.current_context` re-resolves the tenant from
       them (the browser cannot set either, and the job input is never used for it).
     * The job context is :func:`job_context` of the request's: no cookies or
       credential headers, no second copies of big values (with Celery it is a

@@ -114,7 +114,7 @@ class ResultCache:
         self.backend = backend
         self.redis = redis_client
         self.lru = LRU(settings.lru_max_mb * 1024 * 1024)
-        #: Rendered page callbacks (:func:`portal.dashboard.memoised_view`), apart from
+        #: Rendered page callbacks (:func:`portal.dashboard.view.memoised_view`), apart from
         #: the results so that many small views never evict a heavy result.
         self.views = LRU(settings.view_cache_mb * 1024 * 1024)
         self.lock_dir = settings.cache_dir / "locks"

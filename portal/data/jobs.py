@@ -1,5 +1,5 @@
 """Model fitting per dataset, off the request (the Dash background-callback managers and
-the Celery app are in :mod:`portal.background`).
+the Celery app are in :mod:`portal.data.background`).
 
 :func:`fit_dataset_models` is the one entry point (CLI, Data page, seeding,
 ``python -m portal.fit DATASET_ID``).  Its state lives on the dataset row:

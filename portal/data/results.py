@@ -140,14 +140,14 @@ def _cached(cache: ResultCache, key: str, shared: bool) -> Any:
 
 
 def result_cache() -> ResultCache:
-    """The app's :class:`portal.cache.ResultCache`."""
+    """The app's :class:`portal.data.cache.ResultCache`."""
     return _cache()
 
 
 def _cache() -> ResultCache:
     if has_app_context() and "portal" in current_app.extensions:
         return current_app.extensions["portal"].cache
-    raise RuntimeError("portal.results needs an app context (create_app())")
+    raise RuntimeError("portal.data.results needs an app context (create_app())")
 
 
 # --------------------------------------------------------------------------

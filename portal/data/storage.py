@@ -2,7 +2,7 @@
 Parquet (zstd) bytes in ``dataset_payloads``, cut into chunks so that no single
 row grows past what the database handles comfortably.
 
-Readers take a :class:`~portal.tenancy.PortalContext`: a dataset of another
+Readers take a :class:`~portal.platform.tenancy.PortalContext`: a dataset of another
 tenant is not found, whatever id is asked for.
 """
 from __future__ import annotations

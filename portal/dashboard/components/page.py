@@ -1,7 +1,7 @@
 """The frame every analytic page shares, so no page copies its header, filters
 or empty states.
 
-A page's ``layout(**query)`` builds a :class:`portal.dashboard.View` and calls
+A page's ``layout(**query)`` builds a :class:`portal.dashboard.view.View` and calls
 :func:`page_frame`; its callbacks take ``Input(query_store_id(page_id), "data")``
 (the canonical query string the layout was rendered with), so they run once per
 URL, after the router has rendered the page.

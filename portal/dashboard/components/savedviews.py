@@ -3,7 +3,7 @@ and (managers) "Save this view" with a name and a "share with my team" switch.
 
 The saved state is the page's path and query string as the server reads them
 from the ``url`` location when the user clicks Save; the context, tenant and
-role come from the session (:func:`portal.tenancy.current_context`).
+role come from the session (:func:`portal.platform.tenancy.current_context`).
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
   cohorts, countries): sorts, filters and pages in the browser.
 * :func:`customer_grid` - a customer list of any length on AG Grid's infinite
   row model: the browser asks for blocks with its filter and sort models and
-  :func:`portal.gridquery.rows_block` answers on the server.
+  :func:`portal.dashboard.gridquery.rows_block` answers on the server.
 * :func:`small_table` - a few rows of figures (model metrics, a report) as a
   plain HTML table inside a card.
 

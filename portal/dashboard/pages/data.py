@@ -2,7 +2,7 @@
 reports and model status, manage the tenant's users.
 
 Every callback resolves the tenant and checks the admin role server-side with
-:func:`portal.tenancy.check_role`; values coming from the browser (a selected
+:func:`portal.platform.tenancy.check_role`; values coming from the browser (a selected
 version, an email) are only looked up inside the caller's own tenant.
 """
 from __future__ import annotations

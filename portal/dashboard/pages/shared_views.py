@@ -4,7 +4,7 @@ A view is a page and its query string (filters and page options), so opening
 one is following a link.  Its owner or an admin of the tenant may rename,
 share, unshare or delete it; everyone else only opens it.  The buttons act on
 the view selected in the grid, and the server checks the right again
-(:mod:`portal.views`): hiding a button is not access control.
+(:mod:`portal.dashboard.saved_views`): hiding a button is not access control.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from the caller (portal.db.upgrade) or,
+"""Alembic environment: the URL comes from the caller (portal.platform.db.upgrade) or,
 for a bare ``alembic upgrade head``, from the portal settings (DATABASE_URL)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""portal.filters: the URL is the state of a view; parsing is lenient and bounded."""
+"""portal.dashboard.filters: the URL is the state of a view; parsing is lenient and bounded."""
 from __future__ import annotations
 
 from datetime import date

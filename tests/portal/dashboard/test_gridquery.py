@@ -1,4 +1,4 @@
-"""portal.gridquery: AG Grid filter and sort models applied on the server, checked by hand."""
+"""portal.dashboard.gridquery: AG Grid filter and sort models applied on the server, checked by hand."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""portal.views: saved views are per owner, shareable within a tenant, never across tenants."""
+"""portal.dashboard.saved_views: saved views are per owner, shareable within a tenant, never across tenants."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""portal.dashboard.memoised_view: page callbacks drawn once per worker, keyed by
+"""portal.dashboard.view.memoised_view: page callbacks drawn once per worker, keyed by
 tenant, dataset version, model fit and query, never shared across tenants."""
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def test_model_progress_is_seen_at_once(app, counted_view):
     with app.app_context():
         dataset_id = system_context("alpha").dataset_id
         for beat in range(2):
-            with session_scope() as session:  # what portal.jobs writes on each progress report
+            with session_scope() as session:  # what portal.data.jobs writes on each progress report
                 row = session.get(Dataset, dataset_id)
                 row.models_status, row.models_progress, row.models_updated_at = "running", beat / 2, utcnow()
             with _as(app, "alpha"):

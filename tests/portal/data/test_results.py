@@ -1,4 +1,4 @@
-"""portal.results + portal.cache on FileSystemCache and real Redis: computed once
+"""portal.data.results + portal.data.cache on FileSystemCache and real Redis: computed once
 per dataset version, keyed by tenant and dataset, locks, Redis outages."""
 from __future__ import annotations
 

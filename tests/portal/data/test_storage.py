@@ -1,4 +1,4 @@
-"""portal.storage and portal.imports on SQLite and PostgreSQL: payload round trip,
+"""portal.data.storage and portal.data.imports on SQLite and PostgreSQL: payload round trip,
 versions, atomic switch, failures recorded, tenant scoping, size limit."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""portal.auth and portal.security: login, logout, sessions, rate limits, CSRF, the login gate."""
+"""portal.platform.auth and portal.platform.security: login, logout, sessions, rate limits, CSRF, the login gate."""
 from __future__ import annotations
 
 import statistics

@@ -1,4 +1,4 @@
-"""portal.config: environment variables, production refusals, URL rewriting."""
+"""portal.platform.config: environment variables, production refusals, URL rewriting."""
 from __future__ import annotations
 
 import subprocess

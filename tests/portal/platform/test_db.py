@@ -1,4 +1,4 @@
-"""portal.db and the Alembic migrations, on SQLite and PostgreSQL."""
+"""portal.platform.db and the Alembic migrations, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""portal.components.figures: the template travels as data, without a per-figure deep copy."""
+"""portal.dashboard.components.figures: the template travels as data, without a per-figure deep copy."""
 from __future__ import annotations
 
 import json

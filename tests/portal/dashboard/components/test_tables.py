@@ -1,4 +1,4 @@
-"""portal.components.tables: column widths fit their header words (headers wrap between words only)."""
+"""portal.dashboard.components.tables: column widths fit their header words (headers wrap between words only)."""
 from __future__ import annotations
 
 from portal.dashboard.components.tables import column, customer_grid
