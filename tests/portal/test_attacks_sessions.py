@@ -41,8 +41,8 @@ def _logout(client) -> None:
 def _user_id(app, email: str) -> int:
     from sqlalchemy import select
 
-    from portal.db import session_scope
-    from portal.models import User
+    from portal.platform.db import session_scope
+    from portal.platform.models import User
 
     with app.app_context(), session_scope() as session:
         return session.scalars(select(User.id).where(User.email == email)).one()
@@ -60,7 +60,7 @@ def test_old_cookie_is_dead_after_logout_on_every_session_of_the_user(app):
 
 
 def test_old_cookie_is_dead_after_password_change(app):
-    from portal import accounts
+    from portal.platform import accounts
 
     client = logged_in(app, "viewer@alpha.test")
     saved = _cookie(client)
@@ -70,7 +70,7 @@ def test_old_cookie_is_dead_after_password_change(app):
 
 
 def test_old_cookie_is_dead_after_role_change_and_the_new_role_applies(app):
-    from portal import accounts
+    from portal.platform import accounts
 
     client = logged_in(app, "manager@alpha.test")
     saved = _cookie(client)
@@ -103,8 +103,8 @@ def test_role_change_from_the_data_page_ends_sessions(app):
 
 
 def test_a_user_cannot_drop_their_own_admin_role(app):
-    from portal import accounts
-    from portal.accounts import AccountError
+    from portal.platform import accounts
+    from portal.platform.accounts import AccountError
 
     with app.app_context(), pytest.raises(AccountError, match="your own account"):
         accounts.set_role(1, "admin@alpha.test", "viewer", actor_id=_user_id(app, "admin@alpha.test"))
@@ -113,7 +113,7 @@ def test_a_user_cannot_drop_their_own_admin_role(app):
 
 
 def test_old_cookie_is_dead_after_deactivation(app):
-    from portal import accounts
+    from portal.platform import accounts
 
     client = logged_in(app, "viewer@alpha.test")
     saved = _cookie(client)
@@ -158,9 +158,9 @@ HOSTILE_PAGES = ["//evil.com", "///evil.com", "/\\/evil.com", "/\t/evil.com", "/
 
 @pytest.mark.parametrize("page", HOSTILE_PAGES)
 def test_a_view_of_anything_but_a_page_of_the_app_is_refused(app, page):
-    from portal import views
-    from portal.accounts import AccountError
-    from portal.tenancy import context_for_user
+    from portal.dashboard import saved_views as views
+    from portal.platform.accounts import AccountError
+    from portal.platform.tenancy import context_for_user
 
     with app.app_context():
         manager = context_for_user(_user_id(app, "manager@alpha.test"))
@@ -171,9 +171,9 @@ def test_a_view_of_anything_but_a_page_of_the_app_is_refused(app, page):
 
 @pytest.mark.parametrize("query", ["?x=\t//evil.com", "?a=1\n", "\x00"])
 def test_a_query_with_control_characters_is_refused(app, query):
-    from portal import views
-    from portal.accounts import AccountError
-    from portal.tenancy import context_for_user
+    from portal.dashboard import saved_views as views
+    from portal.platform.accounts import AccountError
+    from portal.platform.tenancy import context_for_user
 
     with app.app_context():
         manager = context_for_user(_user_id(app, "manager@alpha.test"))
@@ -182,8 +182,8 @@ def test_a_query_with_control_characters_is_refused(app, query):
 
 
 def test_a_saved_query_is_parsed_and_re_encoded(app):
-    from portal import views
-    from portal.tenancy import context_for_user
+    from portal.dashboard import saved_views as views
+    from portal.platform.tenancy import context_for_user
 
     with app.app_context():
         manager = context_for_user(_user_id(app, "manager@alpha.test"))
@@ -194,10 +194,10 @@ def test_a_saved_query_is_parsed_and_re_encoded(app):
 
 def test_a_hostile_row_written_directly_is_shown_as_a_harmless_link(app):
     """A row stored before the check (or by hand) is checked again where it becomes a link."""
-    from portal import views
-    from portal.db import session_scope
-    from portal.models import SavedView
-    from portal.tenancy import context_for_user
+    from portal.dashboard import saved_views as views
+    from portal.platform.db import session_scope
+    from portal.platform.models import SavedView
+    from portal.platform.tenancy import context_for_user
 
     manager_id = _user_id(app, "manager@alpha.test")
     with app.app_context():
@@ -232,8 +232,8 @@ def test_save_view_callback_refuses_an_off_site_path_with_a_message(app):
          {"id": "url", "property": "search", "value": "?country=France"}])
     assert answer.status_code == 200
     assert "page of the portal" in answer.get_data(as_text=True)
-    from portal import views
-    from portal.tenancy import context_for_user
+    from portal.dashboard import saved_views as views
+    from portal.platform.tenancy import context_for_user
 
     with app.app_context():
         assert views.list_views(context_for_user(_user_id(app, "manager@alpha.test"))) == []

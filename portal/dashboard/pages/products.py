@@ -1,0 +1,250 @@
+"""Products: best sellers, revenue concentration, returns and what sells together.
+
+Top products (by revenue, units or customers), the Pareto curve of product
+revenue, the highest return rates and the association rules of the fitted
+models.  Figures come from :mod:`analytics.products` (with no filter the
+report's product table, with filters the same function over the selected
+lines); the rules are the stored model results.
+"""
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from dash import Input, Output, callback, html
+
+from analytics.errors import InsufficientDataError
+from analytics.products import (
+    MIN_UNITS_FOR_RETURN_RATE,
+    pareto_curve,
+    product_summary,
+    return_rate_leaders,
+    returned_value,
+    top_products,
+)
+from portal.dashboard.components.cards import graph, panel
+from portal.dashboard.components.figures import OKABE_ITO, count, message_figure, money, percent, themed
+from portal.dashboard.components.page import open_view, page_frame, page_option, query_store_id
+from portal.dashboard.components.states import NO_MATCH, models_pending
+from portal.dashboard.components.tables import column, data_grid
+from portal.dashboard.view import View, memoised_view
+from portal.dashboard.filters import page_options
+from portal.platform.tenancy import current_context
+
+PAGE_ID = "products"
+PATH = "/products"
+OPTIONS = {"by": ("revenue", "quantity", "customers")}
+TOP_N = 10
+TOP_HEIGHT = 420
+HALF_HEIGHT = 360
+#: by option -> (axis title, hover value format)
+RANKINGS = {
+    "revenue": ("Net revenue (£)", "£%{x:,.0f} net revenue"),
+    "quantity": ("Units sold", "%{x:,} units sold"),
+    "customers": ("Customers who bought it", "%{x:,} customers"),
+}
+
+dash.register_page(__name__, path=PATH, name="Products", title="Products · Customer analytics", order=80)
+
+HOW_TO = [
+    ("**Net revenue**: sales minus returns, guests included, in £. **Units sold**: units on orders (returns not "
+     "deducted). **Customers**: identified customers who bought the product at least once."),
+    ("**Pareto curve**: products sorted from the best seller down; the curve is the cumulative share of net revenue "
+     "against the share of products. The marker shows how few products make 80 % of it (products with a negative "
+     "net revenue count as 0)."),
+    (f"**Return rate** = units returned / units sold, over the products with returns and at least "
+     f"{MIN_UNITS_FOR_RETURN_RATE} units sold (rarer products give meaningless 100 % rates). It can exceed 100 % when "
+     "goods bought before the data starts come back. **Returned value**: units returned x their price, in £."),
+    ("**Association rules** A → B: **support** = share of all orders holding both; **confidence** = share of the "
+     "orders with A that also hold B; **lift** = confidence / share of orders with B (above 1: bought together more "
+     "often than by chance). They come from every order of the dataset, mined when the models were fitted: the "
+     "filters do not change them."),
+    ("**Filters**: the charts use the lines of the selected dates, countries and customers (a customer filter "
+     "leaves guests out)."),
+]
+
+
+def layout(**query):
+    view = open_view(current_context(), query)
+    return page_frame(view, title="Products", page_id=PAGE_ID, path=PATH, how_to=HOW_TO, body=_body,
+                      options=OPTIONS)
+
+
+def _body(view: View) -> html.Div:
+    by = page_options(view.query, OPTIONS)["by"]
+    switch = page_option("by", by, (("revenue", "Revenue"), ("quantity", "Units"), ("customers", "Customers")),
+                         label="Rank by")
+    return html.Div([
+        panel(f"Top {TOP_N} products", graph("products-top", height=TOP_HEIGHT), actions=switch),
+        dbc.Row([
+            dbc.Col(panel("Revenue concentration (Pareto)", graph("products-pareto", height=HALF_HEIGHT),
+                          html.Div(id="products-pareto-note", className="small text-secondary mt-1")), lg=6),
+            dbc.Col(panel("Highest return rates", graph("products-returns", height=HALF_HEIGHT),
+                          html.Div(id="products-returns-note", className="small text-secondary mt-1"),
+                          subtitle=f"Products with returns and at least {MIN_UNITS_FOR_RETURN_RATE} units sold; "
+                                   "labels: value of the goods returned"), lg=6),
+        ]),
+        panel("Bought together: association rules", html.Div(id="products-rules-box"),
+              subtitle="From all orders of the dataset at model fit (filters do not apply). Sorted by lift."),
+    ])
+
+
+def product_data(view: View) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(product summary, the lines it was computed from) for this view."""
+    if view.filters.is_empty:
+        return view.report.products, view.lines
+    lines = view.selected_lines
+    return product_summary(lines, view.snapshot), lines
+
+
+def _label(table: pd.DataFrame, width: int = 34) -> list[str]:
+    names = table["description"].astype(object).where(table["description"].notna(), "(no description)")
+    return [f"{str(name)[:width]}{'…' if len(str(name)) > width else ''} · {code}"
+            for code, name in zip(table.index, names)]
+
+
+@callback(Output("products-top", "figure"), Output("products-pareto", "figure"), Output("products-pareto-note", "children"),
+          Output("products-returns", "figure"), Output("products-returns-note", "children"),
+          Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
+def update_products(query):
+    view = View(current_context(), query)
+    by = page_options(query, OPTIONS)["by"]
+    summary, lines = product_data(view)
+    if summary.empty:
+        return (message_figure(NO_MATCH, height=TOP_HEIGHT), message_figure(NO_MATCH, height=HALF_HEIGHT), "",
+                message_figure(NO_MATCH, height=HALF_HEIGHT), "")
+    pareto_fig, pareto_note = pareto_figure(view, summary)
+    returns_fig, returns_note = returns_figure(summary, returned_value(lines, view.snapshot))
+    return top_figure(summary, by), pareto_fig, pareto_note, returns_fig, returns_note
+
+
+def top_figure(summary: pd.DataFrame, by: str) -> go.Figure:
+    """Horizontal bars (trace "top"; ``customdata[:, 0]`` = stock codes), best at the top."""
+    table = top_products(summary, by=by, n=TOP_N).iloc[::-1]
+    axis, value = RANKINGS[by]
+    descriptions = table["description"].astype(object).where(table["description"].notna(), "(no description)")
+    customdata = np.column_stack([table.index.to_numpy(dtype=object), descriptions.to_numpy(),
+                                  table["revenue"], table["quantity"], table["customers"], table["orders"]])
+    figure = go.Figure(go.Bar(
+        x=table[by], y=_label(table), orientation="h", name="top", marker_color=OKABE_ITO[0],
+        customdata=customdata,
+        hovertemplate=("<b>%{customdata[1]}</b> (%{customdata[0]})<br>" + value
+                       + "<br>Net revenue £%{customdata[2]:,.0f} · %{customdata[3]:,} units · "
+                         "%{customdata[4]:,} customers · %{customdata[5]:,} orders<extra></extra>"),
+    ))
+    figure.update_layout(xaxis={"title": axis, "tickprefix": "£" if by == "revenue" else ""},
+                         yaxis={"automargin": True, "type": "category"}, margin={"l": 10, "t": 10})
+    return themed(figure, height=TOP_HEIGHT)
+
+
+def pareto_figure(view: View, summary: pd.DataFrame) -> tuple[go.Figure, str]:
+    """Cumulative revenue share vs product share (trace "pareto") and the 80 % marker (trace "80%")."""
+    try:
+        pareto = view.report.pareto if view.filters.is_empty else pareto_curve(summary)
+        if pareto is None:
+            raise InsufficientDataError("no Pareto curve in the report")
+    except InsufficientDataError:
+        return message_figure("No product has a positive net revenue here.", height=HALF_HEIGHT), ""
+    curve = pareto.curve
+    codes = curve["stock_code"].to_numpy(dtype=object)
+    figure = go.Figure()
+    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="equal shares", hoverinfo="skip",
+                       line={"color": "#999999", "dash": "dot", "width": 1})
+    figure.add_scatter(
+        x=np.r_[0.0, curve["product_share"]], y=np.r_[0.0, curve["revenue_share"]], mode="lines", name="pareto",
+        line={"color": OKABE_ITO[0], "width": 2.5}, customdata=np.r_[0, curve["rank"]],
+        hovertemplate="Top %{customdata:,} products (%{x:.1%}) make %{y:.1%} of net revenue<extra></extra>",
+    )
+    x80, n80 = pareto.product_share_for_80, pareto.products_for_80
+    figure.add_scatter(x=[x80], y=[0.8], mode="markers", name="80%", customdata=[n80],
+                       marker={"color": OKABE_ITO[5], "size": 11, "symbol": "diamond"},
+                       hovertemplate="%{customdata:,} products (%{x:.1%}) make 80% of net revenue<extra></extra>")
+    figure.add_shape(type="line", x0=0, x1=x80, y0=0.8, y1=0.8, line={"color": OKABE_ITO[5], "dash": "dash", "width": 1})
+    figure.add_shape(type="line", x0=x80, x1=x80, y0=0, y1=0.8, line={"color": OKABE_ITO[5], "dash": "dash", "width": 1})
+    figure.add_annotation(x=x80, y=0.8, text=f"{n80:,} products = 80%", showarrow=True, arrowhead=0, ax=60, ay=40,
+                          font={"size": 12}, bgcolor="white")
+    figure.update_layout(
+        xaxis={"title": "Share of products (best sellers first)", "tickformat": ".0%", "range": [0, 1]},
+        yaxis={"title": "Cumulative share of net revenue", "tickformat": ".0%", "range": [0, 1.02]},
+        showlegend=False, margin={"l": 60, "r": 20, "t": 10, "b": 50},
+    )
+    note = (f"{count(n80)} of {count(len(codes))} products ({percent(x80)}) make 80 % of the net revenue; "
+            f"the best seller alone makes {percent(curve['revenue_share'].iloc[0])}.")
+    return themed(figure, height=HALF_HEIGHT), note
+
+
+def returns_figure(summary: pd.DataFrame, values: pd.Series) -> tuple[go.Figure, str]:
+    """Highest return rates (trace "returns"; ``customdata[:, 0]`` = stock codes) and returned value."""
+    total = float(values.sum())
+    note = (f"Returned goods overall: {money(total)} over {count(len(values))} products "
+            f"({count(summary['returned_quantity'].sum())} units)." if len(values) else "No returns in the selection.")
+    leaders = return_rate_leaders(summary, n=TOP_N)
+    if leaders.empty:
+        return message_figure(f"No product with at least {MIN_UNITS_FOR_RETURN_RATE} units sold was returned.",
+                              height=HALF_HEIGHT), note
+    table = leaders.iloc[::-1]
+    value = values.reindex(table.index).fillna(0.0)
+    descriptions = table["description"].astype(object).where(table["description"].notna(), "(no description)")
+    customdata = np.column_stack([table.index.to_numpy(dtype=object), descriptions.to_numpy(),
+                                  table["returned_quantity"], table["quantity"], value.to_numpy()])
+    figure = go.Figure(go.Bar(
+        x=table["return_rate"], y=_label(table, 28), orientation="h", name="returns", marker_color=OKABE_ITO[5],
+        customdata=customdata, text=[money(v) for v in value], textposition="outside", cliponaxis=False,
+        hovertemplate=("<b>%{customdata[1]}</b> (%{customdata[0]})<br>Return rate %{x:.1%}: "
+                       "%{customdata[2]:,} of %{customdata[3]:,} units returned<br>"
+                       "Returned value £%{customdata[4]:,.2f}<extra></extra>"),
+    ))
+    top = float(table["return_rate"].max())
+    figure.update_layout(xaxis={"title": "Return rate (units returned / sold)", "tickformat": ".0%",
+                                "range": [0, top * 1.25 if top > 0 else 1]},
+                         yaxis={"automargin": True, "type": "category"}, margin={"l": 10, "r": 20, "t": 10})
+    return themed(figure, height=HALF_HEIGHT), note
+
+
+_WRAP = {"wrapHeaderText": True, "autoHeaderHeight": True}
+_RULE_COLUMNS = [
+    column("antecedent_label", "If the basket holds", minWidth=260, flex=3, tooltipField="antecedent_label"),
+    column("consequent_label", "it often also holds", minWidth=260, flex=3, tooltipField="consequent_label"),
+    column("orders", "Orders with both", "int", minWidth=100, **_WRAP),
+    column("support", "Support", "pct", minWidth=100),
+    column("confidence", "Confidence", "pct", minWidth=120),
+    column("lift", "Lift", "float", minWidth=90,
+           valueFormatter={"function": "params.value == null ? '' : d3.format(',.2f')(params.value)"}),
+]
+
+
+@callback(Output("products-rules-box", "children"), Input(query_store_id(PAGE_ID), "data"))
+@memoised_view
+def update_rules(query):
+    view = View(current_context(), query)
+    models = view.models
+    if not models.ready:
+        message = None
+        if models.status == "running":
+            message = f"The models are being fitted ({models.progress:.0%}); the rules appear when they are ready."
+        elif models.status == "failed":
+            message = f"The models could not be fitted: {models.message}"
+        return models_pending(message)
+    rules = models.results.association_rules
+    if rules is None:
+        reason = models.results.errors.get("association_rules", "not computed")
+        return dbc.Alert(f"No association rules for this dataset: {reason}", color="secondary", id="products-rules-none")
+    if rules.empty:
+        return dbc.Alert("No pair of products is bought together often enough to make a rule.", color="secondary",
+                         id="products-rules-none")
+    return data_grid("products-rules", _RULE_COLUMNS, rule_rows(rules), page_size=10)
+
+
+def rule_rows(rules: pd.DataFrame) -> list[dict]:
+    """The stored rules as grid rows: codes, descriptions and the labels shown."""
+    def label(code, description) -> str:
+        return f"{description} ({code})" if isinstance(description, str) and description else str(code)
+
+    frame = rules[["antecedent", "consequent", "antecedent_description", "consequent_description", "orders",
+                   "support", "confidence", "lift"]].copy()
+    frame["antecedent_label"] = [label(c, d) for c, d in zip(frame["antecedent"], frame["antecedent_description"])]
+    frame["consequent_label"] = [label(c, d) for c, d in zip(frame["consequent"], frame["consequent_description"])]
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
