@@ -27,6 +27,7 @@ from analytics.selection import select_customers, select_lines
 
 from ..data.cache import MISSING, estimate_size
 from .filters import Filters
+from .selectors import ReportSelections
 from ..data.storage import get_dataset
 from ..data.results import get_result, register, result_cache
 from ..platform.tenancy import PortalContext, current_context
@@ -128,9 +129,10 @@ def filter_options(ctx: PortalContext, state: ModelsState | None = None) -> dict
     return get_result(ctx, "filter_options", variant=state.stamp)
 
 
-class View:
+class View(ReportSelections):
     """What one request of a page sees: the caller's context, the URL's filters and,
-    computed at most once per request, the results they select.
+    computed at most once per request, the results they select (the named selections
+    such as ``view.segment_summary()`` are in :mod:`portal.dashboard.selectors`).
 
     ``View(current_context(), query)`` in a layout or callback; ``query`` is the
     page's query string (or Dash's kwargs).

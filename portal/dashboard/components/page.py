@@ -2,19 +2,22 @@
 or empty states.
 
 A page's ``layout(**query)`` builds a :class:`portal.dashboard.view.View` and calls
-:func:`page_frame`; its callbacks take ``Input(query_store_id(page_id), "data")``
-(the canonical query string the layout was rendered with), so they run once per
-URL, after the router has rendered the page.
+:func:`page_frame`; its callbacks are :func:`page_callback` functions: they take
+``Input(query_store_id(page_id), "data")`` (the canonical query string the layout
+was rendered with), so they run once per URL, after the router has rendered the
+page, and receive the view of that query.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import Input, Output, callback, dcc, html
 
-from portal.dashboard.view import View
+from portal.dashboard.view import View, memoised_view
+from portal.platform.tenancy import current_context
 from portal.dashboard.filters import build_query, page_options
 from portal.data.results import NoDataset
 from portal.data.storage import DatasetNotFound
@@ -26,6 +29,26 @@ from .states import models_pending, no_data
 
 def query_store_id(page_id: str) -> str:
     return f"{page_id}-query"
+
+
+def page_callback(page_id: str, *outputs: Output, **callback_options: Any) -> Callable:
+    """Decorator: ``render(view)`` becomes the page callback of ``outputs``.
+
+    The callback's one input is the page's query store; it is memoised per worker
+    (:func:`portal.dashboard.view.memoised_view`: tenant, dataset, model fit and
+    query) and ``render`` gets ``View(current_context(), query)``.  The decorated
+    name is the callback as Dash calls it: ``update_x(query)``.
+    """
+    def decorate(render: Callable[[View], Any]) -> Callable[[str], Any]:
+        @functools.wraps(render)
+        def from_query(query):
+            return render(View(current_context(), query))
+
+        memoised = memoised_view(from_query)
+        callback(*outputs, Input(query_store_id(page_id), "data"), **callback_options)(memoised)
+        return memoised
+
+    return decorate
 
 
 def canonical_query(view: View, options: dict[str, tuple[str, ...]] | None = None) -> str:

@@ -12,18 +12,18 @@ import dash
 import dash_bootstrap_components as dbc
 import numpy as np
 import plotly.graph_objects as go
-from dash import Input, Output, callback, dcc, html
+from dash import Output, dcc, html
 
 from analytics.churn import FEATURES, RISK_BANDS, baseline_rule_point, risk_band_summary
 from portal.dashboard.components.cards import graph, kpi_card, panel
 from portal.dashboard.components.customerlist import customer_list_view, profile_form
 from portal.dashboard.components.figures import OKABE_ITO, SEQUENTIAL, count, message_figure, money, percent, themed
-from portal.dashboard.components.page import canonical_query, open_view, page_frame, query_store_id
+from portal.dashboard.components.page import canonical_query, open_view, page_callback, page_frame
 from portal.dashboard.components.states import NO_MATCH
 from portal.dashboard.components.tables import small_table
 from portal.dashboard.customer_lists import Column, customer_list
 from portal.dashboard.view import RISK_BANDS as BAND_ORDER
-from portal.dashboard.view import View, memoised_view
+from portal.dashboard.view import View
 from portal.platform.tenancy import current_context
 
 PAGE_ID = "churn"
@@ -99,10 +99,8 @@ def _body(view: View) -> html.Div:
 # summary cards (filtered)
 
 
-@callback(Output("churn-cards", "children"), Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_cards(query):
-    view = View(current_context(), query)
+@page_callback(PAGE_ID, Output("churn-cards", "children"))
+def update_cards(view: View):
     if not view.models.ready:
         return dbc.Alert("The models are not fitted yet.", color="warning")
     if view.models.results.churn_scores is None:
@@ -197,12 +195,10 @@ def _model_card(view: View) -> html.Div:
     ], id="churn-model-card")
 
 
-@callback(Output("churn-roc", "figure"), Output("churn-pr", "figure"), Output("churn-confusion", "figure"),
-          Output("churn-calibration", "figure"), Output("churn-importance", "figure"),
-          Output("churn-report", "children"), Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_model_card(query):
-    view = View(current_context(), query)
+@page_callback(PAGE_ID, Output("churn-roc", "figure"), Output("churn-pr", "figure"),
+               Output("churn-confusion", "figure"), Output("churn-calibration", "figure"),
+               Output("churn-importance", "figure"), Output("churn-report", "children"))
+def update_model_card(view: View):
     churn = view.models.results.churn if view.models.ready else None
     if churn is None:
         empty = message_figure("The churn model is not available.", height=CURVE_HEIGHT)

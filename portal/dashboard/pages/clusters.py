@@ -11,17 +11,17 @@ import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Input, Output, callback, html
+from dash import Output, html
 from plotly.subplots import make_subplots
 
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view
 from portal.dashboard.components.figures import OKABE_ITO, message_figure, themed
-from portal.dashboard.components.page import canonical_query, open_view, page_frame, page_option, query_store_id
+from portal.dashboard.components.page import canonical_query, open_view, page_callback, page_frame, page_option
 from portal.dashboard.components.states import NO_MATCH_NARROW
 from portal.dashboard.components.tables import column, data_grid
 from portal.dashboard.customer_lists import Column, customer_list
-from portal.dashboard.view import View, memoised_view
+from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
 from portal.platform.tenancy import current_context
 
@@ -128,9 +128,7 @@ def skipped_reason(report) -> str:
 def _points(view: View) -> pd.DataFrame:
     """Coordinates of the selected customers with their cluster label and RFM values."""
     clusters = view.report.clusters
-    coordinates = clusters.coordinates
-    if not view.filters.is_empty:
-        coordinates = coordinates[coordinates.index.isin(view.selected_customers.index)]
+    coordinates = view.cluster_coordinates()
     values = view.customers[["recency", "frequency", "monetary"]]
     points = coordinates.join(values, how="left")
     points["label"] = clusters.profiles["label"].to_numpy(dtype=object)[points["cluster"].to_numpy()]
@@ -145,20 +143,17 @@ def sample_points(points: pd.DataFrame, limit: int | None = None) -> pd.DataFram
     return points.sample(n=limit, random_state=0).sort_index()
 
 
-@callback(Output("clusters-scatter", "figure"), Output("clusters-scatter-note", "children"),
-          Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_scatter(query):
-    view = View(current_context(), query)
+@page_callback(PAGE_ID, Output("clusters-scatter", "figure"), Output("clusters-scatter-note", "children"))
+def update_scatter(view: View):
     clusters = view.report.clusters
     if clusters is None:
         return message_figure("Clustering was skipped: " + skipped_reason(view.report), height=520), ""
     points = _points(view)
     if points.empty:
         return message_figure(NO_MATCH_NARROW, height=520), ""
-    options = page_options(query, OPTIONS)
+    options = page_options(view.query, OPTIONS)
     shown = sample_points(points)
-    scope = "selected customers" if not view.filters.is_empty else "customers"
+    scope = "selected customers" if view.is_filtered else "customers"
     if len(shown) < len(points):
         note = (f"A random sample of {len(shown):,} of the {len(points):,} {scope} is drawn "
                 "(the browser stays responsive); cluster shares are those of the sample.")
@@ -243,11 +238,8 @@ def _scatter_3d(points: pd.DataFrame, profiles: pd.DataFrame) -> go.Figure:
 # curves and profiles
 
 
-@callback(Output("clusters-curves", "figure"), Output("clusters-profiles", "rowData"),
-          Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_model(query):
-    view = View(current_context(), query)
+@page_callback(PAGE_ID, Output("clusters-curves", "figure"), Output("clusters-profiles", "rowData"))
+def update_model(view: View):
     clusters = view.report.clusters
     if clusters is None:
         return message_figure("Clustering was skipped: " + skipped_reason(view.report), height=320), []
@@ -276,11 +268,7 @@ def _curves(clusters) -> go.Figure:
 
 def _profile_rows(view: View) -> list[dict]:
     profiles = view.report.clusters.profiles.copy()
-    if view.filters.is_empty:
-        profiles["selected"] = profiles["size"]
-    else:
-        selected = view.selected_customers["cluster"].dropna().astype("int64").value_counts()
-        profiles["selected"] = selected.reindex(profiles.index).fillna(0).astype("int64")
+    profiles["selected"] = view.cluster_selected_sizes()
     table = profiles.reset_index()
     table = table.astype({c: "object" for c in table.columns}).where(table.notna(), None)
     return table.to_dict("records")

@@ -12,15 +12,15 @@ import dash
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Input, Output, callback, html
+from dash import Output, html
 from plotly.subplots import make_subplots
 
-from analytics.cohorts import average_retention_curve, cohort_table, cohorts_between, retention_matrix
+from analytics.cohorts import retention_matrix
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.figures import OKABE_ITO, SEQUENTIAL, message_figure, themed
-from portal.dashboard.components.page import open_view, page_frame, page_option, query_store_id
+from portal.dashboard.components.page import open_view, page_callback, page_frame, page_option
 from portal.dashboard.components.states import NO_MATCH
-from portal.dashboard.view import View, memoised_view
+from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
 from portal.platform.tenancy import current_context
 
@@ -96,31 +96,16 @@ def window_note(view: View) -> str:
 
 def cohort_data(view: View) -> pd.DataFrame:
     """The long cohort table for this view (analytics.cohorts.cohort_table)."""
-    if view.has_scope:
-        table = cohort_table(view.scoped_lines, view.snapshot)
-    else:
-        table = view.report.cohorts
-    if view.filters.start or view.filters.end:
-        table = cohorts_between(table, view.filters.start, view.filters.end)
-    return table
+    return view.cohort_table()
 
 
-@callback(Output("cohorts-heatmap", "figure"), Output("cohorts-curve", "figure"),
-          Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_cohorts(query):
-    view = View(current_context(), query)
-    metric = page_options(query, OPTIONS)["metric"]
+@page_callback(PAGE_ID, Output("cohorts-heatmap", "figure"), Output("cohorts-curve", "figure"))
+def update_cohorts(view: View):
+    metric = page_options(view.query, OPTIONS)["metric"]
     table = cohort_data(view)
     if table.empty:
         return message_figure(NO_MATCH, height=HEATMAP_HEIGHT), message_figure(NO_MATCH, height=CURVE_HEIGHT)
-    if view.filters.is_empty:
-        curve = view.report.retention_curve
-        matrix = view.report.retention if metric == "customers" else retention_matrix(table, VALUES[metric])
-    else:
-        curve = average_retention_curve(table)
-        matrix = retention_matrix(table, VALUES[metric])
-    return heatmap(table, matrix, metric), curve_figure(curve, metric)
+    return heatmap(table, view.retention_matrix(VALUES[metric]), metric), curve_figure(view.retention_curve(), metric)
 
 
 def heatmap(table: pd.DataFrame, matrix: pd.DataFrame, metric: str) -> go.Figure:

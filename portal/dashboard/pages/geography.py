@@ -28,11 +28,18 @@ from analytics.selection import select_customers, select_lines
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view
 from portal.dashboard.components.figures import OKABE_ITO, SEQUENTIAL, count, message_figure, money, percent, themed
-from portal.dashboard.components.page import canonical_query, open_view, page_frame, page_option, query_store_id
+from portal.dashboard.components.page import (
+    canonical_query,
+    open_view,
+    page_callback,
+    page_frame,
+    page_option,
+    query_store_id,
+)
 from portal.dashboard.components.states import NO_MATCH
 from portal.dashboard.components.tables import column, data_grid
 from portal.dashboard.customer_lists import Column, customer_list
-from portal.dashboard.view import View, memoised_view
+from portal.dashboard.view import View
 from portal.dashboard.filters import build_query, page_options
 from portal.platform.tenancy import current_context
 
@@ -185,13 +192,11 @@ def country_data(view: View) -> pd.DataFrame:
     return country_summary_between(lines, start, end)
 
 
-@callback(Output("geography-map", "figure"), Output("geography-bars", "figure"), Output("geography-note", "children"),
-          Output("geography-unmapped", "children"), Output("geography-table", "rowData"),
-          Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_geography(query):
-    view = View(current_context(), query)
-    options = page_options(query, OPTIONS)
+@page_callback(PAGE_ID, Output("geography-map", "figure"), Output("geography-bars", "figure"),
+               Output("geography-note", "children"), Output("geography-unmapped", "children"),
+               Output("geography-table", "rowData"))
+def update_geography(view: View):
+    options = page_options(view.query, OPTIONS)
     summary = country_data(view)
     selected = set(view.filters.countries)
     if summary.empty:

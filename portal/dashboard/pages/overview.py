@@ -11,16 +11,15 @@ import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Input, Output, callback, html
+from dash import Output, html
 
-from analytics.geography import country_summary
-from analytics.products import product_summary, top_products
-from analytics.trends import kpi_change, monthly_summary
+from analytics.products import top_products
+from analytics.trends import monthly_summary
 from portal.dashboard.components.cards import graph, kpi_card, panel
 from portal.dashboard.components.figures import OKABE_ITO, count, message_figure, money, percent, themed
-from portal.dashboard.components.page import open_view, page_frame, query_store_id
+from portal.dashboard.components.page import open_view, page_callback, page_frame
 from portal.dashboard.components.states import NO_MATCH
-from portal.dashboard.view import View, memoised_view
+from portal.dashboard.view import View
 from portal.platform.tenancy import current_context
 
 PAGE_ID = "overview"
@@ -55,13 +54,10 @@ def _body(view: View) -> html.Div:
     ])
 
 
-@callback(Output("overview-kpis", "children"), Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_kpis(query):
-    view = View(current_context(), query)
+@page_callback(PAGE_ID, Output("overview-kpis", "children"))
+def update_kpis(view: View):
     start, end = view.window
-    # no filter: the report's KPIs (same window: the last lookback_days before the snapshot)
-    table = view.report.kpis if view.filters.is_empty else kpi_change(view.scoped_lines, start, end)
+    table = view.kpis()
     previous = f"{(start - (end - start)):%Y-%m-%d} to {(start - pd.Timedelta(days=1)):%Y-%m-%d}"
 
     def card(name: str, title: str, fmt, higher_is_better: bool = True) -> dbc.Col:
@@ -103,10 +99,8 @@ def _model_cards(view: View) -> list[dbc.Col]:
     ]
 
 
-@callback(Output("overview-trend", "figure"), Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_trend(query):
-    view = View(current_context(), query)
+@page_callback(PAGE_ID, Output("overview-trend", "figure"))
+def update_trend(view: View):
     monthly = monthly_summary(view.scoped_lines, view.snapshot) if view.has_scope else view.report.monthly
     if view.filters.start or view.filters.end:
         start, end = view.window
@@ -126,17 +120,9 @@ def update_trend(query):
     return themed(figure, height=340)
 
 
-@callback(Output("overview-countries", "figure"), Output("overview-products", "figure"),
-          Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_tops(query):
-    view = View(current_context(), query)
-    if view.filters.is_empty:
-        countries, products = view.report.countries, view.report.products
-    else:
-        selected = view.selected_lines
-        countries = country_summary(selected, view.snapshot)
-        products = product_summary(selected, view.snapshot)
+@page_callback(PAGE_ID, Output("overview-countries", "figure"), Output("overview-products", "figure"))
+def update_tops(view: View):
+    countries, products = view.country_summary(), view.product_summary()
     return _bar(countries.nlargest(10, "revenue"), "revenue", "country", "£%{x:,.0f}"), _bar(
         top_products(products, by="revenue", n=10).assign(
             label=lambda t: t["description"].fillna(t.index.to_series()).str.slice(0, 32)),

@@ -13,23 +13,16 @@ import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Input, Output, callback, html
+from dash import Output, html
 
 from analytics.errors import InsufficientDataError
-from analytics.products import (
-    MIN_UNITS_FOR_RETURN_RATE,
-    pareto_curve,
-    product_summary,
-    return_rate_leaders,
-    returned_value,
-    top_products,
-)
+from analytics.products import MIN_UNITS_FOR_RETURN_RATE, return_rate_leaders, returned_value, top_products
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.figures import OKABE_ITO, count, message_figure, money, percent, themed
-from portal.dashboard.components.page import open_view, page_frame, page_option, query_store_id
+from portal.dashboard.components.page import open_view, page_callback, page_frame, page_option
 from portal.dashboard.components.states import NO_MATCH, models_pending
 from portal.dashboard.components.tables import column, data_grid
-from portal.dashboard.view import View, memoised_view
+from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
 from portal.platform.tenancy import current_context
 
@@ -93,10 +86,7 @@ def _body(view: View) -> html.Div:
 
 def product_data(view: View) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(product summary, the lines it was computed from) for this view."""
-    if view.filters.is_empty:
-        return view.report.products, view.lines
-    lines = view.selected_lines
-    return product_summary(lines, view.snapshot), lines
+    return view.product_summary(), view.selected_lines
 
 
 def _label(table: pd.DataFrame, width: int = 34) -> list[str]:
@@ -105,13 +95,11 @@ def _label(table: pd.DataFrame, width: int = 34) -> list[str]:
             for code, name in zip(table.index, names)]
 
 
-@callback(Output("products-top", "figure"), Output("products-pareto", "figure"), Output("products-pareto-note", "children"),
-          Output("products-returns", "figure"), Output("products-returns-note", "children"),
-          Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_products(query):
-    view = View(current_context(), query)
-    by = page_options(query, OPTIONS)["by"]
+@page_callback(PAGE_ID, Output("products-top", "figure"), Output("products-pareto", "figure"),
+               Output("products-pareto-note", "children"), Output("products-returns", "figure"),
+               Output("products-returns-note", "children"))
+def update_products(view: View):
+    by = page_options(view.query, OPTIONS)["by"]
     summary, lines = product_data(view)
     if summary.empty:
         return (message_figure(NO_MATCH, height=TOP_HEIGHT), message_figure(NO_MATCH, height=HALF_HEIGHT), "",
@@ -143,7 +131,7 @@ def top_figure(summary: pd.DataFrame, by: str) -> go.Figure:
 def pareto_figure(view: View, summary: pd.DataFrame) -> tuple[go.Figure, str]:
     """Cumulative revenue share vs product share (trace "pareto") and the 80 % marker (trace "80%")."""
     try:
-        pareto = view.report.pareto if view.filters.is_empty else pareto_curve(summary)
+        pareto = view.product_pareto()
         if pareto is None:
             raise InsufficientDataError("no Pareto curve in the report")
     except InsufficientDataError:
@@ -216,10 +204,8 @@ _RULE_COLUMNS = [
 ]
 
 
-@callback(Output("products-rules-box", "children"), Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_rules(query):
-    view = View(current_context(), query)
+@page_callback(PAGE_ID, Output("products-rules-box", "children"))
+def update_rules(view: View):
     models = view.models
     if not models.ready:
         message = None

@@ -15,7 +15,7 @@ import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Input, Output, callback, dcc, html
+from dash import Output, dcc, html
 
 from analytics.migration import NOT_YET_CUSTOMER, segment_history
 from analytics.orders import invoice_table
@@ -25,8 +25,8 @@ from analytics.selection import select_lines
 from analytics.trends import business_kpis
 from portal.dashboard.components.cards import kpi_card, panel
 from portal.dashboard.components.figures import OKABE_ITO, SEGMENT_COLOURS, count, money, percent, themed
-from portal.dashboard.components.page import open_view, page_frame, query_store_id
-from portal.dashboard.view import View, memoised_view
+from portal.dashboard.components.page import open_view, page_callback, page_frame
+from portal.dashboard.view import View
 from portal.dashboard.filters import parse_query
 from portal.data.results import get_result, register
 from portal.platform.tenancy import current_context
@@ -93,11 +93,9 @@ def _body(view: View, wanted: str) -> html.Div:
     return html.Div([search, dcc.Loading(html.Div(id="profile-content"), type="circle", delay_show=150)])
 
 
-@callback(Output("profile-content", "children"), Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_profile(query):
-    view = View(current_context(), query)
-    wanted = customer_id(query)
+@page_callback(PAGE_ID, Output("profile-content", "children"))
+def update_profile(view: View):
+    wanted = customer_id(view.query)
     if not wanted:
         return dbc.Alert("Type a customer id above to see their profile.", color="info", id="profile-prompt")
     customers = view.customers

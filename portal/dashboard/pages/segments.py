@@ -19,16 +19,8 @@ import plotly.graph_objects as go
 from dash import Input, Output, State, callback, html, no_update
 from dash import ctx as dash_ctx
 
-from analytics.errors import InsufficientDataError
 from analytics.migration import NOT_YET_CUSTOMER, SegmentMigration
-from analytics.rfm import (
-    SEGMENT_ORDER,
-    assign_segments,
-    lorenz_curve,
-    revenue_concentration,
-    rfm_segment_grid,
-    segment_summary,
-)
+from analytics.rfm import SEGMENT_ORDER, assign_segments
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view
 from portal.dashboard.components.figures import (
@@ -39,12 +31,19 @@ from portal.dashboard.components.figures import (
     percent,
     themed,
 )
-from portal.dashboard.components.page import canonical_query, open_view, page_frame, page_option, query_store_id
+from portal.dashboard.components.page import (
+    canonical_query,
+    open_view,
+    page_callback,
+    page_frame,
+    page_option,
+    query_store_id,
+)
 from portal.dashboard.components.rfm_figures import migration_matrix, migration_sankey, rfm_boxes, rfm_histograms, rgba
 from portal.dashboard.components.states import NO_MATCH_NARROW
 from portal.dashboard.components.tables import column, data_grid
 from portal.dashboard.customer_lists import Column, customer_list
-from portal.dashboard.view import View, memoised_view
+from portal.dashboard.view import View
 from portal.dashboard.filters import QUERY_KEYS, Filters, build_query, page_options, parse_query
 from portal.platform.tenancy import current_context
 
@@ -165,37 +164,28 @@ _TABLE_COLUMNS = [
 
 
 def _summary(view: View) -> pd.DataFrame:
-    return view.report.segments if view.filters.is_empty else segment_summary(view.selected_customers)
+    return view.segment_summary()
 
 
 def _score_grid(view: View) -> pd.DataFrame:
-    return view.report.segment_grid if view.filters.is_empty else rfm_segment_grid(view.selected_customers)
+    return view.segment_grid()
 
 
 def _migration(view: View) -> SegmentMigration:
-    migration = view.report.migration
-    return migration if view.filters.is_empty else migration.restrict(view.selected_customers.index)
+    return view.segment_migration()
 
 
 def _concentration(view: View) -> tuple[dict | None, pd.DataFrame | None]:
-    if view.filters.is_empty:
-        return view.report.concentration, view.report.lorenz
-    monetary = view.selected_customers["monetary"]
-    try:
-        return revenue_concentration(monetary), lorenz_curve(monetary)
-    except InsufficientDataError:
-        return None, None
+    return view.revenue_concentration()
 
 
 # --------------------------------------------------------------------------
 # treemap, table, score grid
 
 
-@callback(Output("segments-treemap", "figure"), Output("segments-table", "rowData"),
-          Output("segments-grid", "figure"), Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_segments(query):
-    view = View(current_context(), query)
+@page_callback(PAGE_ID, Output("segments-treemap", "figure"), Output("segments-table", "rowData"),
+               Output("segments-grid", "figure"))
+def update_segments(view: View):
     if view.selected_customers.empty:
         return message_figure(NO_MATCH_NARROW, height=420), [], message_figure(NO_MATCH_NARROW, height=420)
     summary = _summary(view)
@@ -246,12 +236,9 @@ def _grid_figure(grid: pd.DataFrame) -> go.Figure:
 # migration
 
 
-@callback(Output("segments-migration", "figure"), Output("segments-migration-note", "children"),
-          Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_migration(query):
-    view = View(current_context(), query)
-    options = page_options(query, OPTIONS)
+@page_callback(PAGE_ID, Output("segments-migration", "figure"), Output("segments-migration-note", "children"))
+def update_migration(view: View):
+    options = page_options(view.query, OPTIONS)
     migration = _migration(view)
     moved = int(migration.counts.to_numpy().sum())
     if moved == 0:
@@ -272,12 +259,10 @@ def update_migration(query):
 # distributions and box plots
 
 
-@callback(Output("segments-histograms", "figure"), Output("segments-boxes", "figure"),
-          Output("segments-outlier-note", "children"), Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_distributions(query):
-    view = View(current_context(), query)
-    options = page_options(query, OPTIONS)
+@page_callback(PAGE_ID, Output("segments-histograms", "figure"), Output("segments-boxes", "figure"),
+               Output("segments-outlier-note", "children"))
+def update_distributions(view: View):
+    options = page_options(view.query, OPTIONS)
     customers = view.selected_customers
     if customers.empty:
         return message_figure(NO_MATCH_NARROW, height=340), message_figure(NO_MATCH_NARROW, height=340), ""
@@ -289,10 +274,8 @@ def update_distributions(query):
 # revenue concentration
 
 
-@callback(Output("segments-lorenz", "figure"), Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_concentration(query):
-    view = View(current_context(), query)
+@page_callback(PAGE_ID, Output("segments-lorenz", "figure"))
+def update_concentration(view: View):
     if view.selected_customers.empty:
         return message_figure(NO_MATCH_NARROW, height=374)
     stats, lorenz = _concentration(view)

@@ -13,18 +13,18 @@ import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Input, Output, callback, html
+from dash import Output, html
 
 from analytics.clv import TIER_CUTS, p_alive_grid
 from analytics.distributions import histogram
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view, profile_form
 from portal.dashboard.components.figures import OKABE_ITO, SEQUENTIAL, message_figure, money, themed
-from portal.dashboard.components.page import canonical_query, open_view, page_frame, page_option, query_store_id
+from portal.dashboard.components.page import canonical_query, open_view, page_callback, page_frame, page_option
 from portal.dashboard.components.states import NO_MATCH
 from portal.dashboard.components.tables import small_table
 from portal.dashboard.customer_lists import Column, customer_list
-from portal.dashboard.view import View, memoised_view
+from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
 from portal.platform.tenancy import current_context
 
@@ -183,16 +183,14 @@ def tier_starts(clv_table: pd.DataFrame) -> dict[str, float]:
     return starts
 
 
-@callback(Output("value-distribution", "figure"), Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_distribution(query):
-    view = View(current_context(), query)
+@page_callback(PAGE_ID, Output("value-distribution", "figure"))
+def update_distribution(view: View):
     if not view.models.ready or view.models.results.clv is None:
         return message_figure("The CLV models are not available.", height=FIGURE_HEIGHT)
     values = _valued(view)["clv_12m"]
     if values.empty:
         return message_figure(NO_MATCH, height=FIGURE_HEIGHT)
-    log = page_options(query, OPTIONS)["scale"] == "log"
+    log = page_options(view.query, OPTIONS)["scale"] == "log"
     starts = tier_starts(view.models.results.clv.customers)
     if log:  # below LOG_FLOOR the log axis would spend decades on a handful of near-zero CLVs
         below = int((values < LOG_FLOOR).sum())
@@ -272,10 +270,8 @@ def _palive_subtitle(clv) -> str:
             f"repeat purchase days 0 to {frequencies[-1]}")
 
 
-@callback(Output("value-palive", "figure"), Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_palive(query):
-    view = View(current_context(), query)
+@page_callback(PAGE_ID, Output("value-palive", "figure"))
+def update_palive(view: View):
     clv = view.models.results.clv if view.models.ready else None
     if clv is None:
         return message_figure("The CLV models are not available.", height=FIGURE_HEIGHT + 40)
@@ -301,11 +297,8 @@ def _holdout_subtitle(view: View) -> str:
             f"{(val.holdout_end - pd.Timedelta(days=1)):%Y-%m-%d}; {val.n_customers:,} customers")
 
 
-@callback(Output("value-holdout", "figure"), Output("value-holdout-metrics", "children"),
-          Input(query_store_id(PAGE_ID), "data"))
-@memoised_view
-def update_holdout(query):
-    view = View(current_context(), query)
+@page_callback(PAGE_ID, Output("value-holdout", "figure"), Output("value-holdout-metrics", "children"))
+def update_holdout(view: View):
     val = view.models.results.clv_validation if view.models.ready else None
     if val is None:
         reason = view.models.results.errors.get("clv_validation") if view.models.ready else None
