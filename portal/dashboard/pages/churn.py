@@ -28,6 +28,7 @@ from portal.dashboard.components.churn_figures import (
     pr_figure,
     roc_figure,
 )
+from portal.dashboard.components.help import help_points
 from portal.dashboard.customer_lists import Column, customer_list
 from portal.dashboard.view import RISK_BANDS as BAND_ORDER
 from portal.dashboard.view import View
@@ -58,21 +59,8 @@ CHURN_LIST = customer_list(
     rows=_scored, default_sort=(("revenue_at_risk", "desc"),), needs_models=True,
 )
 
-HOW_TO = [
-    ("**Churned** = no order in the next *H* days (the model card says *H* and how it was chosen). "
-    "**Churn probability**: the model's probability that the customer places no order in the *H* days after "
-    "the snapshot."),
-    (f"**Risk band**: high if the churn probability is {_HIGH:.0%} or more, medium from {_MEDIUM:.0%}, "
-    "low below. Colours: vermillion = high, orange = medium, blue = low."),
-    ("**Revenue at risk** (list: *At risk £*) = churn probability x predicted 12-month CLV (*CLV 12m £*: gross "
-    "revenue, 1 %/month discount, from the BG/NBD + Gamma-Gamma models, see Customer value)."),
-    ("**Filters** narrow the list and the summary cards. The **model card** is about the model (trained and "
-    "evaluated on all customers at two past cut-offs): filters do not change it."),
-    ("**ROC curve**: share of churners caught (true positive rate) against share of retained customers "
-    "wrongly flagged (false positive rate) as the threshold falls; AUC 0.5 = chance, 1 = perfect. "
-    "**PR AUC** (average precision) summarises precision against recall."),
-    "To open a customer's profile, type their id in the box above the list.",
-]
+#: "How to read this": the points of churn.md beside this module.
+HOW_TO = help_points(__file__, _HIGH=_HIGH, _MEDIUM=_MEDIUM)
 
 
 def layout(**query):

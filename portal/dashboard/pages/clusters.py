@@ -24,6 +24,7 @@ from portal.dashboard.components.page import (
 from portal.dashboard.components.states import NO_MATCH_NARROW
 from portal.dashboard.components.tables import column, data_grid
 from portal.dashboard.components.clusters_figures import cluster_curves, scatter_2d, scatter_3d
+from portal.dashboard.components.help import help_points
 from portal.dashboard.customer_lists import Column, customer_list
 from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
@@ -47,20 +48,8 @@ CLUSTER_LIST = customer_list(
     default_sort=(("monetary", "desc"),),
 )
 
-HOW_TO = [
-    ("**K-means clusters** group customers with similar recency, frequency, net revenue and tenure, after a "
-     "log transform (so a few big spenders do not dominate) and standardisation. They are fitted **once on all "
-     "customers at the snapshot**: filters only choose whose points and rows are shown, they do not re-cluster."),
-    ("**k** (number of clusters) is the one with the highest **silhouette** (how much closer customers are to "
-     "their own cluster than to the next one: -1 to 1, higher is better). The **elbow** chart shows the inertia "
-     "(within-cluster spread) falling as k grows."),
-    ("**Labels** describe each cluster's centre against the median customer: value (net revenue), recency, "
-     "then frequency or tenure when needed to tell clusters apart."),
-    ("**Scatter**: axes are log(1 + value) with ticks in the original units (days, orders, £), or the two "
-     "principal components (the two directions along which customers differ most). At most "
-     f"{MAX_POINTS:,} customers are drawn (a fixed random sample when there are more)."),
-    "Cluster colours are the colour-blind-safe Okabe-Ito palette.",
-]
+#: "How to read this": the points of clusters.md beside this module.
+HOW_TO = help_points(__file__, MAX_POINTS=MAX_POINTS)
 
 
 def layout(**query):

@@ -23,6 +23,7 @@ from portal.dashboard.components.cohorts_figures import (
     curve_figure,
     heatmap,
 )
+from portal.dashboard.components.help import help_points
 from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
 from portal.platform.tenancy import current_context
@@ -35,25 +36,8 @@ VALUES = {"customers": "retention", "revenue": "revenue_per_customer"}
 
 dash.register_page(__name__, path=PATH, name="Cohorts", title="Cohorts · Customer analytics", order=30)
 
-HOW_TO = [
-    ("**Cohort**: the customers whose first order ever was in that calendar month (the acquisition month). "
-     "**Month n** = n calendar months after it (month 0 = the acquisition month itself)."),
-    ("**Customer retention** of a cell = cohort members with at least one order in that month / the cohort's "
-     "original size, in %. Month 0 is 100 % by definition."),
-    ("**Revenue per customer** (the *Revenue* switch) = the cohort's net revenue (sales minus returns) in that "
-     "month / its ORIGINAL size, in £: it falls both when customers leave and when they spend less."),
-    ("**Colours** (Cividis: dark = low, yellow = high) run from 0 to the highest value AFTER month 0, so the "
-     "months that matter are told apart; month-0 cells show the top colour. **Grey cells** are months a cohort "
-     "has not reached yet at the snapshot date: not observed, not 0 %. The last month of every cohort may be "
-     "partial (it ends at the snapshot)."),
-    ("**Average curve**: each month's retention over the cohorts that have reached it, weighted by cohort size "
-     f"(= their active customers / their total size). Hollow points rest on fewer than {FEW_COHORTS} cohorts."),
-    ("**Filters**: countries and customer attributes keep those customers, and their cohort is their first order "
-     "ever within that scope (a country's cohort is the first order from that country). A **date filter keeps "
-     "the cohorts ACQUIRED in it**: every calendar month the window touches, each cohort followed to the snapshot."),
-    ("**The first month of the data** also holds every customer who was already buying before the data starts "
-     "(their first order in the data is not their first ever): it is larger and retains better than a true cohort."),
-]
+#: "How to read this": the points of cohorts.md beside this module.
+HOW_TO = help_points(__file__, FEW_COHORTS=FEW_COHORTS)
 
 
 def layout(**query):

@@ -38,6 +38,7 @@ from portal.dashboard.components.page import (
 from portal.dashboard.components.states import NO_MATCH
 from portal.dashboard.components.tables import column, data_grid
 from portal.dashboard.components.geography_figures import EUROPE, MAP_HEIGHT, METRICS, bars_figure, map_figure
+from portal.dashboard.components.help import help_points
 from portal.dashboard.customer_lists import Column, customer_list
 from portal.dashboard.view import View
 from portal.dashboard.filters import build_query, page_options
@@ -59,24 +60,8 @@ GEOGRAPHY_LIST = customer_list(
     default_sort=(("monetary", "desc"),),
 )
 
-HOW_TO = [
-    ("**Click a country** on the map or a row of the table to filter every page to it; click it again to clear. "
-     "The map and the table keep showing every country (the selected ones outlined in orange) so you can compare "
-     "and switch; the other filters (dates, segment, risk, CLV tier) apply to them."),
-    ("**Net revenue**: sales minus returns, guests included, in £. **Customers**: identified customers with an "
-     "order from the country (someone ordering from two countries counts in both). **AOV** (average order value) "
-     "= gross sales / orders, in £."),
-    ("**New customers**: first order EVER in the date filter's window (without one: in the last 90 days before the "
-     "snapshot), counted in the country of that first order. With a date filter every figure is the window's."),
-    ("**Colours**: Cividis, dark = low, yellow = high. One country (often the United Kingdom) can hold most of the "
-     "revenue and squash the others into the dark end: the **Log** scale spaces them by orders of magnitude. "
-     "Grey countries have no positive value to colour (e.g. 0 new customers on the log scale). When every country is "
-     "in Europe the map frames Europe (drag to pan, scroll or the +/- buttons to zoom)."),
-    ("**Not on the map**: names that are not one country (Channel Islands, European Community, Unspecified, West "
-     "Indies...) are listed under the map with their figures, and are in the table."),
-    ("**Customer list**: the customers whose country (of their latest order) is selected, with RFM values, the "
-     "12-month CLV and churn risk band of the models fitted at the snapshot date."),
-]
+#: "How to read this": the points of geography.md beside this module.
+HOW_TO = help_points(__file__)
 
 
 def layout(**query):

@@ -20,6 +20,7 @@ from portal.dashboard.components.figures import OKABE_ITO, count, message_figure
 from portal.dashboard.components.page import open_view, page_callback, page_frame
 from portal.dashboard.components.states import NO_MATCH
 from portal.dashboard.components.overview_figures import bar_figure
+from portal.dashboard.components.help import help_points
 from portal.dashboard.view import View
 from portal.platform.tenancy import current_context
 
@@ -28,15 +29,8 @@ PATH = "/"
 
 dash.register_page(__name__, path=PATH, name="Overview", title="Overview · Customer analytics", order=0)
 
-HOW_TO = [
-    "**KPI window**: the date filter, or the last 90 days before the snapshot; the change compares it with "
-    "the window of the same length just before.",
-    "**Revenue** is net of returns, guests included. **AOV** = gross sales / orders. **Repeat-customer rate**: "
-    "share of the window's customers with 2 or more orders up to the window's end.",
-    "**New customers** made their first order ever in the month; **returning** ones had ordered before.",
-    "**Revenue at risk** = churn probability x predicted 12-month CLV, summed over the selected customers; "
-    "both come from the models fitted at the snapshot date.",
-]
+#: "How to read this": the points of overview.md beside this module.
+HOW_TO = help_points(__file__)
 
 
 def layout(**query):

@@ -29,6 +29,7 @@ from portal.dashboard.components.products_figures import (
     returns_figure,
     top_figure,
 )
+from portal.dashboard.components.help import help_points
 from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
 from portal.platform.tenancy import current_context
@@ -39,22 +40,8 @@ OPTIONS = {"by": ("revenue", "quantity", "customers")}
 
 dash.register_page(__name__, path=PATH, name="Products", title="Products · Customer analytics", order=80)
 
-HOW_TO = [
-    ("**Net revenue**: sales minus returns, guests included, in £. **Units sold**: units on orders (returns not "
-     "deducted). **Customers**: identified customers who bought the product at least once."),
-    ("**Pareto curve**: products sorted from the best seller down; the curve is the cumulative share of net revenue "
-     "against the share of products. The marker shows how few products make 80 % of it (products with a negative "
-     "net revenue count as 0)."),
-    (f"**Return rate** = units returned / units sold, over the products with returns and at least "
-     f"{MIN_UNITS_FOR_RETURN_RATE} units sold (rarer products give meaningless 100 % rates). It can exceed 100 % when "
-     "goods bought before the data starts come back. **Returned value**: units returned x their price, in £."),
-    ("**Association rules** A → B: **support** = share of all orders holding both; **confidence** = share of the "
-     "orders with A that also hold B; **lift** = confidence / share of orders with B (above 1: bought together more "
-     "often than by chance). They come from every order of the dataset, mined when the models were fitted: the "
-     "filters do not change them."),
-    ("**Filters**: the charts use the lines of the selected dates, countries and customers (a customer filter "
-     "leaves guests out)."),
-]
+#: "How to read this": the points of products.md beside this module.
+HOW_TO = help_points(__file__, MIN_UNITS_FOR_RETURN_RATE=MIN_UNITS_FOR_RETURN_RATE)
 
 
 def layout(**query):

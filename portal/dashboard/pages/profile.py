@@ -26,6 +26,7 @@ from portal.dashboard.components.cards import kpi_card, panel
 from portal.dashboard.components.figures import SEGMENT_COLOURS, count, money, percent
 from portal.dashboard.components.page import open_view, page_callback, page_frame
 from portal.dashboard.components.profile_figures import TIMELINE_HEIGHT, timeline_figure
+from portal.dashboard.components.help import help_points
 from portal.dashboard.view import View
 from portal.dashboard.filters import parse_query
 from portal.data.results import get_result, register
@@ -49,21 +50,8 @@ def _segment_history(r):
 #: Segments of every customer at the snapshot and 90/180/270/360 days before, once per dataset.
 register("segment_history", _segment_history)
 
-HOW_TO = [
-    ("Type a **customer id** and press Enter (or leave the box): the id goes into the URL, so the profile "
-     "can be bookmarked or shared with colleagues of the same company. Only your company's customers are found."),
-    ("**Orders**: distinct orders (invoices) before the snapshot. **Net revenue**: sales minus returns (£). "
-     "**AOV**: gross order value / orders. **Tenure**: days from the first order to the snapshot."),
-    ("**Timeline**: each dot is an order, its size the order value (£); **x marks** are returns (refunds, "
-     "below 0)."),
-    ("**Segment history**: the customer's RFM segment at the snapshot and 90, 180, 270 and 360 days before, "
-     "each computed from the orders before that date with that date's quintiles."),
-    ("**Model figures** (when fitted): 12-month CLV (£), P(alive), expected purchase days in the next 90 days, "
-     "churn probability and risk band, as on the Customer value and Churn risk pages."),
-    ("**Recommended products**: the top 10 products the customer has not bought, from co-purchase similarity "
-     "(products bought by the same customers) or, where that has nothing, popularity."),
-    "The global filters do not apply here: a profile always covers the customer's whole history.",
-]
+#: "How to read this": the points of profile.md beside this module.
+HOW_TO = help_points(__file__)
 
 
 def customer_id(query) -> str:

@@ -41,6 +41,7 @@ from portal.dashboard.components.rfm_figures import (
 from portal.dashboard.components.states import NO_MATCH_NARROW
 from portal.dashboard.components.tables import column, data_grid
 from portal.dashboard.components.segments_figures import grid_figure, treemap
+from portal.dashboard.components.help import help_points
 from portal.dashboard.customer_lists import Column, customer_list
 from portal.dashboard.view import View
 from portal.dashboard.filters import QUERY_KEYS, Filters, build_query, page_options, parse_query
@@ -68,25 +69,8 @@ SEGMENT_LIST = customer_list(
     default_sort=(("monetary", "desc"),),
 )
 
-HOW_TO = [
-    ("**Recency**: days from the last order to the snapshot date. **Frequency**: distinct orders. "
-     "**Monetary**: net revenue (sales minus returns, £) over the whole history. **Tenure**: days since the "
-     "first order."),
-    ("**Scores** R, F, M are quintiles 1-5 over all customers at the snapshot (5 = most recent, most orders, "
-     "most money). The **segment** comes from the R x F grid (the heatmap shows which cell is which segment)."),
-    ("**Filters select customers**; their values and segments stay those measured at the snapshot over all "
-     "customers (a date filter keeps the customers who ordered in it). Click a treemap tile or a table row to "
-     "filter the page to that segment."),
-    ("**Migration**: each customer's segment at the start of the look-back period (computed from the data up to "
-     "that day) against the segment at the snapshot. *Not yet a customer* = first order in the period. Revenue = "
-     "net revenue of the period. The customer list's *Previous segment* is the segment at that start date."),
-    ("**Box plots**: the box spans the quartiles, the line is the median, the whiskers reach the last values "
-     "within 1.5 x IQR of the box; points beyond are **outliers** (hide them to read the box)."),
-    ("**Revenue concentration**: the Lorenz curve sorts customers from the smallest to the largest spender; the "
-     "further it sags below the diagonal (perfect equality), the more revenue depends on a few customers. "
-     "**Gini** 0 = everyone spends the same, 1 = one customer has all the revenue."),
-    "Segment colours are fixed across the portal; the heatmaps use the colour-blind-safe Cividis scale.",
-]
+#: "How to read this": the points of segments.md beside this module.
+HOW_TO = help_points(__file__)
 
 
 def layout(**query):

@@ -30,6 +30,7 @@ from portal.dashboard.components.page import (
 from portal.dashboard.components.states import NO_MATCH
 from portal.dashboard.components.tables import small_table
 from portal.dashboard.components.value_figures import FIGURE_HEIGHT, histogram_figure
+from portal.dashboard.components.help import help_points
 from portal.dashboard.customer_lists import Column, customer_list
 from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
@@ -70,27 +71,8 @@ VALUE_LIST = customer_list(
     rows=_valued, default_sort=(("clv_12m", "desc"),), needs_models=True,
 )
 
-HOW_TO = [
-    ("**CLV 12 months**: predicted gross revenue of the customer over the next 12 months (£), discounted "
-     "1 % a month = expected purchases (BG/NBD) x expected value per purchase (Gamma-Gamma). No margin is "
-     "applied. **CLV tier**: top 1 % / top 10 % / rest by CLV rank among all customers."),
-    ("**P(alive)**: the BG/NBD probability that the customer has not silently dropped out, given how often "
-     "and how recently they bought. **Expected orders 90 d**: expected purchase days in the next 90 days. "
-     "The models count **purchase days** (several orders on one day count once); the list's **Orders** and "
-     "**Recency** are the RFM ones (distinct orders; days since the last order)."),
-    ("**P(alive) map**: computed from the fitted BG/NBD formula for a customer of the typical age T (the "
-     "median days from first purchase to the snapshot), not from binned customers. Blank cells cannot occur "
-     "(recency above T, or fewer days than repeat purchases). Colours: Cividis, dark = likely gone, "
-     "yellow = likely alive."),
-    ("**Holdout check**: the model is refitted on the orders before the holdout start and forecasts each "
-     "customer's purchase days in the holdout; bars compare the mean forecast with what happened, by the "
-     "customer's purchase days before it. **Naive baseline**: the customer's past purchase rate x holdout days."),
-    ("**Filters** narrow the list and the CLV distribution; the P(alive) map, the holdout check and the "
-     "parameters describe the models (fitted on all customers) and do not change."),
-    ("**List columns**: Exp. orders 90 days = expected purchase days in the next 90 days (BG/NBD); Exp. order "
-     "value = expected value per purchase (Gamma-Gamma, £); Orders, Recency and Net revenue are to date. The "
-     "CSV export has the same columns. To open a customer's profile, type their id in the box above the list."),
-]
+#: "How to read this": the points of value.md beside this module.
+HOW_TO = help_points(__file__)
 
 
 def layout(**query):
