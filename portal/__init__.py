@@ -93,6 +93,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .callback_guard import init_callback_guard
 
     init_callback_guard(server)
+    from .account_mail import init_account_mail
+    from .digests import init_digests
+
+    init_digests(server)  # e-mail digests: unsubscribe route, send-digests, beat task, Saved views section
+    init_account_mail(server)  # invitations and password resets by e-mail
     _set_up_dash_now(server, dash_app)
     return server
 

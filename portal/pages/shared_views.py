@@ -16,6 +16,7 @@ from dash import ctx as dash_ctx
 from portal import views as saved_views
 from portal.accounts import AccountError
 from portal.components.tables import column, data_grid
+from portal.digests import ui as digests_ui
 from portal.filters import Filters
 from portal.tenancy import current_context
 
@@ -64,6 +65,7 @@ def layout(**_query):
         editing,
         html.Div(id="views-status", className="mt-2 small"),
         dcc.Store(id="views-refresh"),
+        digests_ui.section(ctx),
     ])
 
 
