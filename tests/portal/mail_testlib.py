@@ -9,6 +9,7 @@ outcome unknown to the sender).  ``hold_rcpt`` makes the server wait at RCPT TO 
 from __future__ import annotations
 
 import asyncio
+import logging
 import email
 import threading
 import time
@@ -16,6 +17,8 @@ from collections import deque
 from email import policy
 
 from portal_testlib import free_port
+
+logging.getLogger("mail.log").setLevel(logging.WARNING)  # one line per SMTP command otherwise
 
 
 class MailServer:
