@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from portal.config import Settings
+import portal.digests.models  # noqa: F401,E402 - tables of migration 0005_digests
 from portal.models import Base
 
 config = context.config
