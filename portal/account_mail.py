@@ -278,8 +278,11 @@ def set_password(token: str):
 def init_account_mail(app: Flask) -> None:
     """Register the routes (public: the link or the same answer is the only thing they give)
     and their rate limit."""
-    limiter = app.extensions["portal"].limiter
+    services = app.extensions["portal"]
+    limiter = services.limiter
     settings = app.extensions["portal_mail"]
+    if services.dash is not None:
+        register_invite(services.dash)
     if limiter is not None:
         limit = limiter.limit(settings.reset_rate_limit, methods=["POST"],
                               key_func=lambda: "reset-address:" + (request.remote_addr or ""),
@@ -288,3 +291,44 @@ def init_account_mail(app: Flask) -> None:
         app.view_functions["account.forgot"] = limit(app.view_functions["account.forgot"])
     else:
         app.register_blueprint(blueprint)
+
+
+# --------------------------------------------------------------------------
+# the Data page's "Invite by e-mail" (admins)
+
+
+def invite_controls():
+    """A button beside "Add user": invite the address and role typed in the same row, no password."""
+    import dash_bootstrap_components as dbc
+    from dash import html
+
+    return html.Div([
+        dbc.Button("Invite by e-mail (they choose their password)", id="invite-user", size="sm",
+                   color="primary", outline=True),
+        html.Div(id="invite-status", className="mt-2", role="status"),
+    ], className="mt-2")
+
+
+def register_invite(dash_app) -> None:
+    import dash_bootstrap_components as dbc
+    from dash import Input, Output, State
+
+    from .accounts import list_users
+    from .tenancy import check_role
+
+    @dash_app.callback(
+        Output("invite-status", "children"), Output("users-grid", "rowData", allow_duplicate=True),
+        Input("invite-user", "n_clicks"), State("new-user-email", "value"), State("new-user-role", "value"),
+        prevent_initial_call=True,
+    )
+    def invite(_clicks, email, role):
+        from dash import no_update
+
+        ctx = check_role("admin")
+        try:
+            address = invite_user(ctx, email if isinstance(email, str) else "", role if isinstance(role, str) else "",
+                                  ip=request.remote_addr)
+        except AccountError as exc:
+            return dbc.Alert(str(exc), color="danger", className="py-2 mb-0"), no_update
+        note = f"Invitation sent to {address}: the link works once and expires in {mail_settings().invite_hours} hours."
+        return dbc.Alert(note, color="success", className="py-2 mb-0"), list_users(ctx.tenant_id)

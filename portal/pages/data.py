@@ -17,6 +17,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from flask import current_app
 
 from portal import accounts, jobs, storage
+from portal.account_mail import invite_controls
 from portal.components.datasets import (
     DATASET_COLUMNS,
     USER_COLUMNS,
@@ -88,6 +89,7 @@ def layout(**_query):
                 dbc.Col(dbc.Button("Add user", id="add-user", color="primary"), md=2),
             ], className="g-2 mt-3"),
             html.Div(id="users-status", className="mt-2"),
+            invite_controls(),
         ]),
         dcc.Interval(id="data-refresh", interval=3000),
     ])

@@ -146,3 +146,20 @@ def test_reset_mails_are_capped_per_account_and_requests_per_address(app, mail):
     other = client.post("/account/forgot", data={"csrf_token": token, "email": "x@nowhere.example"},
                         environ_base={"REMOTE_ADDR": "10.9.9.10"})
     assert other.status_code == 200
+
+
+def test_admin_invites_from_the_data_page(app, mail):
+    from portal_testlib import callback_outputs, dash_post
+
+    def invite(client, email):
+        output = next(o for o in callback_outputs(client) if "invite-status.children" in o)
+        return dash_post(client, output, [{"id": "invite-user", "property": "n_clicks", "value": 1}],
+                         [{"id": "new-user-email", "property": "value", "value": email},
+                          {"id": "new-user-role", "property": "value", "value": "viewer"}])
+
+    response = invite(logged_in(app, "admin@alpha.test"), "page.invitee@alpha.test")
+    assert response.status_code == 200 and "Invitation sent to page.invitee@alpha.test" in response.text
+    [message] = mail.wait_for(1)
+    assert message["To"] == "page.invitee@alpha.test"
+    refused = invite(logged_in(app, "manager@alpha.test"), "other.invitee@alpha.test")
+    assert refused.status_code == 403 and len(mail.messages) == 1
