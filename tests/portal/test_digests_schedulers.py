@@ -63,7 +63,7 @@ def _scheduler(app, at: datetime) -> subprocess.Popen:
                             start_new_session=True)
 
 
-def _subscriptions(count: int) -> list[int]:
+def _subscriptions(count: int, since: datetime = datetime(2026, 12, 3)) -> list[int]:
     from portal import views
     from portal.digests import subscriptions
 
@@ -72,7 +72,7 @@ def _subscriptions(count: int) -> list[int]:
     for n, recipient in zip(range(count), ("manager@alpha.test", "admin@alpha.test", "viewer@alpha.test")):
         view = views.save_view(manager, "/", f"View {uuid.uuid4().hex[:6]}", {"query": ""}, shared=True)
         sub = subscriptions.subscribe(manager, view.id, subscriber_email=recipient, frequency="daily", hour=8)
-        backdate(sub.id, datetime(2026, 12, 3))
+        backdate(sub.id, since)
         ids.append(sub.id)
     return ids
 
@@ -128,3 +128,27 @@ def test_sender_killed_mid_conversation_is_retried_once_after_its_lease(app, mai
         assert len(delivered) == 1
         [row] = [r for r in sends(sub_id) if r.id == mine[0].id]
         assert row.status == "sent" and row.attempts == 2
+
+
+def test_celery_beat_schedules_the_sender_and_its_task_sends(app, mail, redis_server):
+    """Scaled mode: the beat entry of the Procfile finds ``send-digests`` in the schedule, and the
+    task (run here in-process, as a worker would) sends what is due."""
+    from dataclasses import replace
+
+    from portal import create_app
+    from portal.digests import SEND_TASK
+
+    settings = app.extensions["portal"].settings
+    scaled = create_app(replace(settings, redis_url=redis_server, background_jobs="celery"))
+    celery_app = scaled.extensions["portal"].celery
+    assert celery_app.conf.beat_schedule["send-digests"]["task"] == SEND_TASK
+    assert "beat: celery -A portal.worker beat" in (ROOT / "Procfile").read_text()
+    with app.app_context():
+        clear_digests()
+        from portal.models import utcnow
+
+        _subscriptions(1, since=utcnow() - timedelta(days=3))
+    mail.clear()
+    result = celery_app.tasks[SEND_TASK].apply()  # due now: today's 08:00 slot or yesterday's
+    assert "1 sent" in result.get(), result.get()
+    assert len(mail.wait_for(1)) == 1
