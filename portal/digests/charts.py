@@ -28,7 +28,7 @@ def monthly_revenue(view: View) -> go.Figure | None:
                                  ("revenue_guests", "Guests", "#BBBBBB")):
         figure.add_bar(x=monthly["month"], y=monthly[column], name=name, marker_color=colour)
     figure.update_layout(barmode="relative", yaxis={"title": "Net revenue (£)", "rangemode": "tozero"},
-                         xaxis={"title": "Month", "tickformat": "%b %Y"}, width=WIDTH,
+                         xaxis={"title": "Month", "tickformat": "%b %Y", "dtick": "M1"}, width=WIDTH,
                          legend={"orientation": "h", "y": -0.3}, margin={"l": 70, "r": 20, "t": 40, "b": 80})
     return themed(figure, height=HEIGHT, title="Monthly net revenue (last 12 months of the view)")
 

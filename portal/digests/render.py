@@ -201,18 +201,21 @@ def build_digest(ctx: PortalContext, *, view_name: str, page: str, query: str, s
         csv_name=csv_name, csv_bytes=csv_bytes, csv_note=csv_note,
     )
     if settings.digest_charts if with_charts is None else with_charts:
-        digest.charts = _charts(view, top, shown)
+        digest.charts = _charts(view, top, export)
         render_pngs(digest.charts, settings)
     return digest
 
 
-def _charts(view: View, top: pd.DataFrame, shown) -> list[Chart]:
+def _charts(view: View, top: pd.DataFrame, export) -> list[Chart]:
     found = []
     trend = charts.monthly_revenue(view)
     if trend is not None:
         found.append(Chart("trend", "Monthly net revenue",
                            "Chart: monthly net revenue, new vs returning customers (numbers above)", trend))
-    numeric = next((c for c in shown[1:] if c.kind in ("money", "int", "float")), None)
+    # the list's own order (e.g. revenue at risk, CLV, net revenue), else its first money column
+    sorted_by = {field for field, _direction in export.default_sort}
+    numeric = next((c for c in export.columns if c.field in sorted_by and c.kind in ("money", "int", "float")),
+                   None) or next((c for c in export.columns if c.kind == "money"), None)
     if numeric is not None:
         bars = charts.top_customers(top, numeric.field, numeric.header)
         if bars is not None:
@@ -252,13 +255,18 @@ async def _kaleido_pngs(figures: list, settings: MailSettings) -> list[bytes]:
     return out
 
 
+def _one_line(text: str) -> str:
+    """A header value from stored text (a view's name): no line breaks or other control characters."""
+    return "".join(" " if ord(ch) < 32 or ord(ch) == 127 else ch for ch in text).strip()
+
+
 def to_message(digest: Digest, *, to: str, message_id: str, settings: MailSettings, now: datetime) -> EmailMessage:
     """The MIME message: text and HTML alternatives, charts as inline images (cid),
     the CSV as an attachment, RFC 8058 one-click List-Unsubscribe headers."""
     from datetime import timezone
 
     message = EmailMessage()
-    message["Subject"] = digest.subject
+    message["Subject"] = _one_line(digest.subject)
     message["From"] = settings.mail_from
     message["To"] = to
     message["Message-ID"] = message_id

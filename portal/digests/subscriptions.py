@@ -47,7 +47,10 @@ class SubscriptionInfo:
     paused: bool
     unsubscribed: bool
     schedule: str
+    #: UTC
     next_send: datetime | None
+    #: The next send in the team's time zone, e.g. "2026-12-07 08:00 GMT"
+    next_send_local: str
     last_status: str | None
     last_error: str | None
     last_slot: datetime | None
@@ -176,14 +179,21 @@ def _info(session, ctx: PortalContext, sub: DigestSubscription, now: datetime | 
                            .order_by(DigestSend.slot.desc()).limit(1)).first()
     tz = schedule.tenant_time_zone(sub.tenant_id)
     active = not sub.paused and subscriber is not None and subscriber.active
+    next_send = schedule.next_slot(sub.frequency, sub.hour, sub.weekday, sub.monthday, tz, now or utcnow()) \
+        if active else None
+    next_local = ""
+    if next_send is not None:
+        from datetime import timezone
+
+        local = next_send.replace(tzinfo=timezone.utc).astimezone(tz)
+        next_local = f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
     return SubscriptionInfo(
         id=sub.id, view_id=sub.view_id, view_name=view.name if view else "?", view_page=view.page if view else "?",
         owner_email=owner.email if owner else "?", subscriber_email=subscriber.email if subscriber else "?",
         frequency=sub.frequency, hour=sub.hour, weekday=sub.weekday, monthday=sub.monthday, paused=sub.paused,
         unsubscribed=sub.unsubscribed_at is not None,
         schedule=schedule.describe(sub.frequency, sub.hour, sub.weekday, sub.monthday, tz.key),
-        next_send=schedule.next_slot(sub.frequency, sub.hour, sub.weekday, sub.monthday, tz, now or utcnow())
-        if active else None,
+        next_send=next_send, next_send_local=next_local,
         last_status=last.status if last else None, last_error=last.error if last else None,
         last_slot=last.slot if last else None,
         editable=sub.owner_id == ctx.user_id or ctx.has_role("admin"),

@@ -21,7 +21,7 @@ COLUMNS = [
     column("recipient", "Recipient", minWidth=180),
     column("schedule", "Schedule", flex=2, minWidth=220),
     column("state", "Status", maxWidth=130),
-    column("next", "Next (UTC)", maxWidth=160),
+    column("next", "Next send", maxWidth=180),
     column("last", "Last send", minWidth=200, flex=2),
     column("owner", "Owner"),
 ]
@@ -41,7 +41,7 @@ def rows(ctx: PortalContext) -> list[dict]:
                 last += f" ({sub.last_error})"
         out.append({"id": sub.id, "view": sub.view_name, "recipient": sub.subscriber_email,
                     "schedule": sub.schedule, "state": state,
-                    "next": f"{sub.next_send:%Y-%m-%d %H:%M}" if sub.next_send else "–", "last": last,
+                    "next": sub.next_send_local or "–", "last": last,
                     "owner": sub.owner_email, "editable": sub.editable})
     return out
 

@@ -240,6 +240,7 @@ def test_another_tenants_view_or_colleague_cannot_be_subscribed(app):
     edited = subscriptions.update_subscription(ctx_of("manager@alpha.test"), mine.id, frequency="monthly",
                                                monthday=31, hour=18, paused=False)
     assert edited.schedule == "Monthly on day 31 at 18:00 (Europe/London)"
+    assert edited.next_send_local.endswith(("18:00 GMT", "18:00 BST"))
     subscriptions.delete_subscription(ctx_of("manager@alpha.test"), mine.id)
     assert subscriptions.list_subscriptions(ctx_of("manager@alpha.test")) == []
 
