@@ -44,7 +44,6 @@ BAD_LINK = "This link is not valid any more: it was used already, it expired, or
 
 blueprint = Blueprint("account", __name__,
                       template_folder=str(Path(__file__).resolve().parent / "digests" / "templates"))
-PUBLIC_ENDPOINTS = frozenset({"account.forgot", "account.set_password"})
 
 
 # --------------------------------------------------------------------------

@@ -19,7 +19,6 @@ log = logging.getLogger(__name__)
 SEND_TASK = "portal.send_digests"
 #: How often Celery beat runs the scheduler (seconds); slots are hours, so a few minutes late at most.
 BEAT_SECONDS = 300.0
-PUBLIC_ENDPOINTS = frozenset({"digests.unsubscribe"})
 
 
 def init_digests(app: Flask) -> None:
