@@ -95,7 +95,7 @@ def check_token(token: str, now: datetime | None = None) -> tuple[int, str, str]
         if row is None:
             return None
         user = session.get(User, row.user_id)
-        if user is None or (row.purpose == "reset" and not user.active):
+        if user is None or not user.active:
             return None
         return user.id, user.email, row.purpose
 
@@ -106,7 +106,7 @@ def redeem_token(token: str, password: str, now: datetime | None = None) -> str:
     with session_scope() as session:
         row = _lookup(session, token, now)
         user = session.get(User, row.user_id) if row is not None else None
-        if row is None or user is None or (row.purpose == "reset" and not user.active):
+        if row is None or user is None or not user.active:
             raise AccountError(BAD_LINK)
         problem = password_problem(password, user.email)
         if problem:

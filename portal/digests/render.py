@@ -105,6 +105,19 @@ def kpi_table(view: View) -> pd.DataFrame:
     return view.report.kpis if view.filters.is_empty else kpi_change(view.scoped_lines, start, end)
 
 
+def _model_kpis(view: View) -> list[Kpi]:
+    """The Overview's two model cards (sums over the view's customers at the snapshot), when fitted."""
+    if not view.models.ready:
+        return []
+    customers = view.selected_customers
+    at_risk = customers["revenue_at_risk"].sum(min_count=1)
+    clv = customers["clv_12m"].sum(min_count=1)
+    return [Kpi("revenue_at_risk", "Revenue at risk", money(at_risk), "–", "at snapshot",
+                None if pd.isna(at_risk) else float(at_risk)),
+            Kpi("clv_12m", "Predicted 12-month CLV", money(clv), "–", "at snapshot",
+                None if pd.isna(clv) else float(clv))]
+
+
 def _change(value: float | None) -> str:
     if value is None or pd.isna(value):
         return "–"
@@ -158,6 +171,7 @@ def build_digest(ctx: PortalContext, *, view_name: str, page: str, query: str, s
         row = table.loc[name]
         kpis.append(Kpi(name, title, fmt(row["value"]), fmt(row["previous"]),
                         _change(row["change_pct"]), None if pd.isna(row["value"]) else float(row["value"])))
+    kpis += _model_kpis(view)
     start, end = view.window
     last_day = end - pd.Timedelta(days=1)
     previous_start = start - (end - start)

@@ -42,10 +42,11 @@ def test_churn_digest_lists_the_high_risk_customers_of_the_model(dashboard_app, 
     assert viewer.csv_bytes is None and [row[0] for row in viewer.top_rows] == expected[:10]
     # KPIs of the high-risk customers over the last 90 days before the snapshot, by hand
     assert [k.name for k in digest.kpis] == ["revenue", "orders", "customers", "average_order_value",
-                                             "repeat_customer_rate", "new_customers"]
+                                             "repeat_customer_rate", "new_customers", "revenue_at_risk", "clv_12m"]
     lines = cleaned.lines[cleaned.lines["customer_id"].astype("string").isin(high.index.astype(str))]
     end = cleaned.snapshot_date
     in_window = lines[(lines["invoice_date"] >= end - pd.Timedelta(days=90)) & (lines["invoice_date"] < end)]
     kpis = {k.name: k for k in digest.kpis}
     assert kpis["revenue"].raw_value == pytest.approx(in_window["revenue"].sum())
     assert kpis["customers"].raw_value == in_window["customer_id"].nunique()
+    assert kpis["revenue_at_risk"].raw_value == pytest.approx(high["revenue_at_risk"].sum())
