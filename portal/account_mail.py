@@ -8,7 +8,8 @@
   has an account: no account enumeration.  Rate-limited per client address (flask-limiter,
   ``RESET_RATE_LIMIT``) and per account (at most ``RESET_PER_ACCOUNT_PER_HOUR`` links an
   hour, counted in the database every worker shares).
-* Links: ``/account/password/<token>``, the token signed with SECRET_KEY (itsdangerous)
+* Links: ``/account/password?token=<token>`` (in the query string, which the request log leaves
+  out; the form posts it back in its body), the token signed with SECRET_KEY (itsdangerous)
   and holding a row id and a random secret whose SHA-256 is stored
   (:class:`portal.digests.models.AccountToken`).  Single use (a conditional UPDATE marks
   it used), expiring (``INVITE_HOURS`` / ``RESET_MINUTES``); setting the password ends every
@@ -69,6 +70,12 @@ def issue_token(user_id: int, purpose: str, lifetime: timedelta, now: datetime |
         session.flush()
         token_id = row.id
     return _serializer().dumps([token_id, secret])
+
+
+def password_path(token: str) -> str:
+    from urllib.parse import quote
+
+    return "/account/password?token=" + quote(token, safe="")
 
 
 def _lookup(session, token: str, now: datetime) -> AccountToken | None:
@@ -156,7 +163,7 @@ def invite_user(ctx: PortalContext, email: str, role: str, *, ip: str | None = N
     unusable = secrets.token_urlsafe(24) + "aA1!"
     user = create_user(ctx.tenant_id, email, unusable, role, actor_id=ctx.user_id, ip=ip)
     token = issue_token(user.id, "invite", timedelta(hours=settings.invite_hours))
-    link = settings.link(f"/account/password/{token}")
+    link = settings.link(password_path(token))
     text = (f"Hello,\n\n{ctx.email or 'An administrator'} invited you to the customer-analytics portal of "
             f"{ctx.tenant_name} as {role}.\n\nChoose your password here (the link works once and expires in "
             f"{settings.invite_hours} hours):\n{link}\n\nThen sign in at {settings.link('/login')} with {user.email}.\n")
@@ -185,7 +192,7 @@ def resend_invitation(ctx: PortalContext, email: str) -> None:
         user_id, address = user.id, user.email
     token = issue_token(user_id, "invite", timedelta(hours=settings.invite_hours))
     text = (f"Hello,\n\nHere is a new link to choose your password for {ctx.tenant_name} (works once, expires in "
-            f"{settings.invite_hours} hours):\n{settings.link('/account/password/' + token)}\n")
+            f"{settings.invite_hours} hours):\n{settings.link(password_path(token))}\n")
     _send(settings, _message(settings, address, f"Your invitation to {ctx.tenant_name}", text))
 
 
@@ -228,7 +235,7 @@ def _reset_mail(settings: MailSettings, address: str, now: datetime) -> None:
     token = issue_token(user_id, "reset", timedelta(minutes=settings.reset_minutes), now)
     text = (f"Hello,\n\nSomeone (hopefully you) asked to reset the password of {address} on the customer-analytics "
             f"portal of {tenant_name}.\n\nChoose a new password here (the link works once and expires in "
-            f"{settings.reset_minutes} minutes):\n{settings.link('/account/password/' + token)}\n\n"
+            f"{settings.reset_minutes} minutes):\n{settings.link(password_path(token))}\n\n"
             "If you did not ask for this, ignore this e-mail: your password stays as it is.\n")
     _send(settings, _message(settings, address, "Reset your password", text))
     from .accounts import record
@@ -252,25 +259,27 @@ def forgot():
     return _page("forgot.html", title="Forgot your password?", notice=SAME_ANSWER, sent=True)
 
 
-@blueprint.route("/account/password/<token>", methods=["GET", "POST"])
-def set_password(token: str):
+@blueprint.route("/account/password", methods=["GET", "POST"])
+def set_password():
+    token = request.args.get("token", "") if request.method == "GET" else request.form.get("token", "")
+    token = token if isinstance(token, str) else ""
     found = check_token(token)
     if found is None:
         return _page("set_password.html", 404, title="Choose your password", error=BAD_LINK)
     _user_id, email, purpose = found
     title = "Choose your password" if purpose == "invite" else "Choose a new password"
     if request.method == "GET":
-        return _page("set_password.html", title=title, ask=True, email=email, action=request.path)
+        return _page("set_password.html", title=title, ask=True, email=email, token=token)
     password = request.form.get("password", "")
     if password != request.form.get("confirm", ""):
-        return _page("set_password.html", 400, title=title, ask=True, email=email, action=request.path,
+        return _page("set_password.html", 400, title=title, ask=True, email=email, token=token,
                      error="The two passwords differ.")
     try:
         redeem_token(token, password)
     except AccountError as exc:
         status = 404 if str(exc) == BAD_LINK else 400
-        return _page("set_password.html", status, title=title, ask=status == 400, email=email,
-                     action=request.path, error=str(exc))
+        return _page("set_password.html", status, title=title, ask=status == 400, email=email, token=token,
+                     error=str(exc))
     return redirect(url_for("login", notice="Your password is set. Sign in with it."))
 
 

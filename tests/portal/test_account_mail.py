@@ -40,14 +40,16 @@ def clean(mail):
 
 
 def _link(message) -> str:
-    return re.search(r"http://portal\.test(/account/password/\S+)", body(message)).group(1)
+    return re.search(r"http://portal\.test(/account/password\?token=\S+)", body(message)).group(1)
 
 
 def _set_password(client, link: str, password: str, confirm: str | None = None):
     page = client.get(link)
     assert page.status_code == 200, page.data[:300]
-    return client.post(link, data={"csrf_token": csrf_from(page.data), "password": password,
-                                   "confirm": password if confirm is None else confirm})
+    token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+    return client.post("/account/password", data={"csrf_token": csrf_from(page.data), "token": token,
+                                                   "password": password,
+                                                   "confirm": password if confirm is None else confirm})
 
 
 def test_invitation_sets_own_password_once(app, mail):
@@ -74,6 +76,13 @@ def test_invitation_sets_own_password_once(app, mail):
 
     again = app.test_client().get(link)  # single use
     assert again.status_code == 404 and b"not valid any more" in again.data
+    token = link.split("token=", 1)[1]
+    reuse = app.test_client()
+    form = reuse.get("/account/forgot")
+    replay = reuse.post("/account/password", data={"csrf_token": csrf_from(form.data), "token": token,
+                                                   "password": "Another-pass-99", "confirm": "Another-pass-99"})
+    assert replay.status_code == 404
+    assert login(app.test_client(), "new.analyst@alpha.test", "Another-pass-99").status_code == 401
     with app.app_context():
         assert audit_rows("user_invited")[-1].detail["email"] == "new.analyst@alpha.test"
         assert audit_rows("password_set_by_link")[-1].detail == {"purpose": "invite"}
@@ -84,7 +93,7 @@ def test_invitation_sets_own_password_once(app, mail):
 
 
 def test_links_expire_and_forged_links_fail(app):
-    from portal.account_mail import issue_token
+    from portal.account_mail import issue_token, password_path
     from portal.models import utcnow
 
     with app.app_context():
@@ -92,10 +101,11 @@ def test_links_expire_and_forged_links_fail(app):
         expired = issue_token(user_id, "reset", timedelta(minutes=60), now=utcnow() - timedelta(minutes=61))
         fresh = issue_token(user_id, "reset", timedelta(minutes=60))
     client = app.test_client()
-    assert client.get(f"/account/password/{expired}").status_code == 404
-    assert client.get(f"/account/password/{fresh}").status_code == 200
-    assert client.get(f"/account/password/{fresh[:-2]}xx").status_code == 404  # signature broken
-    assert client.get("/account/password/" + "A" * 600).status_code == 404
+    assert client.get(password_path(expired)).status_code == 404
+    assert client.get(password_path(fresh)).status_code == 200
+    assert client.get(password_path(fresh[:-2] + "xx")).status_code == 404  # signature broken
+    assert client.get(password_path("A" * 600)).status_code == 404
+    assert client.get("/account/password").status_code == 404
 
 
 def test_forgot_password_answers_alike_and_mails_only_real_accounts(app, mail):
