@@ -295,3 +295,23 @@ def test_web_process_does_not_load_the_chart_renderer(app):
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_send_digests_command(app, mail):
+    from portal_testlib import run_cli
+
+    view = _save("manager@alpha.test", "/", "By command", "")
+    _subscribe("manager@alpha.test", view.id, since=datetime(2026, 1, 1), frequency="daily", hour=8)
+    runner = app.test_cli_runner()
+    bad = runner.invoke(args=["send-digests", "--at", "next monday"])
+    assert bad.exit_code == 2 and "--at must look like" in bad.output
+    done = run_cli(app, "send-digests", "--at", "2026-12-07T08:05")
+    assert done.exit_code == 0 and "1 new slot(s), 1 sent" in done.output
+    assert len(mail.wait_for(1)) == 1
+    configured = app.extensions["portal_mail"]
+    app.extensions["portal_mail"] = replace(configured, smtp_url=None)
+    try:
+        refused = runner.invoke(args=["send-digests"])
+    finally:
+        app.extensions["portal_mail"] = configured
+    assert refused.exit_code == 1 and "SMTP_URL is not set" in refused.output

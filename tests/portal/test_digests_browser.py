@@ -112,21 +112,21 @@ def test_subscribe_a_colleague_from_the_saved_views_page(app, server, page):
 def test_print_a_page_to_pdf_with_title_filters_and_window(server, page, tmp_path):
     from pypdf import PdfReader
 
-    page.goto(server.url + "/segments?start=2022-02-01&end=2022-03-31&country=France")
-    page.wait_for_selector("#segments-treemap .main-svg", timeout=60000)
+    page.goto(server.url + "/?start=2022-02-01&end=2022-03-31&country=France")
+    page.wait_for_selector("#overview-products .main-svg", timeout=60000)
     _settled(page)
     # Plotly's client-side PNG export stays on every figure's toolbar
     assert page.evaluate("document.querySelectorAll('[data-title=\"Download plot as a PNG\" i]').length") >= 2
     page.emulate_media(media="print")
     wait_until(page, "Array.from(document.querySelectorAll('.js-plotly-plot')).every("
                      "g => g._fullLayout && g._fullLayout.width === 700)", timeout=30)
-    pdf = tmp_path / "segments.pdf"
+    pdf = tmp_path / "overview.pdf"
     page.pdf(path=str(pdf), format="A4", print_background=True)
     page.emulate_media(media="screen")
     reader = PdfReader(io.BytesIO(pdf.read_bytes()))
     first = reader.pages[0].extract_text()
     text = " ".join(p.extract_text() for p in reader.pages)
-    assert "Segments · Alpha Stores" in first
+    assert "Overview · Alpha Stores" in first
     assert "Filters: Country: France" in first
     assert "Date window: 2022-02-01 to 2022-03-31" in first
     assert "Log out" not in text  # the navigation bar is not printed
