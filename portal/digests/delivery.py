@@ -103,8 +103,14 @@ def _claim(send_id: int, now: datetime, settings: MailSettings) -> bool:
         return result.rowcount == 1
 
 
-def _due_ids(now: datetime) -> list[int]:
+def _due_ids(now: datetime, settings: MailSettings) -> list[int]:
     with session_scope() as session:
+        # a slot whose senders keep dying before the mail server (e.g. killed while rendering)
+        for row in session.scalars(select(DigestSend).where(
+                DigestSend.status == "sending", DigestSend.lease_until < now,
+                DigestSend.attempts >= settings.digest_max_attempts)):
+            row.status, row.lease_until = "failed", None
+            row.error = f"Gave up after {row.attempts} attempts that never reached the mail server."
         # a sender that died while transmitting: the outcome is unknown, never resend
         for row in session.scalars(select(DigestSend).where(DigestSend.status == "transmitting",
                                                             DigestSend.lease_until < now)):
@@ -123,7 +129,7 @@ def send_due(now: datetime | None = None, settings: MailSettings | None = None) 
     if not settings.can_send:
         raise RuntimeError("SMTP_URL is not set: digests cannot be sent (see docs/CONFIGURATION.md).")
     report.created = create_due_sends(now, settings)
-    for send_id in _due_ids(now):
+    for send_id in _due_ids(now, settings):
         if not _claim(send_id, now, settings):
             continue  # another scheduler has it
         outcome = send_one(send_id, now, settings)
@@ -145,6 +151,8 @@ def send_one(send_id: int, now: datetime, settings: MailSettings) -> str:
     skipped / unknown)."""
     with session_scope() as session:
         row = session.get(DigestSend, send_id)
+        if row is None:  # the subscription (or its view) was deleted meanwhile
+            return "skipped"
         sub = session.get(DigestSubscription, row.subscription_id)
         view = session.get(SavedView, sub.view_id)
         subscriber = session.get(User, sub.subscriber_id)
