@@ -55,14 +55,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .security import configure_session, init_security
 
     settings = settings or Settings.from_env()
+    settings.check_production()  # also for settings built in code, not only from the environment
     configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     server = Flask(__name__, static_folder=None, template_folder="templates")
     configure_session(server, settings)
-    if settings.production:
-        # Behind the PaaS router: trust one proxy hop for the client address and scheme.
-        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    if settings.proxy_hops:
+        # Behind PROXY_HOPS proxies (1 = the PaaS router): the client address is the one the
+        # nearest trusted proxy appended to X-Forwarded-For; anything further left is the
+        # client's own claim and is ignored.
+        hops = settings.proxy_hops
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     services = Services(settings=settings, db=db.configure(settings), cache=build_result_cache(server, settings))
     server.extensions["portal"] = services
 

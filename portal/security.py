@@ -85,7 +85,7 @@ def init_security(app: Flask, settings: Settings, dash_app) -> CSRFProtect:
         headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if settings.session_cookie_secure:
+        if settings.production or settings.session_cookie_secure:
             headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         if request.path.startswith(STATIC_PREFIXES):
             return response
