@@ -158,3 +158,18 @@ class DatasetResult(Base):
     format: Mapped[str] = mapped_column(String(16), default="pickle")
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginAttempt(Base):
+    """One FAILED sign-in (successful ones are not kept): the shared counter of the
+    login limits, read by every worker and host (:mod:`portal.login_limits`)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_address_at", "address", "at"),
+                      Index("ix_login_attempts_account_at", "account", "at"),
+                      Index("ix_login_attempts_at", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,7 +12,7 @@ from portal import db
 from portal.models import Base
 
 TABLES = {"tenants", "users", "saved_views", "audit_log", "datasets", "dataset_payloads", "dataset_results",
-          "alembic_version"}
+          "alembic_version", "login_attempts"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
