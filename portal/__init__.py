@@ -40,7 +40,6 @@ class Services:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask server and its Dash app; does not touch the schema (migrate first)."""
-    import dash
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from . import db
@@ -49,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .cache import build_result_cache
     from .cli import register_cli
     from .exports import init_exports
+    from .hardening import PortalDash, init_hardening
     from .health import init_health
     from .layout import shell
     from .observability import configure_logging, init_observability
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     services = Services(settings=settings, db=db.configure(settings), cache=build_result_cache(server, settings))
     server.extensions["portal"] = services
 
-    init_observability(server, expose_pid=not settings.production)
+    init_observability(server)
     services.limiter = init_auth(server, settings)
     init_health(server)
     init_exports(server)
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     background = make_background_manager(settings, server)
     services.celery = getattr(background, "celery_app", None)
-    dash_app = dash.Dash(
+    dash_app = PortalDash(
         __name__, server=server, use_pages=True, pages_folder=str(PAGES_DIR),
         assets_folder=str(ASSETS_DIR), serve_locally=True, suppress_callback_exceptions=True,
         background_callback_manager=background,
@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     init_callback_guard(server)
     _set_up_dash_now(server, dash_app)
+    init_hardening(server, settings)  # its body check runs before every other hook
     return server
 
 

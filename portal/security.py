@@ -39,8 +39,7 @@ def configure_session(app: Flask, settings: Settings) -> None:
         # a dashboard left open for hours can still run its callbacks.
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_HEADERS=["X-CSRFToken", "X-CSRF-Token"],
-        # Base64 uploads through dcc.Upload are 4/3 of the file, plus the JSON around them.
-        MAX_CONTENT_LENGTH=int(settings.max_upload_bytes * 4 / 3) + 1024 * 1024,
+        # Request bodies are capped by portal.hardening (MAX_REQUEST_KB; uploads: MAX_UPLOAD_MB).
     )
 
 

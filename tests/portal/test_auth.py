@@ -126,7 +126,7 @@ def test_csrf_is_required_on_forms_and_dash_callbacks(app):
     assert client.post("/logout").status_code == 400
 
 
-@pytest.mark.parametrize("path", ["/_dash-layout", "/_dash-dependencies", "/_reload-hash", "/export/orders.csv"])
+@pytest.mark.parametrize("path", ["/_dash-layout", "/_dash-dependencies", "/export/orders.csv"])
 def test_api_requests_need_a_login(app, path):
     response = app.test_client().get(path)
     assert response.status_code == 401 and response.json["error"] == "authentication required"
