@@ -93,12 +93,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     customerlist.register(dash_app)
     dash_app.layout = shell
     services.dash = dash_app
-    init_security(server, settings, dash_app)
+    csrf = init_security(server, settings, dash_app)
     from .callback_guard import init_callback_guard
+    from .uploads import UPLOAD_ENDPOINT, init_import_gate, init_uploads
 
     init_callback_guard(server)
+    init_uploads(server, csrf)
+    init_import_gate(server)
     _set_up_dash_now(server, dash_app)
-    init_hardening(server, settings)  # its body check runs before every other hook
+    init_hardening(server, settings, upload_endpoints=(UPLOAD_ENDPOINT,))  # its body check runs first
     return server
 
 

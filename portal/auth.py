@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 INVALID_LOGIN = "Invalid email or password."
 PUBLIC_ENDPOINTS = frozenset({"login", "healthz"})
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
-API_PREFIXES = ("/_dash-", "/_reload-hash", "/api/", "/export")
+API_PREFIXES = ("/_dash-", "/_reload-hash", "/api/", "/export", "/upload")
 
 
 class LoginUser(UserMixin):

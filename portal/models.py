@@ -173,3 +173,28 @@ class LoginAttempt(Base):
     address: Mapped[str] = mapped_column(String(64))
     account: Mapped[str] = mapped_column(String(254))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StagedUpload(Base):
+    """A file an admin uploaded through ``POST /upload``, waiting for its import job
+    (:mod:`portal.uploads`).  The job finds it by its unguessable ``token`` and only
+    for the same user and tenant; it is deleted once imported (or after a day)."""
+
+    __tablename__ = "staged_uploads"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class StagedUploadChunk(Base):
+    """The bytes of a staged upload, in chunks (shared by every host, like the payloads)."""
+
+    __tablename__ = "staged_upload_chunks"
+
+    token: Mapped[str] = mapped_column(ForeignKey("staged_uploads.token", ondelete="CASCADE"), primary_key=True)
+    chunk_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

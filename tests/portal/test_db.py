@@ -12,7 +12,7 @@ from portal import db
 from portal.models import Base
 
 TABLES = {"tenants", "users", "saved_views", "audit_log", "datasets", "dataset_payloads", "dataset_results",
-          "alembic_version", "login_attempts"}
+          "alembic_version", "login_attempts", "staged_uploads", "staged_upload_chunks"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
