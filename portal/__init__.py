@@ -73,6 +73,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_observability(server)
     services.limiter = init_auth(server, settings)
     init_health(server)
+    from .account import init_account
+
+    init_account(server)
     init_exports(server)
     register_cli(server)
 
