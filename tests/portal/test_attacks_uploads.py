@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import time
 import zipfile
 from urllib.parse import urlencode
@@ -215,3 +216,46 @@ def test_a_gzip_bomb_is_refused_and_the_refusal_is_recorded(site):
     with site.app_context():
         outcome = import_dataset("alpha", bomb, "bomb.csv.gz")
     assert not outcome.ok and "expands to more than 4 MB" in outcome.error
+
+
+@pytest.mark.slow
+def test_chunked_bodies_without_a_length_are_cut_at_the_caps_under_gunicorn(tmp_path):
+    """A client that sends no Content-Length (chunked) is stopped at the cap while its body
+    is read, on a real gunicorn worker, which keeps serving."""
+    import re
+
+    import requests
+    from portal_testlib import PASSWORD, gunicorn_server
+
+    settings = make_settings(tmp_path, max_upload_mb=1)
+    build_app(settings)
+    server = gunicorn_server(settings, workers=2)
+    try:
+        with requests.Session() as web:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', web.get(f"{server.url}/login").text).group(1)
+            web.post(f"{server.url}/login", data={"email": "admin@alpha.test", "password": PASSWORD,
+                                                   "csrf_token": token}, allow_redirects=False)
+            web.get(f"{server.url}/")
+            csrf = {"X-CSRFToken": web.cookies.get("_csrf_token")}
+
+            def body(megabytes: int):
+                for _ in range(megabytes * 4):
+                    yield b"[" * (256 * 1024)
+
+            def send(path: str, content_type: str) -> int | None:
+                try:
+                    return web.post(f"{server.url}{path}", data=body(3), timeout=60,
+                                    headers={**csrf, "Content-Type": content_type, "X-Filename": "big.csv"}).status_code
+                except requests.ConnectionError:  # answered before the client finished sending
+                    return None
+
+            assert send("/_dash-update-component", "application/json") in (400, 413, None)
+            assert send("/upload", "application/octet-stream") in (413, None)
+            time.sleep(0.5)
+            logged = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
+            statuses = {e["path"]: e["status"] for e in logged if e.get("event") == "request" and e.get("method") == "POST"}
+            # the callback body was cut at 1 MB (too deep / too large), the upload at MAX_UPLOAD_MB
+            assert statuses["/_dash-update-component"] in (400, 413) and statuses["/upload"] == 413
+            assert web.get(f"{server.url}/healthz", timeout=10).status_code == 200  # the workers keep serving
+    finally:
+        server.stop()
