@@ -82,8 +82,8 @@ def init_hardening(app: Flask, settings: Settings, *, upload_endpoints: tuple[st
 
     @app.errorhandler(OverflowError)
     @app.errorhandler(DataError)
-    def number_out_of_range(_error):
+    def value_out_of_range(_error):
         # An id or version the database cannot even hold (10**20, 10**30): no such thing.
         from .observability import _error_response
 
-        return _error_response(400, "Bad request", "A number in the request is out of range.")
+        return _error_response(400, "Bad request", "A value in the request is out of range.")

@@ -117,9 +117,9 @@ def test_behind_one_proxy_only_the_address_it_appended_counts(tmp_path):
 def _web_attempt(url: str, email: str, password: str) -> requests.Response:
     with requests.Session() as session:
         session.headers["Connection"] = "close"  # a new connection each time: any worker may take it
-        token = re.search(r'name="csrf_token" value="([^"]+)"', session.get(f"{url}/login", timeout=20).text)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', session.get(f"{url}/login", timeout=90).text)
         return session.post(f"{url}/login", data={"email": email, "password": password, "csrf_token": token.group(1)},
-                            allow_redirects=False, timeout=20)
+                            allow_redirects=False, timeout=90)
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ import zipfile
 from urllib.parse import urlencode
 
 import pytest
-from portal_testlib import build_app, csrf_from, dash_headers, logged_in, make_settings, small_log
+from portal_testlib import build_app, dash_headers, logged_in, make_settings, small_log
 
 
 class CountingBody(io.BytesIO):
@@ -244,16 +244,21 @@ def test_chunked_bodies_without_a_length_are_cut_at_the_caps_under_gunicorn(tmp_
 
             def send(path: str, content_type: str) -> int | None:
                 try:
-                    return web.post(f"{server.url}{path}", data=body(3), timeout=60,
+                    return web.post(f"{server.url}{path}", data=body(3), timeout=120,
                                     headers={**csrf, "Content-Type": content_type, "X-Filename": "big.csv"}).status_code
                 except requests.ConnectionError:  # answered before the client finished sending
                     return None
 
             assert send("/_dash-update-component", "application/json") in (400, 413, None)
             assert send("/upload", "application/octet-stream") in (413, None)
-            time.sleep(0.5)
-            logged = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
-            statuses = {e["path"]: e["status"] for e in logged if e.get("event") == "request" and e.get("method") == "POST"}
+            def logged_statuses() -> dict[str, int]:
+                lines = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
+                return {e["path"]: e["status"] for e in lines if e.get("event") == "request" and e.get("method") == "POST"}
+
+            deadline = time.monotonic() + 30
+            while not {"/_dash-update-component", "/upload"} <= set(logged_statuses()) and time.monotonic() < deadline:
+                time.sleep(0.2)  # the log line is written after the answer
+            statuses = logged_statuses()
             # the callback body was cut at 1 MB (too deep / too large), the upload at MAX_UPLOAD_MB
             assert statuses["/_dash-update-component"] in (400, 413) and statuses["/upload"] == 413
             assert web.get(f"{server.url}/healthz", timeout=10).status_code == 200  # the workers keep serving
