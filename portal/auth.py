@@ -111,8 +111,9 @@ def init_auth(app: Flask, settings: Settings) -> LoginLimits:
         password = request.form.get("password", "")
         verdict = limits.check(client_ip(), email)
         if not verdict.allowed:
-            record("login_limited", tenant_id=None, ip=client_ip(),
-                   detail={"email": email, "rule": verdict.rule, "retry_after": verdict.retry_after})
+            # a log line, not an audit row: a refused attempt must stay cheap under a flood
+            log.warning("sign-in refused by the limits", extra={
+                "event": "login_limited", "rule": verdict.rule, "retry_after": verdict.retry_after, "ip": client_ip()})
             page = render_template("login.html", error=TOO_MANY.format(seconds=verdict.retry_after),
                                    email=email, next_url=next_url)
             return page, 429, {"Retry-After": str(verdict.retry_after)}

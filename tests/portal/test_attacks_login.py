@@ -145,3 +145,13 @@ def test_two_gunicorn_workers_share_the_limit(tmp_path):
         assert set(extra) <= {429}
     finally:
         server.stop()
+
+
+@pytest.mark.services
+def test_the_limits_hold_on_postgresql(tmp_path, pg_url):
+    app = build_app(make_settings(tmp_path, database_url=pg_url, login_rate_limit="3 per minute"))
+    client = app.test_client()
+    assert [attempt(app.test_client(), "admin@alpha.test", PASSWORD).status_code for _ in range(5)] == [302] * 5
+    statuses = [attempt(client, f"x{i}@alpha.test", "Wrong-pass-1").status_code for i in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    assert attempt(app.test_client(), "admin@alpha.test", PASSWORD, address="10.0.0.2").status_code == 302
