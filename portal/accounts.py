@@ -113,7 +113,7 @@ def create_user(tenant_id: int, email: str, password: str, role: str, *,
         if session.scalars(select(User).where(User.email == email)).first() is not None:
             # One answer whichever tenant holds the address: it never says which, or that
             # it is another one (the admin's own users are listed on the page anyway).
-            message = f"{email!r} cannot be added: this address is already a portal login. Use another address."
+            message = f"{email!r} cannot be added: a portal login with this address already exists. Use another address."
             if actor_id is not None:
                 record_refusal = AuditEntry(tenant_id=tenant_id, user_id=actor_id, action="user_create_refused",
                                             detail={"email": email}, ip=ip, at=utcnow())

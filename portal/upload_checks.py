@@ -41,6 +41,8 @@ def _open(source: Source) -> BinaryIO:
 def check_expansion(source: Source, name: str, max_bytes: int, max_rows: int) -> None:
     """Raise :class:`ExpansionRefused` if ``source`` decompresses past ``max_bytes`` or
     holds more than ``max_rows`` rows; leaves a file object at its starting position."""
+    if isinstance(source, (str, Path)) and not Path(source).is_file():
+        return  # the loader says clearly what is wrong with the path
     handle = _open(source)
     start = handle.tell()
     try:
