@@ -31,6 +31,7 @@ from ..platform.models import Dataset, Tenant, User, utcnow
 from . import results
 from .storage import frame_to_parquet, write_payload
 from ..platform.tenancy import PortalContext, system_context
+from .upload_checks import check_expansion
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ def import_dataset(ctx_or_tenant: PortalContext | str, source: Source, filename:
     started = time.perf_counter()
     try:
         check_size(source, settings.max_upload_bytes)
+        check_expansion(source, name, settings.max_decompressed_bytes, settings.max_import_rows)
         report(0.05, f"Reading {name}")
         frame = analytics.load_transactions(source, filename=name)
         timings["load_s"] = time.perf_counter() - started

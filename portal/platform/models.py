@@ -158,3 +158,43 @@ class DatasetResult(Base):
     format: Mapped[str] = mapped_column(String(16), default="pickle")
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginAttempt(Base):
+    """One FAILED sign-in (successful ones are not kept): the shared counter of the
+    login limits, read by every worker and host (:mod:`portal.platform.login_limits`)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_address_at", "address", "at"),
+                      Index("ix_login_attempts_account_at", "account", "at"),
+                      Index("ix_login_attempts_at", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StagedUpload(Base):
+    """A file an admin uploaded through ``POST /upload``, waiting for its import job
+    (:mod:`portal.data.uploads`).  The job finds it by its unguessable ``token`` and only
+    for the same user and tenant; it is deleted once imported (or after a day)."""
+
+    __tablename__ = "staged_uploads"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class StagedUploadChunk(Base):
+    """The bytes of a staged upload, in chunks (shared by every host, like the payloads)."""
+
+    __tablename__ = "staged_upload_chunks"
+
+    token: Mapped[str] = mapped_column(ForeignKey("staged_uploads.token", ondelete="CASCADE"), primary_key=True)
+    chunk_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
