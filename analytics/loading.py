@@ -174,9 +174,13 @@ def _read_parquet(data: bytes, name: str) -> RawTable:
     import pyarrow.parquet as pq
 
     try:
-        file = pq.ParquetFile(io.BytesIO(data))
-        header = file.schema_arrow.names
-        mapping, _ = match_columns(header)
+        schema = pq.ParquetFile(io.BytesIO(data)).schema_arrow
+        mapping, _ = match_columns(schema.names)
+        # Text columns come back dictionary-encoded (pandas Categorical): no million
+        # Python strings, and parsing factorizes integer codes (about 2x faster, far
+        # less memory).  Values and their order of first appearance are unchanged.
+        text = [name for name in mapping if _is_text(schema.field(name).type)]
+        file = pq.ParquetFile(io.BytesIO(data), read_dictionary=text)
         table = file.read(columns=list(mapping))
     except LoadError:
         raise
@@ -185,6 +189,12 @@ def _read_parquet(data: bytes, name: str) -> RawTable:
     frame = table.to_pandas()
     frame.columns = list(mapping)
     return RawTable(frame, "", header_rows=0)
+
+
+def _is_text(arrow_type: object) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
 
 
 def _read_xlsx(data: bytes, name: str) -> list[RawTable]:

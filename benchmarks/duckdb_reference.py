@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -105,6 +106,8 @@ def _sql(value) -> str:
 def run(path: str, out: Path, kmeans: bool) -> dict:
     timing = {}
     con = duckdb.connect()
+    if os.environ.get("DUCKDB_THREADS"):  # default: DuckDB's own choice (all cores)
+        con.execute(f"SET threads = {int(os.environ['DUCKDB_THREADS'])}")
     out.mkdir(parents=True, exist_ok=True)
     q = con.execute
     seg_rows = [(i, name) for i, name in enumerate(SEGMENT_ORDER)]
