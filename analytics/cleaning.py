@@ -126,12 +126,15 @@ def clean_transactions(transactions: pd.DataFrame, snapshot_date: DateLike | Non
         else as_day(snapshot_date, "snapshot_date")
     )
     removed: dict[str, int] = {}
-    lines = transactions
+    # Every rule after the first looks at one line at a time, so the masks are taken
+    # on the whole log and the lines are copied once, not once per rule; a line
+    # counts for the first rule that removes it.
+    keep = np.ones(len(transactions), dtype=bool)
     for rule, mask_of in _REMOVAL_MASKS.items():
-        mask = mask_of(lines, snapshot)
+        mask = np.asarray(mask_of(transactions, snapshot), dtype=bool) & keep
         removed[rule] = int(mask.sum())
-        if removed[rule]:
-            lines = lines.loc[~mask]
+        keep &= ~mask
+    lines = transactions if keep.all() else transactions.loc[keep]
     lines = lines.reset_index(drop=True)
     is_return = _is_cancellation(lines["invoice"])
     lines = lines.assign(
