@@ -20,7 +20,7 @@ Conventions shared by every module:
 """
 from __future__ import annotations
 
-import importlib
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 # Names are imported on first use (PEP 562), so ``import analytics`` costs only
@@ -174,9 +174,57 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'analytics' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(_load(module), name)
     globals()[name] = value  # cached: later lookups do not come back here
     return value
+
+
+def _load(module: str) -> ModuleType:
+    """The submodule ``module``, imported now (one explicit import per module, so
+    every arrow of the import graph stays readable)."""
+    # Deliberate lazy loading (PEP 562): a name's submodule is imported on first use.
+    match module:
+        case "btyd":
+            from . import btyd as loaded
+        case "churn":
+            from . import churn as loaded
+        case "cleaning":
+            from . import cleaning as loaded
+        case "clusters":
+            from . import clusters as loaded
+        case "clv":
+            from . import clv as loaded
+        case "cohorts":
+            from . import cohorts as loaded
+        case "dates":
+            from . import dates as loaded
+        case "distributions":
+            from . import distributions as loaded
+        case "errors":
+            from . import errors as loaded
+        case "geography":
+            from . import geography as loaded
+        case "loading":
+            from . import loading as loaded
+        case "migration":
+            from . import migration as loaded
+        case "models":
+            from . import models as loaded
+        case "products":
+            from . import products as loaded
+        case "recommend":
+            from . import recommend as loaded
+        case "report":
+            from . import report as loaded
+        case "rfm":
+            from . import rfm as loaded
+        case "trends":
+            from . import trends as loaded
+        case "units":
+            from . import units as loaded
+        case _:
+            raise AttributeError(f"module 'analytics' has no submodule {module!r}")
+    return loaded
 
 
 def __dir__() -> list[str]:

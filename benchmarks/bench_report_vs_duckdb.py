@@ -51,10 +51,10 @@ REFERENCE = REPO / "benchmarks" / "duckdb_reference.py"
 GOAL_VS_DUCKDB, GOAL_VS_NOTEBOOK, GOAL_HELP = 1.5, 5.0, 0.5
 
 
-def run_process(argv: list[str]) -> dict:
-    """Run ``argv`` to completion; wall and CPU seconds, peak RSS (MB), stderr."""
+def run_process(argv: list[str], cwd: Path = REPO) -> dict:
+    """Run ``argv`` in ``cwd`` to completion; wall and CPU seconds, peak RSS (MB), stderr."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stderr = proc.stderr.read().decode()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
@@ -65,13 +65,18 @@ def run_process(argv: list[str]) -> dict:
             "stderr": stderr}
 
 
-def contenders(path: Path, out: Path) -> dict[str, list[str]]:
+def contenders(path: Path, out: Path, baseline: Path | None) -> dict[str, tuple[list[str], Path]]:
+    """name -> (argv, working folder)."""
     py = sys.executable
-    return {
-        "ours": [py, "-m", "analytics", "report", str(path), "--out", str(out / "ours"), "--skip-models", "--quiet"],
-        "duckdb": [py, str(REFERENCE), str(path), "--out", str(out / "duckdb")],
-        "notebook": [py, __file__, "--notebook-child", str(path)],
+    report = [py, "-m", "analytics", "report", str(path), "--skip-models", "--quiet", "--out"]
+    found = {
+        "ours": (report + [str(out / "ours")], REPO),
+        "duckdb": ([py, str(REFERENCE), str(path), "--out", str(out / "duckdb")], REPO),
+        "notebook": ([py, __file__, "--notebook-child", str(path)], REPO),
     }
+    if baseline is not None:
+        found["baseline"] = (report + [str(out / "baseline")], baseline)
+    return found
 
 
 # ---------------------------------------------------------------------------------
@@ -191,10 +196,10 @@ def median(values) -> float:
     return statistics.median(values)
 
 
-def bench_file(path: Path, runs: int, with_notebook: bool, verify: bool) -> dict:
+def bench_file(path: Path, runs: int, with_notebook: bool, verify: bool, baseline: Path | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench_report_") as tmp:
         out = Path(tmp)
-        argvs = contenders(path, out)
+        argvs = contenders(path, out, baseline)
         if not with_notebook:
             argvs.pop("notebook")
         names = list(argvs)
@@ -202,7 +207,7 @@ def bench_file(path: Path, runs: int, with_notebook: bool, verify: bool) -> dict
         for round_ in range(runs):
             shift = round_ % len(names)
             for name in names[shift:] + names[:shift]:
-                results[name].append(run_process(argvs[name]))
+                results[name].append(run_process(*argvs[name]))
         problems = compare_outputs(out / "ours", out / "duckdb") if verify else []
         agreement = (totals(out / "ours"), totals(out / "duckdb")) if verify else None
     reference = [json.loads(r["stderr"].split("timing ", 1)[1]) for r in results["duckdb"]]
@@ -215,6 +220,8 @@ def main() -> None:
     parser.add_argument("--formats", nargs="+", choices=list(FILES), default=list(FILES))
     parser.add_argument("--no-notebook", action="store_true", help="skip the (slow) notebook way")
     parser.add_argument("--verify-only", action="store_true", help="one round, compare the outputs, no timing")
+    parser.add_argument("--baseline", type=Path, help="another checkout (e.g. `git worktree add /tmp/main main`) "
+                        "whose report runs as a fourth contender: before / after in the same paired rounds")
     parser.add_argument("--notebook-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.notebook_child:
@@ -232,7 +239,8 @@ def main() -> None:
             print(f"\n[{fmt}] skipped: {path} not found (see README, Data credits)")
             continue
         runs = 1 if args.verify_only else args.runs
-        r = bench_file(path, runs, with_notebook=not (args.no_notebook or args.verify_only), verify=True)
+        r = bench_file(path, runs, with_notebook=not (args.no_notebook or args.verify_only), verify=True,
+                       baseline=args.baseline)
         print(f"\n[{fmt}] {path.name}: whole processes, {runs} paired round(s)")
         print(f"  ours   : {r['agreement'][0]}\n  duckdb : {r['agreement'][1]}")
         if r["problems"]:
@@ -257,12 +265,19 @@ def main() -> None:
         cpu_ratio = [o["cpu"] / d["cpu"] for o, d in zip(res["ours"], res["duckdb"])]
         print(f"  ours / duckdb: {median(ratio):.2f}x wall, {median(cpu_ratio):.2f}x cpu "
               f"(median of paired ratios; goal <= {GOAL_VS_DUCKDB}x)")
+        if "baseline" in res:
+            gain = [b["wall"] / o["wall"] for o, b in zip(res["ours"], res["baseline"])]
+            print(f"  baseline / ours: {median(gain):.2f}x (the --baseline checkout, same rounds)")
         if "notebook" in res:
             speed = [n["wall"] / o["wall"] for o, n in zip(res["ours"], res["notebook"])]
             print(f"  notebook / ours: {median(speed):.1f}x (goal >= {GOAL_VS_NOTEBOOK}x)")
 
     if not args.verify_only:
         helps = [run_process([sys.executable, "-m", "analytics", "--help"]) for _ in range(max(3, args.runs))]
+        if args.baseline is not None:
+            before = [run_process([sys.executable, "-m", "analytics", "--help"], args.baseline)
+                      for _ in range(max(3, args.runs))]
+            print(f"\n[--help] baseline: median {median(h['wall'] for h in before):.2f} s wall")
         print(f"\n[--help] python -m analytics --help: median {median(h['wall'] for h in helps):.2f} s wall "
               f"(goal < {GOAL_HELP} s); bare interpreter: "
               f"{median(run_process([sys.executable, '-c', 'pass'])['wall'] for _ in range(3)):.2f} s")
