@@ -198,7 +198,8 @@ def _duplicate_mask(lines: pd.DataFrame, _snapshot: pd.Timestamp) -> np.ndarray:
     # rows whose hash occurs twice or more: found by sorting (a hash table over every
     # row is about 3x slower at 10M lines), then looked up in the few repeated hashes
     ordered = np.sort(hashes)
-    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]  # sorted; a hash seen k times is here k - 1 times
+    repeated = repeated[np.concatenate(([True], repeated[1:] != repeated[:-1]))] if len(repeated) else repeated
     candidates = pd.Index(repeated).get_indexer(hashes) >= 0 if len(repeated) else np.zeros(len(lines), bool)
     mask = np.zeros(len(lines), dtype=bool)
     if candidates.any():
