@@ -202,8 +202,8 @@ def render_layout(lines: pd.DataFrame, layout: str, time_zone: str = "Europe/Lon
     refunds, dropped = _attach_returns(lines, is_return, amount)
     order_no = sales["invoice"].astype(str)
     first = ~order_no.duplicated().to_numpy()
-    refund = order_no.map(refunds["amount"]).where(first)
-    refund_time = order_no.map(refunds["time"]).where(first)
+    refund = order_no.map(refunds["amount"].to_dict()).astype("float64").where(first)
+    refund_time = pd.to_datetime(order_no.map(refunds["time"].to_dict())).where(first)
     cust = customer[~is_return]
     mail = email[~is_return]
     if layout == "Shopify orders":
