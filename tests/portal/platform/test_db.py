@@ -12,6 +12,7 @@ from portal.platform import db
 from portal.platform.models import Base
 
 TABLES = {"tenants", "users", "saved_views", "audit_log", "datasets", "dataset_payloads", "dataset_results",
+          "tenant_mappings", "customer_contacts",
           "alembic_version"}
 
 
