@@ -167,9 +167,8 @@ def erase_customer(ctx: PortalContext, customer: str, *, ip: str | None = None) 
             payload = frame_to_parquet(kept)
             if dataset.id == tenant.current_dataset_id:
                 new_version = _new_version_from(session, dataset, payload, len(kept))
-            else:
-                write_payload(session, dataset.id, payload)
-                dataset.rows_in, dataset.payload_bytes = len(kept), len(payload)
+            write_payload(session, dataset.id, payload)
+            dataset.rows_in, dataset.payload_bytes = len(kept), len(payload)
             session.execute(delete(DatasetResult).where(DatasetResult.dataset_id == dataset.id))
             dataset.models_status, dataset.models_message = "pending", "models dropped: a customer was erased"
         session.execute(delete(CustomerContact).where(CustomerContact.tenant_id == ctx.tenant_id,
