@@ -170,3 +170,26 @@ def preview(ctx: PortalContext, source, name: str, given: ColumnMapping | None =
     except (analytics.LoadError, analytics.AnalyticsError) as exc:
         out["error"] = str(exc)
     return out
+
+
+def quality_lines(quality: dict[str, Any]) -> list[str]:
+    """The quality report of an import as short lines (CLI, Data page)."""
+    if not quality:
+        return []
+    lines = [f"Layout: {quality.get('layout') or 'unknown'} (mapping: {quality.get('mapping_origin', '-')}); "
+             f"rows read {quality.get('rows_read', 0):,}, mapped {quality.get('rows_mapped', 0):,}, "
+             f"refused {quality.get('rows_refused', 0):,}."]
+    for name, label in (("rows_excluded_status", "left out by status (never sales)"),
+                        ("refund_lines_added", "refund lines added from refunded amounts"),
+                        ("duplicates", "exact duplicate lines (removed by cleaning)"),
+                        ("duplicates_of_loaded", "lines already loaded (not added again)"),
+                        ("future_dates", "rows dated in the future (refused)"),
+                        ("negative_prices", "negative prices (removed by cleaning)"),
+                        ("customers_without_id", "lines without a customer id (guests)")):
+        if quality.get(name):
+            lines.append(f"{quality[name]:,} {label}.")
+    for example in quality.get("refused_examples", [])[:5]:
+        lines.append(f"Refused row {example['row']} (line {example['line']}): {example['reason']} "
+                     f"({example['value']!r}).")
+    lines += list(quality.get("currency_doubts", [])) + list(quality.get("time_zone_doubts", []))
+    return lines
