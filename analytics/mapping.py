@@ -287,7 +287,7 @@ def apply_mapping(raw: pd.DataFrame, mapping: ColumnMapping, time_zone: str | No
         return None if not source else _blank_to_na(raw[source])
 
     order = column("order_id")
-    order_text = order.map(_text, na_action="ignore")
+    order_text = _texts(order)
     refusals.add(order_text.isna().to_numpy(), "no order id", order)
     key = order_text.fillna("")
     # Order-level fields are often filled on an order's first row only (Shopify): spread them.
@@ -298,8 +298,8 @@ def apply_mapping(raw: pd.DataFrame, mapping: ColumnMapping, time_zone: str | No
     excluded = np.zeros(n, dtype=bool)
     if status is not None and mapping.excluded_statuses:
         values = {s.lower() for s in mapping.excluded_statuses}
-        excluded = status.map(lambda s: str(s).strip().lower() in values, na_action="ignore").fillna(False) \
-            .to_numpy(dtype=bool)
+        excluded = _per_unique(status, lambda s: s is not None and str(s).strip().lower() in values) \
+            .fillna(False).to_numpy(dtype=bool)
         report.rows_excluded_status = int((excluded & ~refusals.bad).sum())
 
     dates, with_offset = _parse_dates(level["order_date"], zone, mapping.fields["order_date"])
@@ -336,11 +336,10 @@ def apply_mapping(raw: pd.DataFrame, mapping: ColumnMapping, time_zone: str | No
     identity = "customer_id" if mapping.fields.get("customer_id") else "email"
     code = column("product_code")
     name = column("product_name")
-    code_text = (code.map(_text, na_action="ignore") if code is not None else pd.Series(None, index=raw.index,
-                                                                                       dtype=object))
-    name_text = name.map(_text, na_action="ignore") if name is not None else code_text.copy()
+    code_text = _texts(code) if code is not None else pd.Series(None, index=raw.index, dtype=object)
+    name_text = _texts(name) if name is not None else code_text.copy()
     code_text = code_text.fillna(name_text).fillna(ORDER_CODE)
-    country = level["country"].map(_text, na_action="ignore") if level["country"] is not None else \
+    country = _texts(level["country"]) if level["country"] is not None else \
         pd.Series(None, index=raw.index, dtype=object)
     for what, values in (("order id", order_text), ("product code", code_text), ("customer id", customer),
                          ("country", country)):
@@ -407,14 +406,24 @@ def load_mapped(source: Source, mapping: ColumnMapping | None = None, *, filenam
 # helpers
 
 
+def _per_unique(values: pd.Series, func) -> pd.Series:
+    """``values.map(func)`` computed once per distinct value (missing stays missing)."""
+    codes, uniques = pd.factorize(values)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:-1] = [func(u) for u in uniques]
+    mapped[-1] = None
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
 def _blank_to_na(values: pd.Series) -> pd.Series:
     if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-        stripped = values.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
-        return stripped.where(stripped.map(lambda v: not (isinstance(v, str) and v == "")), None)
+        return _per_unique(values, lambda v: (v.strip() or None) if isinstance(v, str) else v)
     return values
 
 
 def _text(value: object) -> str | None:
+    if value is None:
+        return None
     if isinstance(value, float):
         if np.isnan(value):
             return None
@@ -422,6 +431,11 @@ def _text(value: object) -> str | None:
             return str(int(value))
     text = str(value).strip()
     return text or None
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    """:func:`_text` of every value, computed per distinct value."""
+    return _per_unique(values, _text)
 
 
 def _spread(values: pd.Series | None, key: pd.Series) -> pd.Series | None:
@@ -436,13 +450,15 @@ def _numbers(values: pd.Series) -> pd.Series:
     """Numbers from numbers or text (currency symbols, thousands separators, decimal comma)."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         return values.astype("float64")
-    text = values.astype(object).map(lambda v: str(v).strip() if v is not None and v == v else None)
+    codes, uniques = pd.factorize(values)
+    text = pd.Series(uniques, dtype=object).map(lambda v: str(v).strip())
     text = text.str.replace(r"[£$€¥\s]|[A-Z]{3}$", "", regex=True)
     comma_decimal = text.str.fullmatch(r"-?[\d.]*\d,\d{1,2}").fillna(False).astype(bool)
     text = text.where(~comma_decimal, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
     text = text.str.replace(r"(?<=\d),(?=\d{3}\b)", "", regex=True)
-    parsed = pd.to_numeric(text, errors="coerce")
-    return parsed.where(np.isfinite(parsed.astype("float64")) & (parsed.abs() < 1e9)).astype("float64")
+    parsed = pd.to_numeric(text, errors="coerce").astype("float64")
+    parsed = parsed.where(np.isfinite(parsed) & (parsed.abs() < 1e9)).to_numpy()
+    return pd.Series(np.append(parsed, np.nan)[codes], index=values.index, dtype="float64")
 
 
 def _parse_dates(values: pd.Series, zone, column: str) -> tuple[pd.Series, np.ndarray]:
@@ -497,11 +513,11 @@ def _customers(customer_id: pd.Series | None, email: pd.Series | None) -> pd.Ser
     """The customer id: the shop's number, else the e-mail in lower case; None for guests."""
     out = None
     if customer_id is not None:
-        out = customer_id.map(_text, na_action="ignore")
+        out = _texts(customer_id)
         out = out.where(~out.fillna("").str.lower().isin(NO_CUSTOMER_VALUES))
         out = out.str.replace(r"\.0+$", "", regex=True)
     if email is not None:
-        mail = email.map(_text, na_action="ignore").str.lower()
+        mail = _texts(email).str.lower()
         out = mail if out is None else out.fillna(mail)
     return out.astype(object).where(out.notna(), None)
 
@@ -540,7 +556,7 @@ def _currency_doubts(values: pd.Series | None, keep: np.ndarray, currency: str |
     if values is None:
         return [] if currency is None else [
             f"The file has no currency column: its amounts are taken to be {currency}, the tenant's currency."]
-    codes = values[keep].map(_text, na_action="ignore").dropna().str.upper().value_counts()
+    codes = _texts(values[keep]).dropna().str.upper().value_counts()
     doubts = []
     if len(codes) > 1:
         doubts.append(f"The file mixes currencies ({', '.join(f'{c}: {n:,} rows' for c, n in codes.items())}); "
@@ -565,9 +581,8 @@ def _zone_doubts(report: QualityReport, n: int, zone, dates: pd.Series) -> list[
 
 def _contacts(customer: pd.Series, email: pd.Series | None, name: pd.Series | None, keep: np.ndarray
               ) -> pd.DataFrame:
-    frame = pd.DataFrame({"customer_id": customer,
-                          "email": None if email is None else email.map(_text, na_action="ignore"),
-                          "name": None if name is None else name.map(_text, na_action="ignore")}).loc[keep]
+    frame = pd.DataFrame({"customer_id": customer, "email": None if email is None else _texts(email),
+                          "name": None if name is None else _texts(name)}).loc[keep]
     frame = frame.dropna(subset=["customer_id"])
     frame = frame.loc[frame["email"].notna() | frame["name"].notna()]
     return frame.drop_duplicates("customer_id", keep="last").reset_index(drop=True)
