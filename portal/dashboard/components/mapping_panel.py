@@ -69,6 +69,8 @@ def section(ctx) -> html.Section:
 def _decode(contents: str | None) -> bytes | None:
     if not contents:
         return None
+    if not isinstance(contents, str):
+        raise ValueError("The upload could not be read.")
     settings = current_app.extensions["portal"].settings
     _, _, encoded = contents.partition(",")
     if len(encoded) * 3 // 4 > settings.max_upload_bytes:
@@ -80,7 +82,15 @@ def _decode(contents: str | None) -> bytes | None:
 
 
 def _mapping_from(values: list, ids: list, layout: str) -> ColumnMapping:
-    fields = {i["field"]: v for i, v in zip(ids or [], values or []) if isinstance(i, dict) and v}
+    """The mapping the drop-downs show; ValueError/LoadError for anything a browser should not send."""
+    if not isinstance(values, list) or not isinstance(ids, list):
+        raise ValueError("The mapping could not be read; drop the file again.")
+    fields = {}
+    for i, v in zip(ids, values):
+        if not isinstance(i, dict) or not isinstance(i.get("field"), str) or not (v is None or isinstance(v, str)):
+            raise ValueError("The mapping could not be read; drop the file again.")
+        if v:
+            fields[i["field"]] = v
     excluded = LAYOUTS[layout].excluded_statuses if layout in LAYOUTS else ()
     return ColumnMapping.from_json({"layout": layout, "fields": fields, "excluded_statuses": sorted(excluded)})
 
@@ -164,7 +174,7 @@ def register_callbacks() -> None:
             data = _decode(contents)
             if data is None:
                 return no_update, no_update
-            result = preview(ctx, data, filename or "upload")
+            result = preview(ctx, data, str(filename or "upload")[:255])
         except (ValueError, analytics.AnalyticsError) as exc:
             return dbc.Alert(str(exc), color="danger", className="small"), None
         return editor(result), {"header": result["header"], "layout": result["mapping"]["layout"]}
@@ -177,10 +187,10 @@ def register_callbacks() -> None:
         ctx = check_role("admin")
         try:
             data = _decode(contents)
-            if data is None or not state:
+            if data is None or not isinstance(state, dict):
                 return no_update
             mapping = _mapping_from(values, ids, str(state.get("layout") or "custom"))
-            return preview_view(preview(ctx, data, filename or "upload", given=mapping))
+            return preview_view(preview(ctx, data, str(filename or "upload")[:255], given=mapping))
         except (ValueError, analytics.AnalyticsError) as exc:
             return dbc.Alert(str(exc), color="danger", className="small")
 
@@ -193,9 +203,9 @@ def register_callbacks() -> None:
         ctx = check_role("admin")
         try:
             data = _decode(contents)
-            if data is None or not state:
+            if data is None or not isinstance(state, dict) or not isinstance(state.get("header"), list):
                 return dbc.Alert("Drop a file first.", color="warning", className="small")
-            header = [str(h) for h in state.get("header") or []]
+            header = [str(h) for h in state["header"]]
             mapping = _mapping_from(values, ids, str(state.get("layout") or "custom"))
             save_mapping(ctx, header, mapping, ip=request.remote_addr)
         except (ValueError, analytics.AnalyticsError) as exc:
@@ -203,7 +213,7 @@ def register_callbacks() -> None:
         if dash_ctx.triggered_id == "mapping-save":
             return dbc.Alert("Mapping saved: the next file with this header is read the same way.", color="success",
                              className="small")
-        outcome = import_dataset(ctx, data, filename or "upload", ip=request.remote_addr, mapping=mapping,
+        outcome = import_dataset(ctx, data, str(filename or "upload")[:255], ip=request.remote_addr, mapping=mapping,
                                  mode="append" if mode == "append" else "replace")
         if not outcome.ok:
             return dbc.Alert(outcome.message, color="danger", className="small")
