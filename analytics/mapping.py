@@ -18,9 +18,7 @@ cancellation date if given, else the order date.  Dates follow
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,11 +28,22 @@ import numpy as np
 import pandas as pd
 
 from .dates import time_zone as _zone
-from .dates import to_shop_local
 from .errors import LoadError
-from .layouts import FIELDS, LAYOUTS, NO_CUSTOMER_VALUES, REQUIRED_GROUPS, known_layout, normalise, returns_rule
-from .loading import SEPARATORS, Source, _read_bytes
-from .parsing import DATE_FORMATS, MAX_TEXT_LENGTH, OFFSET_PATTERN, RawTable, parse_table
+from .layouts import (
+    FIELDS,
+    LAYOUTS,
+    NO_CUSTOMER_VALUES,
+    REQUIRED_GROUPS,
+    known_layout,
+    normalise,
+    returns_rule,
+)
+from .loading import Source
+from .parsing import MAX_TEXT_LENGTH, RawTable, parse_table
+from .rawtable import blank_to_na, numbers, parse_dates, per_unique, read_table, spread, texts
+
+__all__ = ["ColumnMapping", "MappedLog", "QualityReport", "apply_mapping", "header_fingerprint", "load_mapped",
+           "propose_mapping", "read_table"]
 from .schema import CANCELLATION_PREFIX, CANONICAL_COLUMNS
 
 #: Header synonyms (normalised) per field, for files of no known layout; first match wins.
@@ -81,7 +90,7 @@ class ColumnMapping:
                 "excluded_statuses": list(self.excluded_statuses)}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | str | Path) -> "ColumnMapping":
+    def from_json(cls, data: dict[str, Any] | str | Path) -> ColumnMapping:
         """From :meth:`to_json` output, a JSON text or a ``.json`` file; LoadError naming a bad field."""
         if isinstance(data, Path) or (isinstance(data, str) and not data.lstrip().startswith("{")):
             try:
@@ -140,57 +149,6 @@ def propose_mapping(header: list[object]) -> ColumnMapping:
     if fields["unit_price"] and fields["line_amount"]:
         fields["line_amount"] = None  # the unit price is the more precise
     return ColumnMapping(fields, "custom")
-
-
-# --------------------------------------------------------------------------
-# reading a file as it is
-
-
-def read_table(source: Source, filename: str | None = None, max_rows: int | None = None) -> pd.DataFrame:
-    """Every column of a CSV/XLSX/Parquet file, values as read (CSV: text); LoadError if unreadable.
-
-    The format is recognised from the first bytes, as :func:`analytics.load_transactions`
-    does; an XLSX workbook gives its first sheet with data.  ``max_rows`` reads a preview.
-    """
-    data, name = _read_bytes(source, filename)
-    if not data.strip():
-        raise LoadError(f"{name} is empty: no header and no rows.")
-    head = data[:8]
-    try:
-        if head.startswith(b"PAR1"):
-            import pyarrow.parquet as pq
-            table = pq.read_table(io.BytesIO(data))
-            frame = table.to_pandas()
-        elif head.startswith(b"PK\x03\x04"):
-            sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, dtype=object, engine="calamine",
-                                   nrows=max_rows)
-            frame = next((s for s in sheets.values() if not s.empty), None)
-            if frame is None:
-                raise LoadError(f"{name} has no sheet with data.")
-        else:
-            if head.startswith(b"\x1f\x8b"):
-                import gzip
-                data = gzip.decompress(data)
-            if b"\x00" in data[:4096]:
-                raise LoadError(f"{name} is not a text (CSV) file, nor Parquet or XLSX.")
-            try:
-                data.decode("utf-8")
-                encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
-            except UnicodeDecodeError:
-                encoding = "latin-1"
-            first = data[:65536].decode(encoding, errors="replace").splitlines()
-            sep = max(SEPARATORS, key=(first[0] if first else "").count)
-            frame = pd.read_csv(io.BytesIO(data), sep=sep, encoding=encoding, dtype=str, keep_default_na=False,
-                                na_values=[""], skip_blank_lines=True, nrows=max_rows, quoting=csv.QUOTE_MINIMAL)
-    except LoadError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - readers raise many types for corrupt files
-        raise LoadError(f"{name} cannot be read as CSV, XLSX or Parquet: {str(exc).splitlines()[0]}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if len(set(frame.columns)) < len(frame.columns):
-        raise LoadError(f"{name} has two columns with the same name; rename one.")
-    frame.attrs["name"] = name
-    return frame.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------
@@ -284,25 +242,25 @@ def apply_mapping(raw: pd.DataFrame, mapping: ColumnMapping, time_zone: str | No
 
     def column(name: str) -> pd.Series | None:
         source = mapping.fields.get(name)
-        return None if not source else _blank_to_na(raw[source])
+        return None if not source else blank_to_na(raw[source])
 
     order = column("order_id")
-    order_text = _texts(order)
+    order_text = texts(order)
     refusals.add(order_text.isna().to_numpy(), "no order id", order)
     key = order_text.fillna("")
     # Order-level fields are often filled on an order's first row only (Shopify): spread them.
-    level = {name: _spread(column(name), key) for name in
+    level = {name: spread(column(name), key) for name in
              ("order_date", "customer_id", "email", "name", "country", "status", "refund_amount", "cancelled_at",
               "currency")}
     status = level["status"]
     excluded = np.zeros(n, dtype=bool)
     if status is not None and mapping.excluded_statuses:
         values = {s.lower() for s in mapping.excluded_statuses}
-        excluded = _per_unique(status, lambda s: s is not None and str(s).strip().lower() in values) \
+        excluded = per_unique(status, lambda s: s is not None and str(s).strip().lower() in values) \
             .fillna(False).to_numpy(dtype=bool)
         report.rows_excluded_status = int((excluded & ~refusals.bad).sum())
 
-    dates, with_offset = _parse_dates(level["order_date"], zone, mapping.fields["order_date"])
+    dates, with_offset = parse_dates(level["order_date"], zone, mapping.fields["order_date"])
     report.dates_with_offset = int(with_offset.sum())
     refusals.add(dates.isna().to_numpy(), "not a date", level["order_date"])
 
@@ -310,19 +268,19 @@ def apply_mapping(raw: pd.DataFrame, mapping: ColumnMapping, time_zone: str | No
     if quantity_raw is None:
         quantity = pd.Series(1.0, index=raw.index)
     else:
-        quantity = _numbers(quantity_raw)
+        quantity = numbers(quantity_raw)
         refusals.add(quantity.isna().to_numpy(), "quantity is not a number", quantity_raw)
         refusals.add((quantity.notna() & (quantity % 1 != 0)).to_numpy(), "quantity is not a whole number",
                      quantity_raw)
         refusals.add((quantity == 0).to_numpy(), "quantity is zero", quantity_raw)
     if mapping.fields.get("unit_price"):
         price_raw = column("unit_price")
-        price = _numbers(price_raw)
+        price = numbers(price_raw)
         refusals.add(price.isna().to_numpy(), "price is not a number", price_raw)
         amount = quantity * price
     else:
         price_raw = column("line_amount")
-        amount = _numbers(price_raw)
+        amount = numbers(price_raw)
         refusals.add(amount.isna().to_numpy(), "amount is not a number", price_raw)
         price = amount / quantity.where(quantity != 0)
     if not mapping.fields.get("unit_price"):
@@ -336,10 +294,10 @@ def apply_mapping(raw: pd.DataFrame, mapping: ColumnMapping, time_zone: str | No
     identity = "customer_id" if mapping.fields.get("customer_id") else "email"
     code = column("product_code")
     name = column("product_name")
-    code_text = _texts(code) if code is not None else pd.Series(None, index=raw.index, dtype=object)
-    name_text = _texts(name) if name is not None else code_text.copy()
+    code_text = texts(code) if code is not None else pd.Series(None, index=raw.index, dtype=object)
+    name_text = texts(name) if name is not None else code_text.copy()
     code_text = code_text.fillna(name_text).fillna(ORDER_CODE)
-    country = _texts(level["country"]) if level["country"] is not None else \
+    country = texts(level["country"]) if level["country"] is not None else \
         pd.Series(None, index=raw.index, dtype=object)
     for what, values in (("order id", order_text), ("product code", code_text), ("customer id", customer),
                          ("country", country)):
@@ -406,118 +364,15 @@ def load_mapped(source: Source, mapping: ColumnMapping | None = None, *, filenam
 # helpers
 
 
-def _per_unique(values: pd.Series, func) -> pd.Series:
-    """``values.map(func)`` computed once per distinct value (missing stays missing)."""
-    codes, uniques = pd.factorize(values)
-    mapped = np.empty(len(uniques) + 1, dtype=object)
-    mapped[:-1] = [func(u) for u in uniques]
-    mapped[-1] = None
-    return pd.Series(mapped[codes], index=values.index, dtype=object)
-
-
-def _blank_to_na(values: pd.Series) -> pd.Series:
-    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-        return _per_unique(values, lambda v: (v.strip() or None) if isinstance(v, str) else v)
-    return values
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float):
-        if np.isnan(value):
-            return None
-        if value.is_integer():
-            return str(int(value))
-    text = str(value).strip()
-    return text or None
-
-
-def _texts(values: pd.Series) -> pd.Series:
-    """:func:`_text` of every value, computed per distinct value."""
-    return _per_unique(values, _text)
-
-
-def _spread(values: pd.Series | None, key: pd.Series) -> pd.Series | None:
-    """Fill an order's empty cells from its other rows (first value)."""
-    if values is None or not values.isna().any():
-        return values
-    filled = values.groupby(key.to_numpy(), sort=False).transform("first")
-    return values.where(values.notna(), filled)
-
-
-def _numbers(values: pd.Series) -> pd.Series:
-    """Numbers from numbers or text (currency symbols, thousands separators, decimal comma)."""
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        return values.astype("float64")
-    codes, uniques = pd.factorize(values)
-    text = pd.Series(uniques, dtype=object).map(lambda v: str(v).strip())
-    text = text.str.replace(r"[£$€¥\s]|[A-Z]{3}$", "", regex=True)
-    comma_decimal = text.str.fullmatch(r"-?[\d.]*\d,\d{1,2}").fillna(False).astype(bool)
-    text = text.where(~comma_decimal, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
-    text = text.str.replace(r"(?<=\d),(?=\d{3}\b)", "", regex=True)
-    parsed = pd.to_numeric(text, errors="coerce").astype("float64")
-    parsed = parsed.where(np.isfinite(parsed) & (parsed.abs() < 1e9)).to_numpy()
-    return pd.Series(np.append(parsed, np.nan)[codes], index=values.index, dtype="float64")
-
-
-def _parse_dates(values: pd.Series, zone, column: str) -> tuple[pd.Series, np.ndarray]:
-    """Shop-local ``datetime64[us]`` (NaT where unreadable) and which rows had a UTC offset."""
-    n = len(values)
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        if getattr(values.dtype, "tz", None) is not None:
-            if zone is None:
-                raise LoadError(f"Column {column!r} holds time zone-aware times: the shop's time zone is needed.")
-            local = to_shop_local(pd.DatetimeIndex(values), zone)
-            return pd.Series(local, index=values.index), np.ones(n, dtype=bool)
-        return values.astype("datetime64[us]"), np.zeros(n, dtype=bool)
-    codes, uniques = pd.factorize(values)
-    uniq = pd.Series(uniques, dtype=object)
-    is_stamp = uniq.map(lambda v: hasattr(v, "year")).to_numpy(dtype=bool)
-    text = uniq.where(~is_stamp).map(lambda v: None if v is None else str(v).strip())
-    parts = text.str.extract(OFFSET_PATTERN)
-    has_offset = parts["local"].notna().to_numpy()
-    if has_offset.any() and zone is None:
-        example = text[has_offset].iloc[0]
-        raise LoadError(f"Column {column!r} has times with a UTC offset (e.g. {example!r}): the shop's time zone "
-                        "is needed to give shop-local days (set the tenant's time zone, or --time-zone).")
-    local_text = text.where(~has_offset, parts["local"])
-    best = None
-    for fmt in DATE_FORMATS:
-        parsed = pd.to_datetime(local_text, format=fmt, errors="coerce")
-        hits = int(parsed.notna().sum())
-        if best is None or hits > best[0]:
-            best = (hits, parsed)
-        if hits == int(local_text.notna().sum()):
-            break
-    parsed = best[1].astype("datetime64[us]") if best is not None else pd.Series(pd.NaT, index=uniq.index)
-    if has_offset.any():
-        sign = np.where(parts["sign"].to_numpy() == "-", -1.0, 1.0)
-        minutes = (pd.to_numeric(parts["hours"], errors="coerce").fillna(0).to_numpy() * 60
-                   + pd.to_numeric(parts["minutes"], errors="coerce").fillna(0).to_numpy()) * sign
-        utc = parsed[has_offset] - pd.to_timedelta(minutes[has_offset], unit="min")
-        ok = utc.notna().to_numpy()
-        converted = pd.Series(pd.NaT, index=utc.index, dtype="datetime64[us]")
-        converted[ok] = to_shop_local(pd.DatetimeIndex(utc[ok]).tz_localize("UTC"), zone)
-        parsed[has_offset] = converted
-    if is_stamp.any():
-        stamps = pd.to_datetime(uniq[is_stamp], errors="coerce", utc=False)
-        parsed[is_stamp] = stamps.astype("datetime64[us]")
-    parsed = parsed.where((parsed >= pd.Timestamp("1970-01-01")) & (parsed < pd.Timestamp("2100-01-01")))
-    out = np.append(parsed.to_numpy(dtype="datetime64[us]"), np.datetime64("NaT", "us"))[codes]
-    offsets = np.append(has_offset, False)[codes]
-    return pd.Series(out, index=values.index), offsets
-
-
 def _customers(customer_id: pd.Series | None, email: pd.Series | None) -> pd.Series:
     """The customer id: the shop's number, else the e-mail in lower case; None for guests."""
     out = None
     if customer_id is not None:
-        out = _texts(customer_id)
+        out = texts(customer_id)
         out = out.where(~out.fillna("").str.lower().isin(NO_CUSTOMER_VALUES))
         out = out.str.replace(r"\.0+$", "", regex=True)
     if email is not None:
-        mail = _texts(email).str.lower()
+        mail = texts(email).str.lower()
         out = mail if out is None else out.fillna(mail)
     return out.astype(object).where(out.notna(), None)
 
@@ -527,11 +382,11 @@ def _refund_lines(mapping, level, key, dates, customer, country, keep, zone) -> 
     amounts = level["refund_amount"]
     if amounts is None:
         return pd.DataFrame()
-    values = _numbers(amounts)
+    values = numbers(amounts)
     frame = pd.DataFrame({"order": key, "refund": values, "date": dates, "customer": customer,
                           "country": country})
     if level["cancelled_at"] is not None:
-        cancelled, _ = _parse_dates(level["cancelled_at"], zone, mapping.fields["cancelled_at"])
+        cancelled, _ = parse_dates(level["cancelled_at"], zone, mapping.fields["cancelled_at"])
         frame["cancelled"] = cancelled
     else:
         frame["cancelled"] = pd.Series(pd.NaT, index=key.index, dtype="datetime64[us]")
@@ -556,7 +411,7 @@ def _currency_doubts(values: pd.Series | None, keep: np.ndarray, currency: str |
     if values is None:
         return [] if currency is None else [
             f"The file has no currency column: its amounts are taken to be {currency}, the tenant's currency."]
-    codes = _texts(values[keep]).dropna().str.upper().value_counts()
+    codes = texts(values[keep]).dropna().str.upper().value_counts()
     doubts = []
     if len(codes) > 1:
         doubts.append(f"The file mixes currencies ({', '.join(f'{c}: {n:,} rows' for c, n in codes.items())}); "
@@ -581,8 +436,8 @@ def _zone_doubts(report: QualityReport, n: int, zone, dates: pd.Series) -> list[
 
 def _contacts(customer: pd.Series, email: pd.Series | None, name: pd.Series | None, keep: np.ndarray
               ) -> pd.DataFrame:
-    frame = pd.DataFrame({"customer_id": customer, "email": None if email is None else _texts(email),
-                          "name": None if name is None else _texts(name)}).loc[keep]
+    frame = pd.DataFrame({"customer_id": customer, "email": None if email is None else texts(email),
+                          "name": None if name is None else texts(name)}).loc[keep]
     frame = frame.dropna(subset=["customer_id"])
     frame = frame.loc[frame["email"].notna() | frame["name"].notna()]
     return frame.drop_duplicates("customer_id", keep="last").reset_index(drop=True)

@@ -176,9 +176,9 @@ def quality_lines(quality: dict[str, Any]) -> list[str]:
     """The quality report of an import as short lines (CLI, Data page)."""
     if not quality:
         return []
-    lines = [f"Layout: {quality.get('layout') or 'unknown'} (mapping: {quality.get('mapping_origin', '-')}); "
-             f"rows read {quality.get('rows_read', 0):,}, mapped {quality.get('rows_mapped', 0):,}, "
-             f"refused {quality.get('rows_refused', 0):,}."]
+    lines = [(f"Layout: {quality.get('layout') or 'unknown'} (mapping: {quality.get('mapping_origin', '-')}); "
+              f"rows read {quality.get('rows_read', 0):,}, mapped {quality.get('rows_mapped', 0):,}, "
+              f"refused {quality.get('rows_refused', 0):,}.")]
     for name, label in (("rows_excluded_status", "left out by status (never sales)"),
                         ("refund_lines_added", "refund lines added from refunded amounts"),
                         ("duplicates", "exact duplicate lines (removed by cleaning)"),

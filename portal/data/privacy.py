@@ -20,15 +20,16 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 import secrets
 import zipfile
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import delete, select, update
 
 import analytics
-from sqlalchemy import delete, select, update
 
 from ..platform.accounts import audit
 from ..platform.db import session_scope
@@ -46,6 +47,8 @@ from ..platform.tenancy import PortalContext
 from .results import result_cache
 from .storage import frame_to_parquet, parquet_to_frame, read_payload, write_payload
 from .versions import next_version
+
+log = logging.getLogger(__name__)
 
 #: Prefix of hashed customer ids, so they are recognisable in lists and exports.
 HASH_PREFIX = "h"
@@ -219,7 +222,7 @@ def _drop_caches() -> None:
         cache.views.clear()
         cache.backend.clear()
     except Exception:  # noqa: BLE001 - outside an app (CLI tests) there may be no cache
-        pass
+        log.warning("could not drop the result cache after a privacy action", exc_info=True)
 
 
 def export_tenant(ctx: PortalContext, *, ip: str | None = None) -> bytes:

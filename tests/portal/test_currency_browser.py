@@ -7,7 +7,15 @@ import re
 import time
 
 import pytest
-from portal_testlib import CHROMIUM, NO_CHROMIUM, PASSWORD, build_app, chromium, gunicorn_server, make_settings
+from portal_testlib import (
+    CHROMIUM,
+    NO_CHROMIUM,
+    PASSWORD,
+    build_app,
+    chromium,
+    gunicorn_server,
+    make_settings,
+)
 
 pytestmark = [
     pytest.mark.browser, pytest.mark.slow,

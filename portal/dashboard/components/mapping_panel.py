@@ -20,7 +20,6 @@ from flask import current_app, request
 import analytics
 from analytics.layouts import FIELDS, LAYOUTS
 from analytics.mapping import ColumnMapping
-
 from portal.data import jobs, storage
 from portal.data.imports import import_dataset
 from portal.data.mappings import preview, quality_lines, save_mapping
@@ -70,7 +69,7 @@ def _decode(contents: str | None) -> bytes | None:
     if not contents:
         return None
     if not isinstance(contents, str):
-        raise ValueError("The upload could not be read.")
+        raise ValueError("The upload could not be read.")  # noqa: TRY004 - a message for the admin
     settings = current_app.extensions["portal"].settings
     _, _, encoded = contents.partition(",")
     if len(encoded) * 3 // 4 > settings.max_upload_bytes:

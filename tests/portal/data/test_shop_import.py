@@ -114,7 +114,7 @@ def test_a_failed_append_leaves_the_previous_version_in_use(shop_app, clean_log,
     refused = import_dataset("alpha", _csv(bad), filename="bad.csv", mode="append")
     assert not refused.ok and "no valid line" in refused.error and "not a date: 5" in refused.error
     # 2. the database fails while the new version is being stored
-    import portal.data.imports as imports
+    from portal.data import imports
 
     def broken(session, dataset_id, data, chunk_bytes=0):
         storage.write_payload(session, dataset_id, data[: len(data) // 2])
