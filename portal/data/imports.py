@@ -64,7 +64,8 @@ class ImportOutcome:
         duplicates = (self.quality or {}).get("duplicates_of_loaded", 0)
         return (f"Imported version {self.version}: {self.rows_in:,} rows read, "
                 f"{self.rows_clean:,} kept after cleaning."
-                + (f" {duplicates:,} lines were already loaded and were not added again." if duplicates else ""))
+                + (f" {duplicates:,} line{' was' if duplicates == 1 else 's were'} already loaded and "
+                   f"{'was' if duplicates == 1 else 'were'} not added again." if duplicates else ""))
 
 
 def source_size(source: Source) -> int | None:

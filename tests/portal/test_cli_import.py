@@ -38,7 +38,7 @@ def test_import_with_a_mapping_then_append_reuses_it(tmp_path, files):
     assert "Imported version 1" in first.output and "Layout: custom (mapping: given)" in first.output
     second = run_cli(app, "import", "alpha", str(february), "--append", "--no-models")  # saved mapping
     assert second.exit_code == 0, second.output
-    assert "1 lines were already loaded" in second.output and "mapping: saved" in second.output
+    assert "1 line was already loaded and was not added again" in second.output and "mapping: saved" in second.output
     with app.app_context():
         lines = storage.load_transactions(system_context("alpha"))
     assert sorted(lines["invoice"].astype(str)) == ["A1", "A2", "B1"]
