@@ -24,6 +24,7 @@ from ._json import jsonable
 from .cleaning import CleanedLog, CleaningReport, clean_transactions
 from .clusters import ClusterResult, cluster_customers
 from .cohorts import average_retention_curve, cohort_table, retention_matrix
+from .mapping import ColumnMapping, apply_mapping, propose_mapping, read_table
 from .distributions import rfm_distributions
 from .errors import AnalyticsError, InsufficientDataError
 from .geography import country_summary, unmapped_countries
@@ -294,14 +295,25 @@ def run_report(
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     time_zone: str | None = None,
+    mapping: str | Path | dict | None = None,
 ) -> dict[str, Path]:
     """Load -> clean -> :func:`describe` -> model steps -> :func:`write_report`.
 
     ``progress`` is called with a step name after each step; ``time_zone`` is
-    the shop's (see :func:`analytics.loading.load_transactions`).
+    the shop's (see :func:`analytics.loading.load_transactions`).  ``mapping``
+    (a JSON file, text or dict of :class:`analytics.mapping.ColumnMapping`)
+    reads any export through it instead (``"auto"``: the proposed mapping); its
+    quality report is written as ``quality.json``.
     """
     tick = progress or (lambda _name: None)
-    transactions = load_transactions(source, time_zone=time_zone)
+    quality = None
+    if mapping is None:
+        transactions = load_transactions(source, time_zone=time_zone)
+    else:
+        raw = read_table(source)
+        columns = propose_mapping(list(raw.columns)) if mapping == "auto" else ColumnMapping.from_json(mapping)
+        mapped = apply_mapping(raw, columns, time_zone)
+        transactions, quality = mapped.transactions, mapped.report.to_dict()
     tick("load")
     cleaned = clean_transactions(transactions, snapshot_date)
     tick("clean")
@@ -309,6 +321,9 @@ def run_report(
     outputs = [] if skip_models else [step(cleaned, report) for step in MODEL_STEPS]
     tick("models")
     paths = write_report(report, out_dir, outputs)
+    if quality is not None:
+        paths["quality"] = Path(out_dir) / "quality.json"
+        paths["quality"].write_text(json.dumps(quality, indent=2, default=str), encoding="utf-8")
     tick("write")
     return paths
 

@@ -97,6 +97,8 @@ class DatasetInfo:
     models_progress: float
     models_message: str | None
     models_updated_at: Any
+    quality_report: dict | None = None
+    import_mode: str | None = None
 
     @classmethod
     def of(cls, row: Dataset) -> "DatasetInfo":

@@ -26,6 +26,7 @@ from portal.dashboard.components.datasets import (
 )
 from portal.data.imports import import_dataset
 from portal.dashboard.components.invitations import invite_controls
+from portal.dashboard.components import mapping_panel
 from portal.dashboard.layout import forbidden
 from portal.platform.models import ROLES
 from portal.platform.tenancy import RoleRequired, check_role, current_context
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 
 dash.register_page(__name__, path="/data", name="Data", title="Data · Customer analytics", order=90,
                    min_role="admin")
+
+
+mapping_panel.register_callbacks()  # shops (issue 15): the "Bring your own export" panel
 
 
 def _settings():
@@ -67,6 +71,7 @@ def layout(**_query):
             dbc.Progress(id="import-progress", value=0, label="", className="mt-2", style={"height": "1.5rem"}),
             html.Div(id="import-status", className="mt-2"),
         ], className="mb-4"),
+        mapping_panel.section(ctx),  # shops (issue 15): any export, mapped once
         html.Section([
             html.Div([
                 html.H3("Dataset versions", className="h5 mb-0"),
@@ -164,7 +169,8 @@ def show_report(selected):
     if not selected:
         return ""
     try:
-        return report_view(storage.get_dataset_by_version(ctx, int(selected[0]["version"])))
+        dataset = storage.get_dataset_by_version(ctx, int(selected[0]["version"]))
+        return html.Div([report_view(dataset), mapping_panel.quality_view(dataset)])
     except (storage.DatasetNotFound, KeyError, TypeError, ValueError):
         return _alert("That version does not exist.", "warning")
 
