@@ -323,13 +323,14 @@ def _bgnbd_mle(pooled: pd.DataFrame, penalizer: float) -> tuple[dict[str, float]
     return params, {names[i] for i in at_bound}, -mean_nll * float(w.sum())
 
 
-def _minimise(nll, args: tuple, n_params: int) -> tuple[np.ndarray, set[int]]:
+def _minimise(nll, args: tuple, n_params: int, x0: np.ndarray | None = None) -> tuple[np.ndarray, set[int]]:
     """Minimise a lifetimes objective ``nll(log_params, *args)`` (mean negative
     log-likelihood + penalty) with L-BFGS-B, log-parameters in +-LOG_BOUND, from
     lifetimes' start (all 0.1).  Returns the log-parameters and the indices on a bound."""
     with _quiet():
         from autograd import value_and_grad
-        res = minimize(value_and_grad(nll), x0=np.full(n_params, 0.1), jac=True, method="L-BFGS-B",
+        res = minimize(value_and_grad(nll), x0=np.full(n_params, 0.1) if x0 is None else x0, jac=True,
+                       method="L-BFGS-B",
                        args=args, bounds=[(-LOG_BOUND, LOG_BOUND)] * n_params,
                        options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
     if not (res.success and np.all(np.isfinite(res.x)) and np.isfinite(res.fun)):

@@ -157,7 +157,9 @@ def fit_clv(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, penalizer: f
         name, pen = "bgnbd", penalizer
         notes.append((choice.insufficient or "No candidate could be fitted on the calibration period.")
                      + " BG/NBD is used.")
-    fit = fit_purchase_model(summary, name, pen)
+    scored = choice.candidates.get(name)
+    start = scored.params if scored is not None and scored.error is None and name != "bgnbd" else None
+    fit = fit_purchase_model(summary, name, pen, start=start)
     notes += fit.notes
     gg, value, mean_value = _gamma_gamma(lines, summary, snapshot, gg_penalizer if gg_penalizer is not None
                                          else penalizer, monetary_cap_quantile, notes)

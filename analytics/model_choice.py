@@ -43,7 +43,7 @@ from .errors import AnalyticsError
 from .purchase_models import CANDIDATES, LABELS, fit_purchase_model, pooled_rows
 
 TIE_TOLERANCE = 0.01
-PNBD_SAMPLE = 20_000
+PNBD_SAMPLE = 10_000
 MIN_REPEAT_CUSTOMERS = 200
 MIN_HOLDOUT_WINDOWS = 2
 FREQUENCY_BUCKETS = ("0", "1", "2", "3", "4", "5", "6", "7+")
