@@ -9,6 +9,7 @@ log-odds of the raw probability; isotonic is a monotone step function.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
@@ -16,11 +17,20 @@ from sklearn.metrics import brier_score_loss
 CALIBRATIONS: tuple[str, ...] = ("none", "platt", "isotonic")
 
 
-class CalibratedChurnModel:
-    """A fitted classifier and the calibration map applied to its churn probability."""
+class CalibratedChurnModel(ClassifierMixin, BaseEstimator):
+    """A fitted classifier and the calibration map applied to its churn probability
+    (a scikit-learn classifier: ``fit`` refits the classifier, keeping the calibration map)."""
 
-    def __init__(self, estimator, calibration: str, calibrator=None) -> None:
+    def __init__(self, estimator=None, calibration: str = "none", calibrator=None) -> None:
         self.estimator, self.calibration, self.calibrator = estimator, calibration, calibrator
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.estimator.classes_
+
+    def fit(self, X, y) -> "CalibratedChurnModel":
+        self.estimator.fit(X, y)
+        return self
 
     def predict_proba(self, X) -> np.ndarray:
         raw = self.estimator.predict_proba(X)[:, 1]

@@ -210,7 +210,8 @@ def model_summary(results: ModelResults) -> dict:
             "net_revenue_at_risk_sums_over": "every scored customer (churn probability x net 12-month CLV)"}
         if clv is not None:
             out["p_alive_churn_agreement"] = p_alive_churn_agreement(
-                clv.customers["p_alive"], scores["churn_probability"], clv.p_alive_informative)
+                clv.customers["p_alive"], scores["churn_probability"], clv.p_alive_informative,
+                repeat=clv.customers["repeat_purchase_days"] > 0)
     if results.valuable_at_risk is not None:
         out["valuable_at_risk"] = results.valuable_at_risk.to_dict()
     if results.association_rules is not None:

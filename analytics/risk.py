@@ -103,8 +103,9 @@ def valuable_at_risk(lines: pd.DataFrame, snapshot_date, scores: pd.DataFrame,
     threshold = RISK_MULTIPLE * base
     if positive.empty:
         empty = pd.DataFrame(columns=list(COLUMNS), index=pd.Index([], dtype="str", name="customer_id"))
-        return ValuableAtRisk(empty, VALUABLE_AT_RISK_RULE, base, threshold, 0, float("nan"),
-                              f"No customer has positive net revenue in the last {VALUE_DAYS} days.")
+        return ValuableAtRisk(empty, VALUABLE_AT_RISK_RULE, base, threshold, value_threshold=float("nan"),
+                              n_valuable=0,
+                              reason=f"No customer has positive net revenue in the last {VALUE_DAYS} days.")
     rank = positive.rank(ascending=False, method="min") / len(positive)
     valuable = positive[rank <= VALUE_SHARE]
     cut = float(valuable.min())
@@ -126,24 +127,31 @@ def valuable_at_risk(lines: pd.DataFrame, snapshot_date, scores: pd.DataFrame,
                   f"{VALUE_DAYS} days) has a churn probability of at least {threshold:.0%} "
                   f"({RISK_MULTIPLE:g} x the base rate {base:.0%}; the highest among them is "
                   f"{top:.0%}) or is overdue against their own purchase rhythm.")
-    return ValuableAtRisk(chosen, VALUABLE_AT_RISK_RULE, base, threshold, len(valuable), cut, reason)
+    return ValuableAtRisk(chosen, VALUABLE_AT_RISK_RULE, base, threshold, value_threshold=cut,
+                          n_valuable=len(valuable), reason=reason)
 
 
-def p_alive_churn_agreement(p_alive: pd.Series, churn_probability: pd.Series, informative: bool) -> dict:
+def p_alive_churn_agreement(p_alive: pd.Series, churn_probability: pd.Series, informative: bool,
+                            repeat: pd.Series | None = None) -> dict:
     """Spearman rank correlation of (1 - P(alive)) with churn probability over common customers.
 
-    ``disagree`` is True when it is below :data:`AGREEMENT_MIN`; when P(alive)
-    is not informative (no dropout found) nothing is computed and ``note`` says why.
+    ``repeat`` (boolean per customer): restrict to repeat customers (BG/NBD puts
+    P(alive) = 1 for every one-time buyer by construction).  ``disagree`` is True
+    when the correlation is below :data:`AGREEMENT_MIN`; when P(alive) is not
+    informative (no dropout found) nothing is computed and ``note`` says why.
     """
     if not informative:
         return {"spearman": None, "customers": 0, "disagree": None,
                 "note": "Not computed: the purchase model finds no dropout, so P(alive) carries no information."}
+    if repeat is not None:
+        p_alive = p_alive[repeat.reindex(p_alive.index, fill_value=False).astype(bool)]
     both = pd.concat([1 - p_alive.rename("a"), churn_probability.rename("b")], axis=1, join="inner").dropna()
     if len(both) < 3 or both["a"].nunique() < 2 or both["b"].nunique() < 2:
         return {"spearman": None, "customers": len(both), "disagree": None,
                 "note": "Not computed: too few customers or no variation."}
     rho = float(spearmanr(both["a"], both["b"]).statistic)
     disagree = rho < AGREEMENT_MIN
-    note = (f"P(alive) and the churn model rank customers {'differently' if disagree else 'alike'} "
-            f"(Spearman {rho:.2f} between 1 - P(alive) and churn probability).")
+    who = "repeat customers" if repeat is not None else "customers"
+    note = (f"P(alive) and the churn model rank {who} {'differently' if disagree else 'alike'} "
+            f"(Spearman {rho:.2f} between 1 - P(alive) and churn probability, {len(both)} {who}).")
     return {"spearman": rho, "customers": len(both), "disagree": disagree, "note": note}
