@@ -73,8 +73,9 @@ class ClvResult:
     ``purchase_model``: name of the purchase model used ("bgnbd", "mbgnbd",
     "pnbd"), ``forced``: True when the caller chose it; ``choice``: every
     candidate's holdout figures.  ``p_alive_informative`` is False when the
-    purchase model finds no dropout (boundary fit): P(alive) is then about 1 for
-    everybody and says nothing about risk.
+    purchase model finds no dropout (boundary fit) or when no candidate fitted on
+    the calibration period does: P(alive) is then about 1 for everybody and says
+    nothing about risk.
     """
 
     snapshot_date: pd.Timestamp
@@ -177,13 +178,13 @@ def fit_clv(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, penalizer: f
     table["net_clv"] = table["gross_clv"] * ratio
     table["net_clv_12m"] = value * (per_month[:, :12] @ discount[:12]) * ratio
     table["clv_tier"] = clv_tiers(table["net_clv"])
-    informative = not fit.no_dropout
+    found = [LABELS[k] for k, c in choice.candidates.items() if c.error is None and not c.no_dropout]
+    informative = not fit.no_dropout and (bool(found) or not choice.candidates)
     if not informative:
-        found = [LABELS[k] for k, c in choice.candidates.items() if c.error is None and not c.no_dropout]
         notes.append("P(alive) carries no information here: " + (
-            "no candidate model finds customers leaving for good in this log; lean on the churn model for risk."
-            if not found else f"the model used finds no dropout although {', '.join(found)} does on the "
-            "calibration period."))
+            "no candidate model finds customers leaving for good in this log (every fit on the calibration "
+            "period is on the no-dropout boundary); lean on the churn model for risk." if not found else
+            f"the model used finds no dropout although {', '.join(found)} does on the calibration period."))
     return ClvResult(
         snapshot_date=snapshot, purchase_model=name, purchase_params=dict(fit.params), penalizer=fit.penalizer,
         gg_params=None if gg is None else gg.params, gg_penalizer=None if gg is None else gg.penalizer,
