@@ -33,9 +33,9 @@ def test_list_equals_the_clv_table(dashboard_app, alpha_reference, value):
     with as_user(dashboard_app, "viewer@alpha.test"):
         rows = _list("")
         top = _list("?tier=top+10%25")
-    expected = clv.sort_index().sort_values("clv_12m", ascending=False, kind="stable")
+    expected = clv.sort_index().sort_values("net_clv_12m", ascending=False, kind="stable")
     assert rows["customer_id"].tolist() == expected.index.tolist()
-    for field in ("clv_12m", "p_alive", "expected_orders_90d", "expected_order_value"):
+    for field in ("net_clv_12m", "p_alive", "expected_purchase_days_90d", "expected_purchase_value_gross"):
         assert rows[field].to_numpy(dtype=float) == pytest.approx(expected[field].to_numpy(), rel=1e-9), field
     assert rows["clv_tier"].astype(str).tolist() == expected["clv_tier"].astype(str).tolist()
     assert (rows["frequency"].to_numpy() == rfm.loc[rows["customer_id"], "frequency"].to_numpy()).all()
@@ -49,7 +49,7 @@ def test_distribution_counts_the_filtered_customers(dashboard_app, alpha_referen
         log = value.update_distribution("")
         clipped = value.update_distribution("?scale=clip&country=Germany")
     assert sum(traces(log)["Customers"].y) == len(clv)
-    german = clv.loc[clv.index.isin(rfm.index[rfm["country"] == "Germany"]), "clv_12m"]
+    german = clv.loc[clv.index.isin(rfm.index[rfm["country"] == "Germany"]), "net_clv_12m"]
     assert sum(traces(clipped)["Customers"].y) == len(german)
     cap = np.quantile(german, 0.99)
     above = int((german > cap).sum())
@@ -57,10 +57,10 @@ def test_distribution_counts_the_filtered_customers(dashboard_app, alpha_referen
     assert f"{above:,} customers above £{cap:,.0f}" in title
     # the tier markers: where top 10% and top 1% start (lowest CLV in the tier, over all customers)
     for tier in ("top 1%", "top 10%"):
-        start = clv.loc[clv["clv_tier"] == tier, "clv_12m"].min()
+        start = clv.loc[clv["clv_tier"] == tier, "net_clv_12m"].min()
         marker = next(t for n, t in traces(log).items() if n.startswith(tier))
         assert marker.x[0] == pytest.approx(np.log10(start))
-        assert (clv["clv_12m"] >= start).sum() == (clv["clv_tier"].isin(["top 1%", "top 10%"]) if tier == "top 10%"
+        assert (clv["net_clv_12m"] >= start).sum() == (clv["clv_tier"].isin(["top 1%", "top 10%"]) if tier == "top 10%"
                                                    else clv["clv_tier"] == "top 1%").sum()
 
 
