@@ -36,7 +36,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import expit, gammaln, hyp2f1, logsumexp, roots_legendre
+from scipy.special import digamma, expit, gammaln, hyp2f1, logsumexp, roots_legendre
 
 from .btyd_models import (
     LOG_BOUND,
@@ -227,7 +227,7 @@ def _mle(pooled: pd.DataFrame, model: str, penalizer: float,
         nll = _lifetimes().ModifiedBetaGeoFitter._negative_log_likelihood
         log_params, at_bound = _minimise(nll, (x, tx * scale, T * scale, w, penalizer), 4, x0)
     else:
-        log_params, at_bound = _minimise_numeric(_pnbd_nll, (x, tx * scale, T * scale, w, penalizer), 4, x0)
+        log_params, at_bound = _minimise_numeric(_pnbd_nll_grad, (x, tx * scale, T * scale, w, penalizer), 4, x0)
     params = dict(zip(names, np.exp(log_params).tolist()))
     for k in ("alpha", "beta"):
         if k in params:
@@ -249,9 +249,54 @@ def _pnbd_nll(log_params, x, tx, T, w, penalizer) -> float:
     return float(-(w * ll).sum() / w.sum() + penalizer * np.sum(params ** 2))
 
 
+def _pnbd_nll_grad(log_params, x, tx, T, w, penalizer) -> tuple[float, np.ndarray]:
+    """:func:`_pnbd_nll` (I by quadrature on every row) and its gradient in the log-parameters.
+
+    log I = log(T - t_x) + logsumexp_k f_k, f_k = log w_k - (r + x) log(alpha + u_k) - (s + 1)
+    log(beta + u_k); with pi_k = softmax(f): d log I / d r = -sum pi log(alpha + u), d / d s =
+    -sum pi log(beta + u), d / d alpha = -(r + x) sum pi / (alpha + u), d / d beta = -(s + 1)
+    sum pi / (beta + u).  ll = A_1 + logaddexp(B, log s + log I) as in :func:`_pnbd_nll`."""
+    r, alpha, s, beta = params = np.exp(log_params)
+    rows = T - tx > 0
+    n = len(x)
+    log_i = np.full(n, -np.inf)
+    d_i = np.zeros((4, n))
+    if rows.any():
+        xb, txb, Tb = x[rows, None], tx[rows, None], T[rows, None]
+        u = txb + _I_NODES * (Tb - txb)
+        la, lb = np.log(alpha + u), np.log(beta + u)
+        f = -(r + xb) * la - (s + 1) * lb + _I_LOGW
+        top = f.max(axis=1, keepdims=True)
+        e = np.exp(f - top)
+        total = e.sum(axis=1, keepdims=True)
+        pi = e / total
+        log_i[rows] = np.log(Tb[:, 0] - txb[:, 0]) + top[:, 0] + np.log(total[:, 0])
+        d_i[0, rows] = -(pi * la).sum(axis=1)
+        d_i[1, rows] = -(r + xb[:, 0]) * (pi / (alpha + u)).sum(axis=1)
+        d_i[2, rows] = -(pi * lb).sum(axis=1)
+        d_i[3, rows] = -(s + 1) * (pi / (beta + u)).sum(axis=1)
+    with np.errstate(all="ignore"):
+        b = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+        c = np.log(s) + log_i
+        both = np.logaddexp(b, c)
+        sigma = np.exp(b - both)
+        ll = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + both
+    rest = 1.0 - sigma
+    grad = np.stack([
+        digamma(r + x) - digamma(r) + np.log(alpha) - sigma * np.log(alpha + T) + rest * d_i[0],
+        r / alpha - sigma * (r + x) / (alpha + T) + rest * d_i[1],
+        np.log(beta) - sigma * np.log(beta + T) + rest * (1.0 / s + d_i[2]),
+        s / beta - sigma * s / (beta + T) + rest * d_i[3],
+    ])
+    total_w = w.sum()
+    value = float(-(w * ll).sum() / total_w + penalizer * np.sum(params ** 2))
+    gradient = -(grad @ w) / total_w * params + 2 * penalizer * params ** 2
+    return value, gradient
+
+
 # Composite Gauss-Legendre rule on [0, 1], graded towards 0 where the integrand of I peaks.
 _I_EDGES = np.array([0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.03, 0.1, 0.25, 0.5, 0.75, 1.0])
-_IU, _IW = roots_legendre(10)
+_IU, _IW = roots_legendre(8)
 _I_NODES = (_I_EDGES[:-1, None] + np.diff(_I_EDGES)[:, None] * (_IU + 1) / 2).ravel()
 _I_LOGW = np.log((np.diff(_I_EDGES)[:, None] / 2 * _IW).ravel())
 
@@ -293,10 +338,10 @@ def _pnbd_log_i(params, x, tx, T) -> np.ndarray:
 
 def _minimise_numeric(nll, args: tuple, n_params: int, x0: np.ndarray | None = None
                       ) -> tuple[np.ndarray, set[int]]:
-    """As :func:`analytics.btyd_models._minimise` with finite-difference gradients (the
-    Pareto/NBD likelihood uses the Gauss hypergeometric function, which autograd cannot differentiate)."""
+    """As :func:`analytics.btyd_models._minimise` with a hand-written gradient (``nll`` returns
+    the value and the gradient): autograd cannot differentiate the hypergeometric function."""
     with _quiet():
-        res = minimize(nll, x0=np.full(n_params, 0.1) if x0 is None else x0, method="L-BFGS-B", args=args,
+        res = minimize(nll, x0=np.full(n_params, 0.1) if x0 is None else x0, method="L-BFGS-B", args=args, jac=True,
                        bounds=[(-LOG_BOUND, LOG_BOUND)] * n_params,
                        options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-7})
     if not (np.all(np.isfinite(res.x)) and np.isfinite(res.fun)) or (

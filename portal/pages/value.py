@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, callback, html
 
 from analytics.clv import TIER_CUTS, p_alive_grid
+from analytics.purchase_models import LABELS
 from analytics.distributions import histogram
 from portal.components.cards import graph, panel
 from portal.components.customerlist import customer_list_view, profile_form
@@ -267,7 +268,7 @@ def palive_axes(clv) -> tuple[float, list[int], list[float]]:
 
 def _palive_subtitle(clv) -> str:
     T, frequencies, _ = palive_axes(clv)
-    return (f"From the fitted BG/NBD formula for a customer of age T = {T:.0f} days (the median); "
+    return (f"From the fitted {clv.fit.label} formula for a customer of age T = {T:.0f} days (the median); "
             f"repeat purchase days 0 to {frequencies[-1]}")
 
 
@@ -315,7 +316,8 @@ def update_holdout(query):
     figure = go.Figure()
     bg, naive = val.metrics[val.model], val.metrics["naive"]
     for column_name, name, colour in (("actual", "Actual", OKABE_ITO[7]),
-                                      ("predicted", f"BG/NBD (MAE {bg['mae']:.2f}, r {bg['correlation']:.2f})",
+                                      ("predicted", f"{LABELS[val.model]} (MAE {bg['mae']:.2f}, "
+                                                    f"r {bg['correlation']:.2f})",
                                        OKABE_ITO[0]),
                                       ("baseline", f"Naive (MAE {naive['mae']:.2f}, r {naive['correlation']:.2f})",
                                        OKABE_ITO[1])):
@@ -329,7 +331,7 @@ def update_holdout(query):
                          margin={"t": 40})
     rows = [("Actual", "", "", "", f"{val.total_actual:,.0f}")] + [
         (name, f"{m['mae']:.3f}", f"{m['rmse']:.3f}", f"{m['correlation']:.3f}", f"{m['total_predicted']:,.0f}")
-        for name, m in (("BG/NBD", bg), ("Naive baseline", naive))]
+        for name, m in ((LABELS[val.model], bg), ("Naive baseline", naive))]
     table = small_table(("Method", "MAE", "RMSE", "Correlation", "Total purchase days"), rows,
                         table_id="value-holdout-table")
     return themed(figure, height=FIGURE_HEIGHT), html.Div([table, html.P(
