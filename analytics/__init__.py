@@ -22,13 +22,19 @@ from .clv import ClvResult, ClvValidation, fit_clv, validate_clv
 from .cohorts import average_retention_curve, cohort_table, retention_matrix
 from .distributions import Outliers, histogram, iqr_outliers, rfm_distributions
 from .errors import AnalyticsError, InsufficientDataError
+from .explain import churn_model_summary, purchase_model_summary
 from .geography import COUNTRY_CODES, country_summary, iso3, unmapped_countries
+from .intervals import ClvIntervals, clv_intervals
 from .loading import LoadError, load_transactions
 from .migration import SegmentMigration, segment_migration
+from .model_choice import ModelChoice, choose_purchase_model
+from .model_store import ModelRecordError
 from .models import ModelResults, customer_model_columns, fit_models, model_summary, write_model_outputs
 from .products import ParetoCurve, pareto_curve, product_summary, top_products
+from .purchase_models import CANDIDATES, fit_purchase_model
 from .recommend import association_rules, evaluate_recommendations, recommend_products
 from .report import DescriptiveReport, describe, run_report, write_report
+from .risk import ValuableAtRisk, p_alive_churn_agreement, valuable_at_risk
 from .rfm import (
     SEGMENT_DESCRIPTIONS,
     SEGMENT_MAP,
@@ -42,6 +48,7 @@ from .rfm import (
     segment_summary,
     segmented_rfm,
 )
+from .tiers import CLV_TIERS, clv_tiers, in_tier, tier_counts
 from .trends import business_kpis, kpi_change, monthly_summary, weekday_hour
 
 __all__ = [
@@ -93,7 +100,23 @@ __all__ = [
     "weekday_hour",
     "write_report",
     # models
+    "CANDIDATES",
+    "CLV_TIERS",
     "ChurnModel",
+    "ClvIntervals",
+    "ModelChoice",
+    "ModelRecordError",
+    "ValuableAtRisk",
+    "choose_purchase_model",
+    "churn_model_summary",
+    "clv_intervals",
+    "clv_tiers",
+    "fit_purchase_model",
+    "in_tier",
+    "p_alive_churn_agreement",
+    "purchase_model_summary",
+    "tier_counts",
+    "valuable_at_risk",
     "ClvResult",
     "ClvValidation",
     "ModelResults",
