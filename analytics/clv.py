@@ -144,8 +144,11 @@ def fit_clv(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, penalizer: f
     if model != "auto" and model not in CANDIDATES:
         raise ValueError(f"model must be 'auto' or one of {CANDIDATES}, got {model!r}")
     snapshot = as_day(snapshot_date)
-    summary = customer_summary(lines, snapshot)
-    choice = choose_purchase_model(lines, snapshot, holdout_days, seed=seed)
+    # one pass over the lines: purchase days as an order table (one row per customer and day)
+    days = purchase_days(lines, end=snapshot)
+    orders = pd.DataFrame({"customer_id": days["customer_id"], "invoice_date": days["day"], "revenue": days["value"]})
+    summary = customer_summary(orders, snapshot)
+    choice = choose_purchase_model(orders, snapshot, holdout_days, seed=seed)
     notes: list[str] = []
     if model != "auto":
         name, pen = model, penalizer
@@ -162,7 +165,7 @@ def fit_clv(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, penalizer: f
     start = scored.params if scored is not None and scored.error is None and name != "bgnbd" else None
     fit = fit_purchase_model(summary, name, pen, start=start)
     notes += fit.notes
-    gg, value, mean_value = _gamma_gamma(lines, summary, snapshot, gg_penalizer if gg_penalizer is not None
+    gg, value, mean_value = _gamma_gamma(orders, summary, snapshot, gg_penalizer if gg_penalizer is not None
                                          else penalizer, monetary_cap_quantile, notes)
     ratio = net_to_gross_ratio(lines, snapshot).reindex(summary.index, fill_value=1.0).to_numpy()
     table = summary.rename(columns=SUMMARY_NAMES)
@@ -201,15 +204,18 @@ def net_to_gross_ratio(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp) -
     snapshot = as_day(snapshot_date)
     if LINE_IS_RETURN not in lines.columns:
         return pd.Series(dtype="float64", index=pd.Index([], dtype="str", name="customer_id"))
-    past = lines.loc[(lines["invoice_date"] < snapshot) & lines["customer_id"].notna()]
+    past = lines.loc[((lines["invoice_date"] < snapshot) & lines["customer_id"].notna()).to_numpy()]
+    customer = past["customer_id"].astype("category")
+    code = customer.cat.codes.to_numpy().astype(np.int64)
+    n = len(customer.cat.categories)
     revenue = past[LINE_REVENUE].to_numpy(dtype=float)
     is_return = past[LINE_IS_RETURN].to_numpy()
-    frame = pd.DataFrame({"customer_id": past["customer_id"].astype("str").to_numpy(),
-                          "sales": np.where(is_return, 0.0, revenue), "returned": np.where(is_return, -revenue, 0.0)})
-    sums = frame.groupby("customer_id")[["sales", "returned"]].sum()
+    sales = np.bincount(code, weights=np.where(is_return, 0.0, revenue), minlength=n)
+    returned = np.bincount(code, weights=np.where(is_return, -revenue, 0.0), minlength=n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(sums["sales"] > 0, (sums["sales"] - sums["returned"]) / sums["sales"], 1.0)
-    return pd.Series(np.clip(ratio, 0.0, 1.0), index=sums.index.astype("str"), name="net_to_gross_ratio")
+        ratio = np.where(sales > 0, (sales - returned) / sales, 1.0)
+    index = pd.Index(customer.cat.categories.astype("str"), dtype="str", name="customer_id")
+    return pd.Series(np.clip(ratio, 0.0, 1.0), index=index, name="net_to_gross_ratio")
 
 
 def monthly_purchases(fit, summary: pd.DataFrame, months: int) -> np.ndarray:

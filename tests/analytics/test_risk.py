@@ -69,3 +69,12 @@ def test_agreement_flags_disagreement_and_skips_uninformative():
 def test_record_project_version_is_the_pyproject_version():
     text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert re.search(r'^version = "([^"]+)"', text, re.M).group(1) == PROJECT_VERSION
+
+
+def test_net_to_gross_ratio_by_hand():
+    """c0 bought 1000 and returned 100: 0.9; everybody else 1 (no returns)."""
+    from analytics.clv import net_to_gross_ratio
+
+    ratio = net_to_gross_ratio(toy(), SNAP)
+    assert ratio["c0"] == pytest.approx(0.9)
+    assert (ratio.drop("c0") == 1.0).all() and len(ratio) == 10
