@@ -10,7 +10,7 @@ they placed at least one order before c; an active customer has *churned*
 ``S - 2H`` labelled by orders in ``[S - 2H, S - H)`` -- plus ``S - 3H`` labelled by
 ``[S - 3H, S - 2H)`` when the log spans at least 5H (4H plus the holdout).  Every
 choice is made by customer-grouped, stratified 3-fold cross-validation on these
-rows only:
+rows only (:func:`grouped_folds`):
 
 * the model: logistic regression (signed-log, imputed, standardised features) or
   histogram gradient boosting, the higher out-of-fold ROC AUC (ties to the
@@ -50,7 +50,7 @@ from sklearn.metrics import (
     roc_auc_score,
     roc_curve,
 )
-from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
+from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
@@ -171,8 +171,7 @@ def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days:
         notes.append("Left out (no values at the training cut-off): "
                      + ", ".join(sorted(set(X_train) - set(columns))) + ".")
     X_train = X_train[columns]
-    folds = list(StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=seed).split(
-        X_train, y_train, groups))
+    folds = grouped_folds(groups, y_train.to_numpy(), FOLDS, seed)
     y = y_train.to_numpy()
     oof = {name: cross_val_predict(model, X_train, y, cv=folds, method="predict_proba")[:, 1]
            for name, model in _candidates(seed).items()}
@@ -272,6 +271,19 @@ def _labelled(lines: pd.DataFrame, cutoff: pd.Timestamp, horizon: int, which: st
             f"model needs at least {MIN_CUSTOMERS} customers and {MIN_PER_CLASS} of each kind. The log may "
             f"be too short for a {horizon}-day horizon (two horizons plus history are needed).")
     return X, y
+
+
+def grouped_folds(groups: np.ndarray, y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` folds (train, test indices) that keep every customer's rows together and are
+    stratified by the customer's churn share: customers sorted by it (random order among
+    equals, seeded) are dealt to the folds in turn.  O(n log n), unlike StratifiedGroupKFold."""
+    codes, uniques = pd.factorize(groups)
+    share = np.bincount(codes, weights=y) / np.bincount(codes)
+    order = np.lexsort((np.random.default_rng(seed).random(len(uniques)), share))
+    fold_of = np.empty(len(uniques), dtype=np.int64)
+    fold_of[order] = np.arange(len(uniques)) % k
+    fold = fold_of[codes]
+    return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(k)]
 
 
 def _scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:

@@ -112,3 +112,17 @@ def test_calibrated_model_record_round_trip(model):
     assert isinstance(estimator, CalibratedChurnModel) and meta["calibration"] == model.calibration_method
     X = churn_features(make_lines(regular_rows(60, seed=3)), SNAPSHOT)[list(model.feature_names)]
     np.testing.assert_allclose(estimator.predict_proba(X), model.estimator.predict_proba(X))
+
+
+def test_grouped_folds_keep_customers_together_and_stratify():
+    from analytics.churn import grouped_folds
+
+    rng = np.random.default_rng(1)
+    groups = np.repeat([f"c{i}" for i in range(300)], 2)  # two cut-offs per customer
+    y = (rng.random(600) < 0.3).astype(int)
+    folds = grouped_folds(groups, y, 3, seed=0)
+    seen = np.concatenate([test for _, test in folds])
+    assert sorted(seen.tolist()) == list(range(600))
+    for train, test in folds:
+        assert not set(groups[train]) & set(groups[test])
+        assert abs(y[test].mean() - y.mean()) < 0.03 and abs(len(test) - 200) <= 2
