@@ -238,3 +238,14 @@ def test_interval_coverage_on_simulated_customers():
     assert 0.8 <= money_coverage <= promised + 0.03, money_coverage
     again = ClvIntervals.from_record(intervals.to_record())
     pd.testing.assert_frame_equal(again.table, intervals.table, check_index_type=False)
+
+
+def test_tier_filter_of_the_selection_is_cumulative():
+    from analytics.selection import select_customers
+
+    customers = pd.DataFrame({"clv_tier": pd.Categorical(["top 1%", "top 10%", "top 20%", "rest"])},
+                             index=pd.Index(["a", "b", "c", "d"], name="customer_id"))
+    assert list(select_customers(customers, {"clv_tier": ["top 10%"]}).index) == ["a", "b"]
+    assert list(select_customers(customers, {"clv_tier": ["top 20%"]}).index) == ["a", "b", "c"]
+    assert list(select_customers(customers, {"clv_tier": ["rest"]}).index) == ["d"]
+    assert list(select_customers(customers, {"clv_tier": ["top 1%"]}).index) == ["a"]
