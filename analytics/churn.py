@@ -23,9 +23,11 @@ rows only (:func:`grouped_folds`):
 The chosen, calibrated model is then fitted on all training rows and reported
 on ``S - H`` labelled by ``[S - H, S)``, which no choice has touched: ROC and PR
 curves, Brier score (and the base-rate Brier score), reliability curve,
-confusion matrix at the threshold, permutation importance.  The same model
-scores every customer at the snapshot (:func:`score_customers`), so the figures
-describe the scores shown.  Naive baseline: recency in days as churn score.
+confusion matrix at the threshold, permutation importance.  For scoring at the
+snapshot (:func:`score_customers`) the same recipe -- model, calibration,
+threshold, all frozen -- is refitted on every labelled row up to ``S - H``, so it
+is applied one horizon after its latest labels, exactly as the evaluated model
+was.  Naive baseline: recency in days as churn score.
 
 Features (:func:`churn_features`) use only lines dated before their cut-off,
 one function for training and scoring; see :data:`FEATURES`.
@@ -85,7 +87,8 @@ class ChurnModel:
     on the training rows, uncalibrated, for comparison only -- "chosen" (the
     calibrated model that scores) and "baseline_recency").  ``cv``: the
     cross-validated figures the choices were made on.  ``estimator``: the
-    calibrated model (:class:`CalibratedChurnModel`).
+    scoring model (:class:`CalibratedChurnModel`), the chosen recipe refitted on
+    every labelled row up to ``cutoff_eval``.
     """
 
     definition: str
@@ -190,8 +193,8 @@ def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days:
     for name, model in _candidates(seed).items():
         fitted[name] = model.fit(X_train, y)
         metrics[name] = _scores(ye, fitted[name].predict_proba(X_eval)[:, 1])
-    final = CalibratedChurnModel(fitted[chosen], method, calibrator)
-    prob = final.predict_proba(X_eval)[:, 1]
+    evaluated = CalibratedChurnModel(fitted[chosen], method, calibrator)
+    prob = evaluated.predict_proba(X_eval)[:, 1]
     metrics["chosen"] = _scores(ye, prob)
     recency = X_eval["recency_days"].to_numpy()
     metrics["baseline_recency"] = {"roc_auc": float(roc_auc_score(ye, recency)),
@@ -203,8 +206,9 @@ def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days:
     fpr, tpr, roc_thr = roc_curve(ye, prob)
     precision, recall, pr_thr = precision_recall_curve(ye, prob)
     frac, mean_pred = calibration_curve(ye, prob, n_bins=10, strategy="quantile")
-    importance = permutation_importance(final, X_eval, ye, scoring="roc_auc", n_repeats=3, random_state=seed,
+    importance = permutation_importance(evaluated, X_eval, ye, scoring="roc_auc", n_repeats=3, random_state=seed,
                                         max_samples=min(1.0, 10_000 / len(ye)))
+    final = _refit(chosen, method, seed, pd.concat([X_train, X_eval]), np.r_[y, ye])
     return ChurnModel(
         definition=(f"Churned = no order in the {horizon} days after the cut-off, among customers with "
                     "at least one order before it."),
@@ -271,6 +275,18 @@ def _labelled(lines: pd.DataFrame, cutoff: pd.Timestamp, horizon: int, which: st
             f"model needs at least {MIN_CUSTOMERS} customers and {MIN_PER_CLASS} of each kind. The log may "
             f"be too short for a {horizon}-day horizon (two horizons plus history are needed).")
     return X, y
+
+
+def _refit(chosen: str, method: str, seed: int, X: pd.DataFrame, y: np.ndarray) -> CalibratedChurnModel:
+    """The chosen recipe (model, calibration) refitted on every labelled row up to T - H, so
+    that, like the evaluated model, it is applied one horizon after its latest labels."""
+    model = _candidates(seed)[chosen].fit(X, y)
+    calibrator = None
+    if method != "none":
+        folds = grouped_folds(X.index.to_numpy(), y, FOLDS, seed)
+        raw = cross_val_predict(_candidates(seed)[chosen], X, y, cv=folds, method="predict_proba")[:, 1]
+        calibrator = fit_calibrator(method, raw, y)
+    return CalibratedChurnModel(model, method, calibrator)
 
 
 def grouped_folds(groups: np.ndarray, y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:

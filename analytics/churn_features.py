@@ -32,7 +32,7 @@ FEATURES: dict[str, str] = {
     "home_country": "1 if the customer's country (of their latest order) is the most common one",
     "orders_per_month": "orders / max(tenure_days, 30) x 30.44",
     "p_alive": "BG/NBD P(alive), the model fitted (penalizer 0) on the orders before the cut-off "
-               "(NaN if it cannot be fitted)",
+               "(NaN if it cannot be fitted or finds no dropout: then P(alive) is about 1 and only noise)",
 }
 
 
@@ -159,5 +159,7 @@ def _p_alive(orders: pd.DataFrame, cutoff: pd.Timestamp, ids: pd.Index) -> np.nd
     try:
         fit = fit_bgnbd(summary)
     except InsufficientDataError:
+        return np.full(len(ids), np.nan)
+    if fit.no_dropout:  # boundary fit: P(alive) ~ 1 everywhere, noise only
         return np.full(len(ids), np.nan)
     return pd.Series(fit.p_alive(summary), index=summary.index).reindex(ids).to_numpy()

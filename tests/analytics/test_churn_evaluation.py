@@ -80,7 +80,7 @@ def test_no_choice_horizon_or_feature_uses_data_after_its_cut_off(regular, model
     assert again.metrics["chosen"] != model.metrics["chosen"]  # the perturbation does reach the evaluation
     pd.testing.assert_frame_equal(churn_features(changed, model.cutoff_train), churn_features(regular, model.cutoff_train))
     pd.testing.assert_frame_equal(churn_features(changed, cutoff), churn_features(regular, cutoff))
-    # the scores at the snapshot come from the model the figures describe
+    # the scores at the snapshot come from the stored estimator (the recipe refitted up to T - H)
     scores = score_customers(model, regular)
     features = churn_features(regular, SNAPSHOT)[list(model.feature_names)]
     np.testing.assert_allclose(scores["churn_probability"], model.estimator.predict_proba(features)[:, 1])
