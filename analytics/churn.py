@@ -25,9 +25,9 @@ on ``S - H`` labelled by ``[S - H, S)``, which no choice has touched: ROC and PR
 curves, Brier score (and the base-rate Brier score), reliability curve,
 confusion matrix at the threshold, permutation importance.  For scoring at the
 snapshot (:func:`score_customers`) the same recipe -- model, calibration,
-threshold, all frozen -- is refitted on every labelled row up to ``S - H``, so it
-is applied one horizon after its latest labels, exactly as the evaluated model
-was.  Naive baseline: recency in days as churn score.
+threshold and calibration map, all frozen -- is refitted on every labelled row up
+to ``S - H``, so it is applied one horizon after its latest labels, exactly as the
+evaluated model was.  Naive baseline: recency in days as churn score.
 
 Features (:func:`churn_features`) use only lines dated before their cut-off,
 one function for training and scoring; see :data:`FEATURES`.
@@ -207,8 +207,8 @@ def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days:
     precision, recall, pr_thr = precision_recall_curve(ye, prob)
     frac, mean_pred = calibration_curve(ye, prob, n_bins=10, strategy="quantile")
     importance = permutation_importance(evaluated, X_eval, ye, scoring="roc_auc", n_repeats=3, random_state=seed,
-                                        max_samples=min(1.0, 10_000 / len(ye)))
-    final = _refit(chosen, method, seed, pd.concat([X_train, X_eval]), np.r_[y, ye])
+                                        max_samples=min(1.0, 5_000 / len(ye)))
+    final = _refit(chosen, method, calibrator, seed, pd.concat([X_train, X_eval]), np.r_[y, ye])
     return ChurnModel(
         definition=(f"Churned = no order in the {horizon} days after the cut-off, among customers with "
                     "at least one order before it."),
@@ -277,16 +277,11 @@ def _labelled(lines: pd.DataFrame, cutoff: pd.Timestamp, horizon: int, which: st
     return X, y
 
 
-def _refit(chosen: str, method: str, seed: int, X: pd.DataFrame, y: np.ndarray) -> CalibratedChurnModel:
-    """The chosen recipe (model, calibration) refitted on every labelled row up to T - H, so
-    that, like the evaluated model, it is applied one horizon after its latest labels."""
-    model = _candidates(seed)[chosen].fit(X, y)
-    calibrator = None
-    if method != "none":
-        folds = grouped_folds(X.index.to_numpy(), y, FOLDS, seed)
-        raw = cross_val_predict(_candidates(seed)[chosen], X, y, cv=folds, method="predict_proba")[:, 1]
-        calibrator = fit_calibrator(method, raw, y)
-    return CalibratedChurnModel(model, method, calibrator)
+def _refit(chosen: str, method: str, calibrator, seed: int, X: pd.DataFrame, y: np.ndarray) -> CalibratedChurnModel:
+    """The chosen recipe refitted on every labelled row up to T - H, so that, like the evaluated
+    model, it is applied one horizon after its latest labels.  The calibration map is the one
+    chosen and fitted on the training rows' out-of-fold predictions."""
+    return CalibratedChurnModel(_candidates(seed)[chosen].fit(X, y), method, calibrator)
 
 
 def grouped_folds(groups: np.ndarray, y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
