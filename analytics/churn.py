@@ -25,9 +25,9 @@ on ``S - H`` labelled by ``[S - H, S)``, which no choice has touched: ROC and PR
 curves, Brier score (and the base-rate Brier score), reliability curve,
 confusion matrix at the threshold, permutation importance.  For scoring at the
 snapshot (:func:`score_customers`) the same recipe -- model, calibration,
-threshold and calibration map, all frozen -- is refitted on every labelled row up
-to ``S - H``, so it is applied one horizon after its latest labels, exactly as the
-evaluated model was.  Naive baseline: recency in days as churn score.
+threshold and calibration map, all frozen -- is refitted on the training
+cut-offs shifted by H (``S - H``, plus ``S - 2H`` when two were used), so it is
+applied one horizon after its latest labels, exactly as the evaluated model was.  Naive baseline: recency in days as churn score.
 
 Features (:func:`churn_features`) use only lines dated before their cut-off,
 one function for training and scoring; see :data:`FEATURES`.
@@ -88,7 +88,7 @@ class ChurnModel:
     calibrated model that scores) and "baseline_recency").  ``cv``: the
     cross-validated figures the choices were made on.  ``estimator``: the
     scoring model (:class:`CalibratedChurnModel`), the chosen recipe refitted on
-    every labelled row up to ``cutoff_eval``.
+    the training cut-offs shifted by one horizon.
     """
 
     definition: str
@@ -208,7 +208,10 @@ def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days:
     frac, mean_pred = calibration_curve(ye, prob, n_bins=10, strategy="quantile")
     importance = permutation_importance(evaluated, X_eval, ye, scoring="roc_auc", n_repeats=3, random_state=seed,
                                         max_samples=min(1.0, 5_000 / len(ye)))
-    final = _refit(chosen, method, calibrator, seed, pd.concat([X_train, X_eval]), np.r_[y, ye])
+    # the training cut-offs shifted by H: T - H (and T - 2H when two were used)
+    later = [(X_eval, y_eval)] + ([(parts[0][0][columns], parts[0][1])] if len(cutoffs) > 1 else [])
+    final = _refit(chosen, method, calibrator, seed, pd.concat([X for X, _ in later]),
+                   np.concatenate([yy.to_numpy() for _, yy in later]))
     return ChurnModel(
         definition=(f"Churned = no order in the {horizon} days after the cut-off, among customers with "
                     "at least one order before it."),
@@ -278,8 +281,8 @@ def _labelled(lines: pd.DataFrame, cutoff: pd.Timestamp, horizon: int, which: st
 
 
 def _refit(chosen: str, method: str, calibrator, seed: int, X: pd.DataFrame, y: np.ndarray) -> CalibratedChurnModel:
-    """The chosen recipe refitted on every labelled row up to T - H, so that, like the evaluated
-    model, it is applied one horizon after its latest labels.  The calibration map is the one
+    """The chosen recipe refitted on the training cut-offs shifted by H (T - H, and T - 2H when
+    two were used), so that, like the evaluated model, it is applied one horizon after its latest labels.  The calibration map is the one
     chosen and fitted on the training rows' out-of-fold predictions."""
     return CalibratedChurnModel(_candidates(seed)[chosen].fit(X, y), method, calibrator)
 
@@ -315,7 +318,7 @@ def _candidates(seed: int) -> dict:
         "logistic_regression": make_pipeline(SimpleImputer(strategy="median"), signed_log, StandardScaler(),
                                              LogisticRegression(max_iter=2000)),
         "gradient_boosting": HistGradientBoostingClassifier(
-            max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
+            max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20,
             l2_regularization=1.0, early_stopping=False, random_state=seed),
     }
 
