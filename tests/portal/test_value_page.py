@@ -40,7 +40,8 @@ def test_list_equals_the_clv_table(dashboard_app, alpha_reference, value):
         assert rows[field].to_numpy(dtype=float) == pytest.approx(expected[field].to_numpy(), rel=1e-9), field
     assert rows["clv_tier"].astype(str).tolist() == expected["clv_tier"].astype(str).tolist()
     assert (rows["frequency"].to_numpy() == rfm.loc[rows["customer_id"], "frequency"].to_numpy()).all()
-    assert top["customer_id"].tolist() == expected.index[expected["clv_tier"] == "top 10%"].tolist()
+    # cumulative tiers (issue 10): the "top 10%" filter keeps the top 1% too
+    assert top["customer_id"].tolist() == expected.index[expected["clv_tier"].isin(["top 1%", "top 10%"])].tolist()
 
 
 def test_distribution_counts_the_filtered_customers(dashboard_app, alpha_reference, value):
