@@ -27,8 +27,8 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 
 
 def on_starting(server):
-    from portal.config import ConfigError, Settings
-    from portal.seed import prepare
+    from portal.platform.config import ConfigError, Settings
+    from portal.startup import prepare
 
     try:
         settings = Settings.from_env()

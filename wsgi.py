@@ -11,7 +11,8 @@ import os
 import sys
 
 from portal import create_app
-from portal.config import ConfigError
+from portal.platform.config import ConfigError
+from portal.startup import prepare
 
 try:
     server = create_app()
@@ -21,8 +22,6 @@ except ConfigError as error:
 
 
 def main() -> None:
-    from portal.seed import prepare
-
     settings = server.extensions["portal"].settings
     prepare(settings)
     host = os.environ.get("HOST", "127.0.0.1")

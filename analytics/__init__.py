@@ -10,8 +10,12 @@ Conventions shared by every module:
 * Line-level frames use the canonical schema of :mod:`analytics.schema`, plus
   ``revenue`` and ``is_return`` after cleaning.
 * Per-customer tables are indexed by ``customer_id`` as plain ``str``.
-* Money is in the shop's currency as given; durations are whole days unless a
-  name says otherwise; dates are naive timestamps.
+* Money is in the shop's currency as given, written for people only by
+  :func:`analytics.units.format_money` with its ISO 4217 code; durations are
+  whole days unless a name says otherwise.
+* Dates follow :mod:`analytics.dates`: times are naive shop-local wall times
+  (offsets converted at load with the shop's time zone, or refused); a date
+  parameter is a calendar day, and a time of day is refused (:func:`as_day`).
 * Functions never mutate their inputs and never import Dash, Flask or portal.
 """
 from .btyd import calibration_holdout_split, customer_summary
@@ -20,6 +24,7 @@ from .cleaning import CleanedLog, CleaningReport, clean_transactions, default_sn
 from .clusters import ClusterResult, cluster_customers
 from .clv import ClvResult, ClvValidation, fit_clv, validate_clv
 from .cohorts import average_retention_curve, cohort_table, retention_matrix
+from .dates import as_day
 from .distributions import Outliers, histogram, iqr_outliers, rfm_distributions
 from .errors import AnalyticsError, InsufficientDataError
 from .explain import churn_model_summary, purchase_model_summary
@@ -50,6 +55,7 @@ from .rfm import (
 )
 from .tiers import CLV_TIERS, clv_tiers, in_tier, tier_counts
 from .trends import business_kpis, kpi_change, monthly_summary, weekday_hour
+from .units import currency_symbol, format_money
 
 __all__ = [
     "AnalyticsError",
@@ -57,8 +63,11 @@ __all__ = [
     "CleaningReport",
     "InsufficientDataError",
     "LoadError",
+    "as_day",
     "clean_transactions",
+    "currency_symbol",
     "default_snapshot_date",
+    "format_money",
     "load_transactions",
     # descriptive tables
     "COUNTRY_CODES",

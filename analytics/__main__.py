@@ -34,13 +34,22 @@ def _positive_int(text: str) -> int:
 
 
 def _date(text: str) -> str:
-    import pandas as pd
+    from .dates import as_day
 
     try:
-        pd.Timestamp(text)
-    except (ValueError, TypeError):
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+        as_day(text, "snapshot date")
+    except AnalyticsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return text
+
+
+def _time_zone(text: str) -> str:
+    from .dates import time_zone
+
+    try:
+        return time_zone(text).key
+    except AnalyticsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, help="output folder (created)")
     report.add_argument("--snapshot-date", type=_date, default=None,
                         help="analyse as of this day, YYYY-MM-DD (default: day after the last invoice)")
+    report.add_argument("--time-zone", type=_time_zone, default=None,
+                        help="the shop's IANA time zone, e.g. Europe/London: dates with a UTC offset are "
+                             "converted to it (without it they are refused; dates without one are shop-local)")
     report.add_argument("--lookback-days", type=_positive_int, default=90,
                         help="migration / new-customer / KPI window in days (default 90)")
     report.add_argument("--seed", type=int, default=0, help="seed of the clustering (default 0)")
@@ -95,7 +107,8 @@ def _report(args: argparse.Namespace) -> int:
 
         paths = run_report(
             args.input, args.out, snapshot_date=args.snapshot_date, skip_models=args.skip_models,
-            lookback_days=args.lookback_days, seed=args.seed, progress=tick, clv_model=args.clv_model,
+            lookback_days=args.lookback_days, seed=args.seed, progress=tick, time_zone=args.time_zone,
+            clv_model=args.clv_model,
         )
     print(f"wrote {len(paths)} files to {args.out}")
     return EXIT_OK

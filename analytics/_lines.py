@@ -8,7 +8,6 @@ epoch, days and months are integers since 1970-01-01 / 1970-01.
 """
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -16,10 +15,9 @@ import numpy as np
 import pandas as pd
 
 from .cleaning import default_snapshot_date
+from .dates import DateLike, as_day, require_shop_local
 from .errors import AnalyticsError
 from .schema import LINE_IS_RETURN, LINE_REVENUE
-
-DateLike = str | pd.Timestamp | _dt.date | np.datetime64
 
 US_PER_DAY = 86_400_000_000
 _INT64_MAX = np.iinfo(np.int64).max
@@ -31,7 +29,8 @@ LINE_COLUMNS: tuple[str, ...] = (
 
 
 def require_columns(lines: pd.DataFrame, columns: Iterable[str] = LINE_COLUMNS) -> None:
-    """Raise :class:`AnalyticsError` naming the missing columns of ``lines``."""
+    """Raise :class:`AnalyticsError` naming the missing columns of ``lines`` (or for
+    time zone-aware dates, :func:`analytics.dates.require_shop_local`)."""
     if not isinstance(lines, pd.DataFrame):
         raise AnalyticsError(f"expected a DataFrame of cleaned lines, got {type(lines).__name__}.")
     missing = [c for c in columns if c not in lines.columns]
@@ -40,23 +39,12 @@ def require_columns(lines: pd.DataFrame, columns: Iterable[str] = LINE_COLUMNS) 
             f"lines lack column{'s' if len(missing) > 1 else ''} {', '.join(missing)}: "
             "pass the cleaned lines (clean_transactions(...).lines)."
         )
-
-
-def as_day(value: DateLike, what: str = "date") -> pd.Timestamp:
-    """``value`` as a naive timestamp at midnight; :class:`AnalyticsError` if not a date."""
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise AnalyticsError(f"{what} is not a date: {value!r} (use YYYY-MM-DD).") from None
-    if stamp is pd.NaT:
-        raise AnalyticsError(f"{what} is missing (NaT).")
-    if stamp.tz is not None:
-        stamp = stamp.tz_localize(None)
-    return stamp.normalize()
+    require_shop_local(lines)
 
 
 def resolve_snapshot(lines: pd.DataFrame, snapshot_date: DateLike | None) -> pd.Timestamp | None:
-    """The given snapshot (midnight), else the day after the last line; None if no lines."""
+    """The given snapshot (a calendar day, :func:`analytics.dates.as_day`), else the day
+    after the last line; None if no lines."""
     if snapshot_date is not None:
         return as_day(snapshot_date, "snapshot date")
     if lines.empty:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .dates import as_day, require_shop_local
 from .errors import AnalyticsError
 from .orders import customer_orders
 from .schema import LINE_IS_RETURN
@@ -43,16 +44,6 @@ from .schema import LINE_IS_RETURN
 TIME_UNITS: dict[str, float] = {"D": 1.0, "W": 7.0}
 
 SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
-
-
-def as_day(value: str | pd.Timestamp, name: str = "snapshot_date") -> pd.Timestamp:
-    """A date as a midnight timestamp; a time of day other than midnight is an error."""
-    stamp = pd.Timestamp(value)
-    if stamp.tz is not None:
-        raise AnalyticsError(f"{name} must be a naive date, got {stamp}.")
-    if stamp != stamp.normalize():
-        raise AnalyticsError(f"{name} must be a date at midnight, got {stamp}.")
-    return stamp
 
 
 def purchase_days(lines_or_orders: pd.DataFrame, start: pd.Timestamp | None = None,
@@ -66,6 +57,7 @@ def purchase_days(lines_or_orders: pd.DataFrame, start: pd.Timestamp | None = No
     ``day`` (midnight), ``value`` (sum of gross order values that day),
     ``orders`` (order count); sorted by customer, then day.
     """
+    require_shop_local(lines_or_orders)
     if LINE_IS_RETURN in lines_or_orders.columns:
         orders = customer_orders(lines_or_orders)
     else:
@@ -77,9 +69,9 @@ def purchase_days(lines_or_orders: pd.DataFrame, start: pd.Timestamp | None = No
     dates = orders["invoice_date"]
     mask = np.ones(len(orders), dtype=bool)
     if start is not None:
-        mask &= (dates >= start).to_numpy()
+        mask &= (dates >= as_day(start, "start")).to_numpy()
     if end is not None:
-        mask &= (dates < end).to_numpy()
+        mask &= (dates < as_day(end, "end")).to_numpy()
     orders = orders.loc[mask]
     frame = pd.DataFrame({
         "customer_id": orders["customer_id"].astype("str").to_numpy(),
@@ -101,7 +93,7 @@ def customer_summary(lines_or_orders: pd.DataFrame, snapshot_date: str | pd.Time
     ``recency`` and ``T`` (float, in ``time_unit``) and ``monetary_value``
     (currency per repeat purchase day); empty when nobody bought before.
     """
-    snapshot = as_day(snapshot_date)
+    snapshot = as_day(snapshot_date, "snapshot_date")
     unit = _unit_days(time_unit)
     days = purchase_days(lines_or_orders, end=snapshot)
     return _summarise(days, snapshot, unit)

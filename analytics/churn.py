@@ -57,7 +57,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .btyd import as_day
 from .calibration import CalibratedChurnModel, choose_calibration, fit_calibrator
 from .churn_features import (  # noqa: F401 - re-exported: analytics.churn is the public module
     DAYS_PER_MONTH,
@@ -68,14 +67,14 @@ from .churn_features import (  # noqa: F401 - re-exported: analytics.churn is th
     suggest_churn_horizon,
 )
 from .churn_horizon import HORIZON_RULE, churn_horizon
+from .constants import LOWEST_RISK_BAND, RISK_BAND_LABELS, RISK_BANDS
+from .dates import as_day
 from .errors import InsufficientDataError
 from .model_store import pack_estimator, unpack_estimator
 
 MIN_CUSTOMERS = 20
 MIN_PER_CLASS = 5
 FOLDS = 3
-#: churn_probability >= 0.7 -> "high", >= 0.4 -> "medium", otherwise "low".
-RISK_BANDS: tuple[tuple[str, float], ...] = (("high", 0.7), ("medium", 0.4))
 
 
 @dataclass(frozen=True)
@@ -150,7 +149,7 @@ def train_churn_model(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp,
 
 def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days: int | None,
            seed: int) -> ChurnModel:
-    snapshot = as_day(snapshot_date)
+    snapshot = as_day(snapshot_date, "snapshot_date")
     path: list[int] = []
     if horizon_days is None:
         horizon, path = churn_horizon(lines, snapshot)
@@ -162,7 +161,7 @@ def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days:
     step = pd.Timedelta(days=horizon)
     cutoff_train, cutoff_eval = snapshot - 2 * step, snapshot - step
     first = lines.loc[lines["customer_id"].notna(), "invoice_date"].min()
-    span = (snapshot - pd.Timestamp(first).normalize()).days if pd.notna(first) else 0
+    span = (snapshot - first.normalize()).days if pd.notna(first) else 0
     cutoffs = [cutoff_train] + ([snapshot - 3 * step] if span >= 5 * horizon else [])
     parts = [_labelled(lines, c, horizon, "training") for c in cutoffs]
     X_train = pd.concat([X for X, _ in parts])
@@ -253,15 +252,15 @@ def score_customers(model: ChurnModel, lines: pd.DataFrame, snapshot_date: str |
     ["net_clv_12m"]``; NaN if not) and ``net_revenue_at_risk`` =
     churn_probability x net_clv_12m (currency, net basis).
     """
-    snapshot = model.snapshot_date if snapshot_date is None else as_day(snapshot_date)
+    snapshot = model.snapshot_date if snapshot_date is None else as_day(snapshot_date, "snapshot_date")
     features = churn_features(lines, snapshot, with_p_alive="p_alive" in model.feature_names)
     with threadpool_limits(limits=1, user_api="openmp"):
         prob = model.estimator.predict_proba(features.reindex(columns=list(model.feature_names)))[:, 1]
     out = pd.DataFrame({"churn_probability": prob}, index=features.index)
-    band = np.full(len(out), "low", dtype=object)
+    band = np.full(len(out), LOWEST_RISK_BAND, dtype=object)
     for label, cut in reversed(RISK_BANDS):
         band[prob >= cut] = label
-    out["risk_band"] = pd.Categorical(band, categories=["high", "medium", "low"])
+    out["risk_band"] = pd.Categorical(band, categories=list(RISK_BAND_LABELS))
     out["net_clv_12m"] = np.nan if net_clv_12m is None else net_clv_12m.reindex(out.index).to_numpy(dtype=float)
     out["net_revenue_at_risk"] = out["churn_probability"] * out["net_clv_12m"]
     return out
@@ -350,7 +349,7 @@ def risk_band_summary(customers: pd.DataFrame) -> pd.DataFrame:
     ``net_revenue_at_risk_share`` (of the total; NaN if the total is 0),
     ``mean_churn_probability`` (NaN when empty).  Band cut-offs: :data:`RISK_BANDS`.
     """
-    bands = [label for label, _ in RISK_BANDS] + ["low"]
+    bands = list(RISK_BAND_LABELS)
     band = pd.Categorical(customers["risk_band"].astype("object"), categories=bands)
     grouped = customers[["churn_probability", "net_revenue_at_risk"]].groupby(band, observed=False)
     out = pd.DataFrame({

@@ -9,13 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .btyd import as_day, customer_summary, purchase_days
+from .btyd import customer_summary, purchase_days
 from .btyd_models import fit_bgnbd
+from .constants import DAYS_PER_MONTH
+from .dates import as_day, require_shop_local
 from .errors import InsufficientDataError
 from .orders import customer_orders
 from .schema import LINE_IS_RETURN, LINE_REVENUE
 
-DAYS_PER_MONTH = 365.25 / 12
 TREND_DAYS = 90
 
 FEATURES: dict[str, str] = {
@@ -44,7 +45,7 @@ def suggest_churn_horizon(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp
     orders before ``snapshot_date`` (all orders if None).  Nine in ten repeat
     purchases come sooner than this, so a longer silence is unusual.
     """
-    end = None if snapshot_date is None else as_day(snapshot_date)
+    end = None if snapshot_date is None else as_day(snapshot_date, "snapshot_date")
     days = purchase_days(lines, end=end)
     same = days["customer_id"].to_numpy()[1:] == days["customer_id"].to_numpy()[:-1]
     gaps = np.diff(days["day"].to_numpy().astype("datetime64[D]").astype("int64"))[same]
@@ -61,6 +62,7 @@ def churn_labels(lines: pd.DataFrame, cutoff: str | pd.Timestamp, horizon_days: 
     Indexed by the customers active before the cut-off (str, sorted); int8.
     """
     cutoff = as_day(cutoff, "cutoff")
+    require_shop_local(lines)
     dates = lines["invoice_date"].to_numpy()
     sale = ~lines[LINE_IS_RETURN].to_numpy() & lines["customer_id"].notna().to_numpy()
     customer = lines["customer_id"].astype("category")
@@ -82,6 +84,7 @@ def churn_features(lines: pd.DataFrame, cutoff: str | pd.Timestamp, with_p_alive
     ``with_p_alive=False`` the column is left out.
     """
     cutoff = as_day(cutoff, "cutoff")
+    require_shop_local(lines)
     past = lines.loc[(lines["invoice_date"] < cutoff).to_numpy() & lines["customer_id"].notna().to_numpy()]
     orders = customer_orders(past)
     days = purchase_days(orders)

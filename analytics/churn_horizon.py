@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .btyd import as_day, purchase_days
+from .btyd import purchase_days
+from .dates import as_day
 from .errors import InsufficientDataError
 
 QUANTILE = 0.9
@@ -78,11 +79,11 @@ def km_horizon(lines: pd.DataFrame, cutoff: pd.Timestamp, quantile: float = QUAN
 def churn_horizon(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, quantile: float = QUANTILE,
                   max_steps: int = 25) -> tuple[int, list[int]]:
     """H without look-ahead (module docstring).  Returns H and the visited h_k (days)."""
-    snapshot = as_day(snapshot_date)
+    snapshot = as_day(snapshot_date, "snapshot_date")
     dates = lines.loc[lines["customer_id"].notna(), "invoice_date"]
     if dates.empty:
         raise InsufficientDataError("No identified customer bought anything; no churn horizon.")
-    span = (snapshot - pd.Timestamp(dates.min()).normalize()).days
+    span = (snapshot - dates.min().normalize()).days
     h = max(1, span // 3)
     path = [h]
     for _ in range(max_steps):

@@ -12,8 +12,10 @@ Definitions used by the whole package (also in the README):
   id) count in business KPIs, not in customer analytics.
 * **Net revenue**: sum of line revenue, sales minus returns.
 * **Snapshot date**: the day at which "now" is measured (midnight at its
-  start).  Default: the day after the last invoice.  Lines on or after it are
-  ignored, so a snapshot of 2011-06-01 analyses everything up to 2011-05-31.
+  start, shop-local).  Default: the day after the last invoice.  Lines on or
+  after it are ignored, so a snapshot of 2011-06-01 analyses everything up to
+  2011-05-31.  A snapshot with a time of day is refused, as every date
+  parameter of the package is (:func:`analytics.dates.as_day`).
 
 Rules are applied in the order of :data:`CLEANING_RULES`; a line removed by an
 earlier rule is not counted again by a later one.
@@ -25,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import AnalyticsError
+from .dates import DateLike, as_day, day_after, require_shop_local
 from .schema import CANCELLATION_PREFIX, LINE_IS_RETURN, LINE_REVENUE
 
 #: (rule, action, definition), in the order they are applied.
@@ -109,18 +111,19 @@ class CleanedLog:
 
 def default_snapshot_date(transactions: pd.DataFrame) -> pd.Timestamp:
     """The day after the last invoice (midnight), the default "now"."""
-    if transactions.empty:
-        raise AnalyticsError("No transactions: a snapshot date cannot be derived.")
-    return transactions["invoice_date"].max().normalize() + pd.Timedelta(days=1)
+    return day_after(transactions["invoice_date"])
 
 
-def clean_transactions(
-    transactions: pd.DataFrame, snapshot_date: str | pd.Timestamp | None = None
-) -> CleanedLog:
-    """Apply :data:`CLEANING_RULES` to a canonical log and add line revenue."""
+def clean_transactions(transactions: pd.DataFrame, snapshot_date: DateLike | None = None) -> CleanedLog:
+    """Apply :data:`CLEANING_RULES` to a canonical log and add line revenue.
+
+    ``snapshot_date``: a calendar day (:func:`analytics.dates.as_day`), default
+    :func:`default_snapshot_date`.
+    """
+    require_shop_local(transactions)
     snapshot = (
         default_snapshot_date(transactions) if snapshot_date is None
-        else pd.Timestamp(snapshot_date).normalize()
+        else as_day(snapshot_date, "snapshot_date")
     )
     removed: dict[str, int] = {}
     lines = transactions
@@ -159,9 +162,10 @@ def customer_lines(lines: pd.DataFrame) -> pd.DataFrame:
     return lines.loc[lines["customer_id"].notna()]
 
 
-def lines_before(lines: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
-    """Lines dated strictly before ``cutoff`` (a snapshot or calibration date)."""
-    mask = lines["invoice_date"] < cutoff
+def lines_before(lines: pd.DataFrame, cutoff: DateLike) -> pd.DataFrame:
+    """Lines dated strictly before ``cutoff`` (a calendar day: a snapshot or calibration date)."""
+    require_shop_local(lines)
+    mask = lines["invoice_date"] < as_day(cutoff, "cutoff")
     return lines if mask.all() else lines.loc[mask]
 
 

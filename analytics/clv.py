@@ -44,8 +44,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .btyd import as_day, calibration_holdout_split, customer_summary, purchase_days
+from .btyd import calibration_holdout_split, customer_summary, purchase_days
 from .btyd_models import BgNbdFit, GammaGammaFit, fit_bgnbd, fit_gamma_gamma, unique_rows
+from .constants import DAYS_PER_MONTH
+from .dates import as_day
 from .errors import InsufficientDataError
 from .model_choice import CHOICE_RULE, FREQUENCY_BUCKETS, ModelChoice, choose_purchase_model
 from .purchase_models import CANDIDATES, FIT_CLASSES, LABELS, fit_purchase_model
@@ -56,7 +58,6 @@ __all__ = ["BgNbdFit", "CANDIDATES", "ClvResult", "ClvValidation", "GammaGammaFi
            "clv_tiers", "fit_bgnbd", "fit_clv", "fit_gamma_gamma", "in_tier", "net_to_gross_ratio",
            "p_alive_grid", "tier_counts", "validate_clv"]
 
-DAYS_PER_MONTH = 365.25 / 12
 #: customers-table column of the BTYD summary name it renames.
 SUMMARY_NAMES: dict[str, str] = {"frequency": "repeat_purchase_days", "recency": "btyd_recency_days",
                                  "T": "btyd_age_days", "monetary_value": "mean_repeat_purchase_value_gross"}
@@ -143,7 +144,7 @@ def fit_clv(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, penalizer: f
         raise ValueError("horizon_months must be >= 1 and monthly_discount >= 0")
     if model != "auto" and model not in CANDIDATES:
         raise ValueError(f"model must be 'auto' or one of {CANDIDATES}, got {model!r}")
-    snapshot = as_day(snapshot_date)
+    snapshot = as_day(snapshot_date, "snapshot_date")
     # one pass over the lines: purchase days as an order table (one row per customer and day)
     days = purchase_days(lines, end=snapshot)
     orders = pd.DataFrame({"customer_id": days["customer_id"], "invoice_date": days["day"], "revenue": days["value"]})
@@ -201,7 +202,7 @@ def fit_clv(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, penalizer: f
 def net_to_gross_ratio(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp) -> pd.Series:
     """Per customer with sales before the snapshot: (sales - returns) / sales, clipped to
     [0, 1]; 1 for an order table (no returns) or without sales."""
-    snapshot = as_day(snapshot_date)
+    snapshot = as_day(snapshot_date, "snapshot_date")
     if LINE_IS_RETURN not in lines.columns:
         return pd.Series(dtype="float64", index=pd.Index([], dtype="str", name="customer_id"))
     past = lines.loc[((lines["invoice_date"] < snapshot) & lines["customer_id"].notna()).to_numpy()]
@@ -247,7 +248,7 @@ def validate_clv(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, holdout
     method ("model" under the name ``model`` and "naive" = calibration purchase
     days / age x holdout days): MAE, RMSE, correlation, total predicted.
     """
-    snapshot = as_day(snapshot_date)
+    snapshot = as_day(snapshot_date, "snapshot_date")
     if holdout_days < 1:
         raise ValueError("holdout_days must be >= 1")
     cal_end = snapshot - pd.Timedelta(days=holdout_days)

@@ -15,7 +15,10 @@ Anything unusable raises :class:`LoadError` naming the column, the row and the
 value.  Row numbers count data rows from 1 (the header is not a row); for CSV
 and XLSX the message also gives the line/row as a spreadsheet shows it.
 
-Column values are parsed by :mod:`analytics.parsing`.
+Column values are parsed by :mod:`analytics.parsing`.  Dates follow
+:mod:`analytics.dates`: naive dates are shop-local; dates with a UTC offset
+and time zone-aware Parquet columns are converted to the shop's ``time_zone``
+(an IANA name), and refused with a :class:`LoadError` when none is given.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from typing import BinaryIO
 
 import pandas as pd
 
+from .dates import time_zone as _zone
 from .errors import LoadError
 from .parsing import RawTable, parse_table
 from .schema import CANONICAL_COLUMNS, LAYOUTS
@@ -55,13 +59,18 @@ SYNONYMS: dict[str, str] = {
 # public API
 
 
-def load_transactions(source: Source, *, filename: str | None = None) -> pd.DataFrame:
+def load_transactions(source: Source, *, filename: str | None = None,
+                      time_zone: str | None = None) -> pd.DataFrame:
     """Read ``source`` (path, bytes or binary file) into the canonical schema.
 
     ``filename`` is only used in messages when ``source`` is not a path.
+    ``time_zone`` (IANA name, e.g. ``"Europe/London"``) is the shop's: dates
+    with a UTC offset or a time zone are converted to its wall time; without
+    it they are refused (naive dates are shop-local either way).
     ``frame.attrs["source"]`` describes what was read: format, layout,
-    encoding, separator, sheets and the number of rows.
+    encoding, separator, sheets, the number of rows and the time zone (when given).
     """
+    zone = None if time_zone is None else _zone(time_zone)
     data, name = _read_bytes(source, filename)
     if not data.strip():
         raise LoadError(f"{name} is empty: no header and no rows.")
@@ -69,7 +78,7 @@ def load_transactions(source: Source, *, filename: str | None = None) -> pd.Data
     frames, layouts = [], []
     for part in parts:
         mapping, layout = match_columns(list(part.frame.columns), part.where)
-        frames.append(parse_table(part, mapping))
+        frames.append(parse_table(part, mapping, zone))
         layouts.append(layout)
     transactions = _concat(frames)
     if transactions.empty:
@@ -80,6 +89,7 @@ def load_transactions(source: Source, *, filename: str | None = None) -> pd.Data
         "layout": layouts[0] if len(set(layouts)) == 1 else "mixed",
         "rows": int(len(transactions)),
         **info,
+        **({} if zone is None else {"time_zone": zone.key}),
     }
     return transactions
 

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .btyd import as_day, calibration_holdout_split
+from .btyd import calibration_holdout_split
+from .dates import as_day
 from .btyd_models import PENALIZER_LADDER, unique_rows
 from .errors import AnalyticsError
 from .purchase_models import CANDIDATES, LABELS, fit_purchase_model, pooled_rows
@@ -107,7 +108,7 @@ def choose_purchase_model(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp
                           candidates: tuple[str, ...] = CANDIDATES, seed: int = 0) -> ModelChoice:
     """Score ``candidates`` on the last ``holdout_days`` before the snapshot and choose one
     (see the module docstring for the figures, the rule and the sample)."""
-    snapshot = as_day(snapshot_date)
+    snapshot = as_day(snapshot_date, "snapshot_date")
     if holdout_days < 1:
         raise ValueError("holdout_days must be >= 1")
     cal_end = snapshot - pd.Timedelta(days=holdout_days)
@@ -187,4 +188,4 @@ def _score(name: str, data: pd.DataFrame, pooled: pd.DataFrame, inverse: np.ndar
 
 def _first_purchase(lines: pd.DataFrame) -> pd.Timestamp | None:
     dates = lines.loc[lines["customer_id"].notna(), "invoice_date"]
-    return None if dates.empty else pd.Timestamp(dates.min()).normalize()
+    return None if dates.empty else dates.min().normalize()

@@ -4,14 +4,23 @@ Each column is parsed once per distinct value (``pd.factorize``) and the
 result is broadcast back, which is what makes a million-row file load in about
 a second.  The first unusable value raises :class:`LoadError` naming the
 column, the row and the value.
+
+Dates follow :mod:`analytics.dates`: naive values are shop-local as they are;
+values with a UTC offset (``...+01:00``, ``...-0500``, ``...Z``, ``... UTC``;
+offsets may differ from row to row) and time zone-aware columns are converted
+to wall times in the shop's ``time_zone``, and refused without one.
 """
 from __future__ import annotations
 
+import re
+import zoneinfo
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from .dates import time_zone as _zone
+from .dates import to_shop_local
 from .errors import LoadError
 from .schema import CANONICAL_COLUMNS, OPTIONAL_COLUMNS, UNKNOWN_COUNTRY
 
@@ -28,6 +37,12 @@ DATE_FORMATS: tuple[str, ...] = (
     "%d.%m.%Y %H:%M:%S",
     "%m/%d/%Y",
     "%d/%m/%Y",
+)
+#: A time followed by a UTC offset at the end of a date text: the part before it
+#: is parsed with :data:`DATE_FORMATS`, the offset turns it into an instant.
+OFFSET_PATTERN = re.compile(
+    r"^(?P<local>.*\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*"
+    r"(?:(?P<utc>[Zz]|UTC|GMT)|(?P<sign>[+-])(?P<hours>\d{2}):?(?P<minutes>\d{2})?)$"
 )
 EARLIEST_DATE = pd.Timestamp("1970-01-01")
 LATEST_DATE = pd.Timestamp("2100-01-01")
@@ -52,12 +67,15 @@ class RawTable:
     header_rows: int  # 1 when a header line precedes the data (CSV, XLSX)
 
 
-def parse_table(part: RawTable, mapping: dict[str, str]) -> pd.DataFrame:
+def parse_table(part: RawTable, mapping: dict[str, str],
+                time_zone: str | zoneinfo.ZoneInfo | None = None) -> pd.DataFrame:
+    """Canonical columns from ``part``; dates with offsets go to ``time_zone`` (see the module)."""
     raw = part.frame.rename(columns=mapping)
+    zone = _zone(time_zone) if isinstance(time_zone, str) else time_zone
     out: dict[str, object] = {}
     for column in CANONICAL_COLUMNS:
         source_name = next(s for s, c in mapping.items() if c == column)
-        ctx = _Context(part, column, source_name)
+        ctx = _Context(part, column, source_name, zone)
         values = raw[column]
         if column == "quantity":
             out[column] = _parse_quantity(values, ctx)
@@ -75,6 +93,7 @@ class _Context:
     part: RawTable
     column: str
     source_name: str
+    zone: zoneinfo.ZoneInfo | None = None
 
     def error(self, problem: str, position: int, value: object) -> LoadError:
         row = position + 1
@@ -168,7 +187,10 @@ def _parse_dates(values: pd.Series, ctx: _Context) -> pd.DatetimeIndex:
     codes, uniques = pd.factorize(values)
     _require(codes, ctx)
     if isinstance(uniques, pd.DatetimeIndex):
-        parsed = uniques.tz_localize(None) if uniques.tz is not None else uniques
+        if uniques.tz is not None and ctx.zone is None:
+            raise ctx.error(_NEEDS_ZONE.format(what=f"a time zone-aware column ({uniques.tz})"), 0,
+                            str(uniques[codes[0]]))
+        parsed = uniques if uniques.tz is None else to_shop_local(uniques, ctx.zone)
     else:
         parsed = _parse_date_strings(pd.Series(uniques, dtype=object), codes, ctx)
     parsed = pd.DatetimeIndex(parsed).as_unit("us")
@@ -181,13 +203,25 @@ def _parse_dates(values: pd.Series, ctx: _Context) -> pd.DatetimeIndex:
     return parsed[codes]
 
 
+_NEEDS_ZONE = (
+    "{what} needs the shop's time zone to give shop-local dates (give it as an IANA name such as "
+    "'Europe/London': time_zone= in Python, --time-zone on the command line), got"
+)
+
+
 def _parse_date_strings(uniques: pd.Series, codes: np.ndarray, ctx: _Context) -> pd.DatetimeIndex:
-    is_stamp = uniques.map(lambda v: isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year"))
+    is_stamp = uniques.map(
+        lambda v: isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year")).to_numpy()
     text = uniques.where(~is_stamp).map(lambda v: v if isinstance(v, str) else str(v)).str.strip()
-    stamps = pd.to_datetime(uniques.where(is_stamp), errors="coerce")
+    stamps = pd.Series(pd.NaT, index=uniques.index, dtype="datetime64[us]")
+    if is_stamp.any():
+        stamps[is_stamp] = _local_stamps(uniques[is_stamp], codes, ctx)
+    text, offset_minutes = _split_offsets(text, codes, ctx)
     best: tuple[int, pd.Series] | None = None
     for fmt in DATE_FORMATS:
         parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        if offset_minutes is not None:
+            parsed = _offset_to_local(parsed, offset_minutes, ctx.zone)
         parsed = parsed.where(~is_stamp, stamps)
         failures = int(parsed.isna().sum())
         if failures == 0:
@@ -202,3 +236,43 @@ def _parse_date_strings(uniques: pd.Series, codes: np.ndarray, ctx: _Context) ->
     )
 
 
+def _split_offsets(text: pd.Series, codes: np.ndarray, ctx: _Context) -> tuple[pd.Series, pd.Series | None]:
+    """Text without its trailing UTC offsets, and the offsets in minutes (NaN where
+    naive; None if no value has one).  An offset without ``ctx.zone`` is a LoadError."""
+    parts = text.str.extract(OFFSET_PATTERN)
+    has_offset = parts["local"].notna().to_numpy()
+    if not has_offset.any():
+        return text, None
+    if ctx.zone is None:
+        position = _first_position(codes, np.flatnonzero(has_offset))
+        raise ctx.error(_NEEDS_ZONE.format(what="a time with a UTC offset"), position,
+                        text.iloc[codes[position]])
+    sign = np.where(parts["sign"].to_numpy() == "-", -1.0, 1.0)
+    hours = pd.to_numeric(parts["hours"], errors="coerce").fillna(0).to_numpy()
+    minutes = pd.to_numeric(parts["minutes"], errors="coerce").fillna(0).to_numpy()
+    offset = pd.Series(np.where(has_offset, sign * (hours * 60 + minutes), np.nan), index=text.index)
+    return text.where(~has_offset, parts["local"]), offset
+
+
+def _offset_to_local(parsed: pd.Series, offset_minutes: pd.Series, zone: zoneinfo.ZoneInfo) -> pd.Series:
+    """Local times written with an offset -> wall times in ``zone``; naive values unchanged."""
+    aware = offset_minutes.notna().to_numpy()
+    utc = parsed[aware] - pd.to_timedelta(offset_minutes[aware], unit="min")
+    out = parsed.copy()
+    out[aware] = to_shop_local(pd.DatetimeIndex(utc).tz_localize("UTC"), zone)
+    return out
+
+
+def _local_stamps(values: pd.Series, codes: np.ndarray, ctx: _Context) -> np.ndarray:
+    """Date objects of an object column (XLSX cells, Python datetimes) as shop-local
+    ``datetime64[us]``; aware ones converted to ``ctx.zone`` (refused without it)."""
+    out = np.empty(len(values), dtype="datetime64[us]")
+    for i, (key, value) in enumerate(values.items()):
+        stamp = pd.Timestamp(value)
+        if stamp.tz is not None:
+            if ctx.zone is None:
+                position = _first_position(codes, np.array([key]))
+                raise ctx.error(_NEEDS_ZONE.format(what="a time zone-aware time"), position, str(value))
+            stamp = stamp.tz_convert(ctx.zone).tz_localize(None)
+        out[i] = np.datetime64("NaT") if stamp is pd.NaT else stamp.as_unit("us").to_datetime64()
+    return out

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .btyd import as_day
+from .dates import as_day, require_shop_local
 from .errors import InsufficientDataError
 from .schema import LINE_IS_RETURN
 
@@ -144,7 +144,7 @@ def evaluate_recommendations(lines: pd.DataFrame, snapshot_date: str | pd.Timest
     the baseline recommends the k most popular products (most distinct buyers
     in the calibration period) the customer has not bought.
     """
-    snapshot = as_day(snapshot_date)
+    snapshot = as_day(snapshot_date, "snapshot_date")
     cal_end = snapshot - pd.Timedelta(days=int(holdout_days))
     sales = _customer_sales(lines, snapshot)
     before = (sales["invoice_date"] < cal_end).to_numpy()
@@ -179,9 +179,10 @@ def evaluate_recommendations(lines: pd.DataFrame, snapshot_date: str | pd.Timest
 
 
 def _customer_sales(lines: pd.DataFrame, snapshot_date) -> pd.DataFrame:
+    require_shop_local(lines)
     mask = ~lines[LINE_IS_RETURN].to_numpy() & lines["customer_id"].notna().to_numpy()
     if snapshot_date is not None:
-        mask &= (lines["invoice_date"] < as_day(snapshot_date)).to_numpy()
+        mask &= (lines["invoice_date"] < as_day(snapshot_date, "snapshot_date")).to_numpy()
     return lines.loc[mask]
 
 

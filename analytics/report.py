@@ -297,15 +297,17 @@ def run_report(
     lookback_days: int = 90,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    time_zone: str | None = None,
     clv_model: str = "auto",
 ) -> dict[str, Path]:
     """Load -> clean -> :func:`describe` -> model steps -> :func:`write_report`.
 
-    ``progress`` is called with a step name after each step; ``clv_model``
+    ``progress`` is called with a step name after each step; ``time_zone`` is
+    the shop's (see :func:`analytics.loading.load_transactions`); ``clv_model``
     ("auto", "bgnbd", "mbgnbd", "pnbd") is passed to model steps that take it.
     """
     tick = progress or (lambda _name: None)
-    transactions = load_transactions(source)
+    transactions = load_transactions(source, time_zone=time_zone)
     tick("load")
     cleaned = clean_transactions(transactions, snapshot_date)
     tick("clean")

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from .btyd import as_day, purchase_days
+from .btyd import purchase_days
+from .dates import as_day
 from .schema import LINE_IS_RETURN, LINE_REVENUE
 
 VALUE_SHARE = 0.20
@@ -68,7 +69,7 @@ class ValuableAtRisk:
 
 def net_revenue_window(lines: pd.DataFrame, snapshot_date, days: int = VALUE_DAYS) -> pd.Series:
     """Net revenue (sales minus returns, currency) per customer over ``[snapshot - days, snapshot)``."""
-    snapshot = as_day(snapshot_date)
+    snapshot = as_day(snapshot_date, "snapshot_date")
     keep = ((lines["invoice_date"] >= snapshot - pd.Timedelta(days=days)) & (lines["invoice_date"] < snapshot)
             & lines["customer_id"].notna())
     window = lines.loc[keep]
@@ -79,7 +80,7 @@ def net_revenue_window(lines: pd.DataFrame, snapshot_date, days: int = VALUE_DAY
 def purchase_rhythm(lines: pd.DataFrame, snapshot_date) -> pd.DataFrame:
     """Per customer: ``days_since_last_purchase`` (from the last purchase day to the snapshot)
     and ``mean_gap_days`` between purchase days (NaN with one purchase day)."""
-    snapshot = as_day(snapshot_date)
+    snapshot = as_day(snapshot_date, "snapshot_date")
     days = purchase_days(lines.loc[~lines[LINE_IS_RETURN]] if LINE_IS_RETURN in lines.columns else lines,
                          end=snapshot)
     grouped = days.groupby("customer_id")["day"]

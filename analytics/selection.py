@@ -23,17 +23,19 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from .dates import DateLike, as_day, require_shop_local
 from .schema import LINE_IS_RETURN
 from .tiers import REST, TIER_ORDER
 
 
-def date_window_mask(dates: pd.Series, start: pd.Timestamp | None, end: pd.Timestamp | None) -> np.ndarray:
-    """True for dates within [start, end], ``end`` counting as a whole day."""
+def date_window_mask(dates: pd.Series, start: DateLike | None, end: DateLike | None) -> np.ndarray:
+    """True for dates within [start, end], both calendar days, ``end`` counting as a whole day."""
+    require_shop_local(dates)
     mask = np.ones(len(dates), dtype=bool)
     if start is not None:
-        mask &= (dates >= pd.Timestamp(start).normalize()).to_numpy()
+        mask &= (dates >= as_day(start, "start")).to_numpy()
     if end is not None:
-        mask &= (dates < pd.Timestamp(end).normalize() + pd.Timedelta(days=1)).to_numpy()
+        mask &= (dates < as_day(end, "end") + pd.Timedelta(days=1)).to_numpy()
     return mask
 
 
@@ -80,8 +82,8 @@ def select_customers(
     attributes: Mapping[str, Iterable[str] | None] | None = None,
     *,
     lines: pd.DataFrame | None = None,
-    start: pd.Timestamp | None = None,
-    end: pd.Timestamp | None = None,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
 ) -> pd.DataFrame:
     """Rows of a per-customer table (index ``customer_id``) that the filters keep.
 
@@ -116,8 +118,8 @@ def select_customers(
 def select_lines(
     lines: pd.DataFrame,
     *,
-    start: pd.Timestamp | None = None,
-    end: pd.Timestamp | None = None,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
     countries: Iterable[str] | None = None,
     customer_ids: Iterable[str] | pd.Index | None = None,
 ) -> pd.DataFrame:

@@ -45,6 +45,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .dates import as_day
+
 __all__ = ["COLUMNS", "SyntheticParams", "generate_transactions", "simulate_bgnbd",
            "simulate_bgnbd_purchases", "write_transactions"]
 
@@ -254,7 +256,7 @@ def generate_transactions(n_customers: int = 1000, n_months: int = 24, seed: int
                           ) -> pd.DataFrame:
     """Generate a UCI "Online Retail"-like transaction log (see the module docstring).
 
-    ``start`` is normalised to midnight; dates lie in ``[start, start + n_months)``.
+    ``start`` is a calendar day (:func:`analytics.dates.as_day`); dates lie in ``[start, start + n_months)``.
     ``country_mix`` (country -> weight), if given, replaces ``home_country`` /
     ``home_share`` and the built-in mix. Returns one row per invoice line, columns
     :data:`COLUMNS`, sorted by ``InvoiceDate`` then ``InvoiceNo``; ``Quantity`` is in
@@ -263,7 +265,7 @@ def generate_transactions(n_customers: int = 1000, n_months: int = 24, seed: int
     if n_customers < 1 or n_months < 1:
         raise ValueError("n_customers and n_months must be >= 1")
     P, rng = params, np.random.default_rng(seed)
-    start = pd.Timestamp(start).normalize()
+    start = as_day(start, "start")
     n_days = (start + pd.DateOffset(months=n_months) - start).days
     dates = pd.date_range(start, periods=n_days, freq="D")
     doy = dates.day_of_year.to_numpy()

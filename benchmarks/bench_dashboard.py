@@ -48,7 +48,7 @@ def bench_callbacks(dep, repeat: int) -> None:
     from dashboard_testlib import as_user, page_module
 
     from portal import create_app
-    from portal.config import Settings
+    from portal.platform.config import Settings
 
     app = create_app(Settings.from_env())
     email = next(a[0] for a in dep.accounts if a[2] == "manager" and "@big" in a[0])

@@ -48,10 +48,12 @@ def make_csv(customers: int, months: int, folder: Path) -> tuple[Path, int]:
 
 
 def run_backend(name: str, database_url: str, csv: Path, folder: Path, repeat: int) -> dict[str, float]:
-    from portal import accounts, create_app, db, results, storage
-    from portal.config import Settings
-    from portal.imports import import_dataset
-    from portal.tenancy import system_context
+    from portal.platform import accounts, db
+    from portal import create_app
+    from portal.data import results, storage
+    from portal.platform.config import Settings
+    from portal.data.imports import import_dataset
+    from portal.platform.tenancy import system_context
 
     data_dir = folder / f"data-{name}"
     settings = Settings(env="test", secret_key="bench", data_dir=data_dir, database_url=database_url,

@@ -214,9 +214,9 @@ def drill_import(customers: int) -> bool:
     script = """
 import hashlib, sys
 from portal import create_app
-from portal.db import session_scope
-from portal.storage import read_payload
-from portal.tenancy import system_context
+from portal.platform.db import session_scope
+from portal.data.storage import read_payload
+from portal.platform.tenancy import system_context
 app = create_app()
 with app.app_context():
     ctx = system_context("small")
@@ -226,10 +226,10 @@ with app.app_context():
     versions = """
 from datetime import timedelta
 from portal import create_app
-from portal.components.datasets import import_status
-from portal.models import utcnow
-from portal.storage import list_datasets
-from portal.tenancy import system_context
+from portal.dashboard.components.datasets import import_status
+from portal.platform.models import utcnow
+from portal.data.storage import list_datasets
+from portal.platform.tenancy import system_context
 app = create_app()
 with app.app_context():
     stale = app.extensions["portal"].settings.job_stale_minutes

@@ -35,7 +35,7 @@ def main() -> int:
     from portal_testlib import build_app, make_settings, small_log
     from test_import_fuzz import current_state
 
-    from portal.imports import import_dataset
+    from portal.data.imports import import_dataset
     from tests.fuzz_files import malformed_files
 
     folder = Path(tempfile.mkdtemp(prefix="fuzz-import-"))

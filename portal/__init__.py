@@ -1,14 +1,16 @@
 """The customer-analytics portal: a Flask server carrying a multi-page Dash app.
 
 ``create_app(settings=None) -> Flask`` builds everything; ``wsgi.py`` exposes
-``server = create_app()`` for gunicorn.  Module map:
+``server = create_app()`` for gunicorn.  Layers (imports point down only; see
+the README's Architecture section and ``tests/test_architecture.py``):
 
-config (settings from env) · db (engine, sessions, migrations) · models (ORM) ·
-accounts (tenants, users, passwords, audit) · auth (login, rate limits, gate) ·
-tenancy (current_context, roles) · storage (dataset payloads) · imports ·
-jobs (model fitting, background callbacks on diskcache or Celery) · worker (Celery entry) ·
-cache · results (named results) · views (saved views) · exports (CSV) · security (headers, CSRF) ·
-observability (logs, errors) · health · layout · seed (demo data) · cli · pages/ (Dash pages)
+* app: this module (the app factory) and ``cli``; entry points above it:
+  ``worker`` (Celery), ``fit`` (``python -m portal.fit ID``), ``startup`` (dev start-up)
+* ``dashboard/``: filters, view, gridquery, customer lists, exports, saved views,
+  layout, components/, pages/
+* ``data/``: storage, imports, cache, results, jobs, background, seed
+* ``platform/``: config, db + migrations/, models, accounts, auth, tenancy,
+  security, observability, health, callback_guard, dash_compat
 """
 from __future__ import annotations
 
@@ -17,11 +19,11 @@ from pathlib import Path
 
 from flask import Flask
 
-from .config import PROJECT_ROOT, Settings
+from .platform.config import PROJECT_ROOT, Settings
 
 __all__ = ["create_app", "Services", "Settings"]
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGES_DIR = Path(__file__).resolve().parent / "dashboard" / "pages"
 ASSETS_DIR = PROJECT_ROOT / "assets"
 
 
@@ -40,19 +42,25 @@ class Services:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask server and its Dash app; does not touch the schema (migrate first)."""
+    # Deliberate lazy loading: importing the package (``portal.platform.config`` from a
+    # migration, a test or the Celery worker) must not load Dash, the layers and every page.
     import dash
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from . import db
-    from .auth import init_auth
-    from .background import make_background_manager
-    from .cache import build_result_cache
     from .cli import register_cli
-    from .exports import init_exports
-    from .health import init_health
-    from .layout import shell
-    from .observability import configure_logging, init_observability
-    from .security import configure_session, init_security
+    from .dashboard import view as dashboard  # noqa: F401 - registers the dashboard's results
+    from .dashboard.components import customerlist, filterbar, savedviews
+    from .dashboard.exports import init_exports
+    from .dashboard.layout import shell
+    from .data import jobs
+    from .data.background import make_background_manager
+    from .data.cache import build_result_cache
+    from .platform import dash_compat, db
+    from .platform.auth import init_auth
+    from .platform.callback_guard import init_callback_guard
+    from .platform.health import init_health
+    from .platform.observability import configure_logging, init_observability
+    from .platform.security import configure_session, init_security
 
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
@@ -74,51 +82,36 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     background = make_background_manager(settings, server)
     services.celery = getattr(background, "celery_app", None)
+    if services.celery is not None:
+        jobs.register_fit_task(services.celery)
     dash_app = dash.Dash(
         __name__, server=server, use_pages=True, pages_folder=str(PAGES_DIR),
         assets_folder=str(ASSETS_DIR), serve_locally=True, suppress_callback_exceptions=True,
         background_callback_manager=background,
         title="Customer analytics", update_title=None, compress=False,
     )
-    _claim_global_callbacks(dash_app)
-    from . import dashboard  # noqa: F401 - registers the dashboard's results
-    from .components import customerlist, filterbar, savedviews
-
+    # The callbacks the page modules just registered with ``@dash.callback`` belong to
+    # THIS app (page modules are re-executed for each new app; tests build several).
+    dash_compat.claim_global_callbacks(dash_app)
     filterbar.register(dash_app)
     savedviews.register(dash_app)
     customerlist.register(dash_app)
     dash_app.layout = shell
     services.dash = dash_app
     init_security(server, settings, dash_app)
-    from .callback_guard import init_callback_guard
-
     init_callback_guard(server)
-    _set_up_dash_now(server, dash_app)
+    # the composition root imports the layers it wires together when the app is built
+    from .dashboard.components.invitations import register_invite
+    from .digests import init_digests
+    from .platform.account_mail import init_account_mail
+
+    init_digests(server)  # e-mail digests: unsubscribe route, send-digests, beat task, Saved views section
+    init_account_mail(server)  # invitations and password resets by e-mail
+    register_invite(dash_app)
+    # Dash's first-request set-up (script registry, page router), now: Dash does it
+    # lazily in ``before_request`` and marks it done before it is finished, so under a
+    # threaded server (gunicorn gthread) the browser's parallel script requests to a
+    # fresh worker could hit a half-filled registry and get 500s.
+    dash_compat.set_up_server_now(server, dash_app)
     return server
 
-
-def _set_up_dash_now(server: Flask, dash_app) -> None:
-    """Run Dash's first-request set-up (script registry, page router) now.
-
-    Dash does it lazily in ``before_request`` and marks it done before it is
-    finished, so under a threaded server (gunicorn gthread) the browser's
-    parallel script requests to a fresh worker can hit a half-filled registry
-    and get 500s."""
-    with server.test_request_context("/"):
-        dash_app._setup_server()  # noqa: SLF001
-        for func in list(server.before_request_funcs.get(None, [])):
-            if getattr(func, "__name__", "") in ("router_sync", "router_async"):
-                func()
-
-
-def _claim_global_callbacks(dash_app) -> None:
-    """Bind the callbacks the page modules just registered with ``@dash.callback`` to
-    THIS app.  Dash keeps them in a process-wide list until an app's first request,
-    which would hand them to whichever app of the process is served first (tests
-    build several apps); page modules are re-executed for each new app."""
-    from dash import _callback
-
-    dash_app.callback_map.update(_callback.GLOBAL_CALLBACK_MAP)
-    dash_app._callback_list.extend(_callback.GLOBAL_CALLBACK_LIST)  # noqa: SLF001
-    _callback.GLOBAL_CALLBACK_MAP.clear()
-    _callback.GLOBAL_CALLBACK_LIST.clear()

@@ -10,7 +10,17 @@ import sys
 import click
 from flask import Flask, current_app
 
-from .models import ROLES
+from .data.imports import import_dataset
+from .data.jobs import fit_dataset_models
+from .data.seed import SeedError, demo_logins, print_logins
+from .data.seed import seed_demo as seed
+from .platform.accounts import AccountError, get_tenant, tenant_overview
+from .platform.accounts import create_tenant as create_tenant_account
+from .platform.accounts import create_user as create_user_account
+from .platform.accounts import set_role as change_role
+from .platform.db import session_scope, upgrade
+from .platform.models import ROLES
+from .platform.tenancy import system_context
 
 
 def _settings():
@@ -22,8 +32,6 @@ def _progress_line(fraction: float, message: str) -> None:
 
 
 def _upgrade() -> None:
-    from .db import upgrade
-
     try:
         upgrade(_settings())
     except Exception as exc:  # noqa: BLE001 - one line, no traceback
@@ -47,11 +55,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--name", required=True, help="Display name of the tenant.")
     def create_tenant(slug, name):
         """Create a tenant (client company)."""
-        from .accounts import AccountError
-        from .accounts import create_tenant as create
-
         try:
-            tenant = create(slug, name)
+            tenant = create_tenant_account(slug, name)
         except AccountError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"Created tenant {tenant.slug} ({tenant.name}).")
@@ -63,10 +68,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
     def create_user(email, slug, role, password_stdin):
         """Create a user; the password comes from stdin or a prompt, never an argument."""
-        from .accounts import AccountError, get_tenant
-        from .accounts import create_user as create
-        from .db import session_scope
-
         try:
             with session_scope() as session:
                 tenant_id = get_tenant(session, slug).id
@@ -77,10 +78,24 @@ def register_cli(app: Flask) -> None:
         else:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            user = create(tenant_id, email, password, role)
+            user = create_user_account(tenant_id, email, password, role)
         except AccountError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"Created {user.role} {user.email} in tenant {slug}.")
+
+    @app.cli.command("set-role")
+    @click.argument("email")
+    @click.option("--tenant", "slug", required=True, help="Slug of the user's tenant.")
+    @click.option("--role", type=click.Choice(ROLES), required=True)
+    def set_role(email, slug, role):
+        """Change a user's role; ends every session of that user."""
+        try:
+            with session_scope() as session:
+                tenant_id = get_tenant(session, slug).id
+            change_role(tenant_id, email, role)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{email} is now {role} in tenant {slug}; their sessions have ended.")
 
     @app.cli.command("import")
     @click.argument("slug")
@@ -88,10 +103,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--no-models", is_flag=True, help="Do not fit the models after the import.")
     def import_file(slug, path, no_models):
         """Import FILE as the tenant's new dataset version, then fit its models."""
-        from .imports import import_dataset
-        from .jobs import fit_dataset_models
-        from .tenancy import system_context
-
         try:
             ctx = system_context(slug)
         except LookupError as exc:
@@ -109,9 +120,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--force", is_flag=True, help="Restart even if a job seems to be running.")
     def fit_models(slug, force):
         """Fit (again) the models of the tenant's current dataset."""
-        from .jobs import fit_dataset_models
-        from .tenancy import system_context
-
         try:
             ctx = system_context(slug)
         except LookupError as exc:
@@ -127,20 +135,15 @@ def register_cli(app: Flask) -> None:
     @click.option("--no-models", is_flag=True, help="Leave the models pending.")
     def seed_demo(no_models):
         """Create the demo tenants, users and datasets (idempotent)."""
-        from .seed import SeedError, demo_logins
-        from .seed import seed_demo as seed
-
         try:
             seed(fit_models="skip" if no_models else "sync", echo=click.echo)
         except SeedError as exc:
             raise click.ClickException(str(exc)) from None
-        print_logins(demo_logins(_settings().demo_password))
+        print_logins(demo_logins(_settings().demo_password), echo=click.echo)
 
     @app.cli.command("list-tenants")
     def list_tenants():
         """Tenants with their users, current dataset version, rows and models status."""
-        from .accounts import tenant_overview
-
         rows = tenant_overview()
         if not rows:
             click.echo("No tenants.")
@@ -152,8 +155,3 @@ def register_cli(app: Flask) -> None:
             click.echo(f"{r['slug']:<16} {r['name'][:28]:<28} {r['users']:>5} {version:>7} {count:>10}  "
                        f"{r['models'] or '-'}")
 
-
-def print_logins(logins, echo=click.echo) -> None:
-    echo("Demo logins (tenant, role, email, password):")
-    for slug, role, email, password in logins:
-        echo(f"  {slug:<8} {role:<8} {email:<24} {password}")

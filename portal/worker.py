@@ -11,7 +11,7 @@ and ``BACKGROUND_JOBS`` auto or celery).
 from __future__ import annotations
 
 from . import create_app
-from .config import ConfigError
+from .platform.config import ConfigError
 
 flask_app = create_app()
 celery_app = flask_app.extensions["portal"].celery

@@ -80,10 +80,11 @@ def prepare(dep: Deployment, rows_customers: int = 10_000, fresh: bool = False, 
 import json, os, sys
 sys.path.insert(0, {str(ROOT)!r})
 from analytics.synthetic import generate_transactions
-from portal import accounts, create_app, db
-from portal.config import Settings
-from portal.imports import import_dataset
-from portal.jobs import fit_dataset_models
+from portal.platform import accounts, db
+from portal import create_app
+from portal.platform.config import Settings
+from portal.data.imports import import_dataset
+from portal.data.jobs import fit_dataset_models
 settings = Settings.from_env()
 db.upgrade(settings)
 app = create_app(settings)

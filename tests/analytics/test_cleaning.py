@@ -84,12 +84,13 @@ def test_revenue_nets_returns(toy):
 
 
 def test_snapshot_cut_off_ignores_lines_on_and_after_it(toy):
-    cleaned = clean_transactions(toy, snapshot_date="2011-03-01 15:00")  # normalised to midnight
+    cleaned = clean_transactions(toy, snapshot_date="2011-03-01")  # a calendar day: midnight at its start
     assert cleaned.snapshot_date == pd.Timestamp("2011-03-01")
     assert cleaned.report.removed["after_snapshot"] == 1  # 1007, dated exactly 2011-03-01 00:00
     assert cleaned.report.orders == 3
     assert customer_net_revenue(cleaned.lines).to_dict() == {"c1": 8.0, "c2": 20.0}
-    assert len(lines_before(clean_transactions(toy).lines, pd.Timestamp("2011-02-01 12:00"))) == 3
+    assert len(lines_before(clean_transactions(toy).lines, pd.Timestamp("2011-02-01"))) == 3
+    assert len(lines_before(clean_transactions(toy).lines, "2011-02-02")) == 4  # + 1003, 2011-02-01 12:00
 
 
 def test_order_table(toy):

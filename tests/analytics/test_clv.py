@@ -216,7 +216,7 @@ def test_conditional_expectation_published_example():
 def test_alive_expectation_quadrature_against_closed_form_and_mpmath():
     """The numerical P(alive) x E[X | alive] equals lifetimes' closed form where that is
     finite (CDNOW parameters), and mpmath's 40-digit closed form where lifetimes overflows."""
-    mpmath = pytest.importorskip("mpmath")
+    import mpmath  # test-only dependency (requirements-dev.txt), used by this test alone
     rng = np.random.default_rng(0)
     x = np.r_[np.zeros(50), rng.integers(1, 40, 150)].astype(float)
     T = rng.uniform(1, 60, 200)

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from descriptive_toys import RFM_SNAPSHOT
 
+from analytics import synthetic
 from analytics.errors import AnalyticsError
 from analytics.geography import (
     COUNTRY_CODES,
@@ -61,7 +62,6 @@ def test_iso_lookup_and_unmappable_list():
 
 
 def test_synthetic_country_mix_maps():
-    synthetic = pytest.importorskip("analytics.synthetic")
     names = list(synthetic.OTHER_COUNTRIES.index)
     assert all(name in COUNTRY_CODES for name in names)
 

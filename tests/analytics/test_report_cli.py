@@ -98,7 +98,6 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path):
 
 
 def test_synth_then_report_with_clusters(tmp_path):
-    pytest.importorskip("analytics.synthetic")
     log = tmp_path / "synth.csv"
     made = run_cli("synth", "--customers", "80", "--months", "6", "--seed", "3", log)
     assert made.returncode == 0, made.stderr
@@ -121,7 +120,6 @@ def test_synth_then_report_with_clusters(tmp_path):
 
 
 def test_report_with_models_writes_clv_churn_and_models_json(tmp_path):
-    pytest.importorskip("analytics.synthetic")
     log = tmp_path / "synth.parquet"
     assert run_cli("synth", "--customers", "400", "--months", "18", "--seed", "5", log).returncode == 0
     out = tmp_path / "report"

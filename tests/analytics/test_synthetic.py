@@ -316,7 +316,7 @@ def test_bgnbd_summary_matches_purchases() -> None:
 
 def test_lifetimes_recovers_bgnbd_parameters() -> None:
     with warnings.catch_warnings():  # importing lifetimes installs a global filter
-        lifetimes = pytest.importorskip("lifetimes")
+        import lifetimes
         sim = simulate_bgnbd(10_000, 78.0, R, ALPHA, A, B, seed=0)
         fitter = lifetimes.BetaGeoFitter(penalizer_coef=0.0)
         fitter.fit(sim["frequency"], sim["recency"], sim["T"])

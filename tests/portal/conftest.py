@@ -47,7 +47,7 @@ def pg_url(pg_server):
     with engine.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     yield pg_server.rsplit("/", 1)[0] + f"/{name}"
-    from portal import db
+    from portal.platform import db
 
     for url, database in list(db._databases.items()):
         if url.endswith(f"/{name}"):

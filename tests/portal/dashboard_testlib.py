@@ -35,9 +35,9 @@ def write_dashboard_logs(folder: Path) -> dict[str, Path]:
 
 def build_dashboard_app(tmp_path: Path, logs: dict[str, Path]):
     """Both tenants imported and their models fitted (synchronously)."""
-    from portal.db import session_scope
-    from portal.jobs import fit_dataset_models
-    from portal.models import Dataset
+    from portal.platform.db import session_scope
+    from portal.data.jobs import fit_dataset_models
+    from portal.platform.models import Dataset
 
     app = build_app(make_settings(tmp_path), logs=logs)
     with app.app_context():
@@ -54,9 +54,9 @@ def as_user(app, email: str, path: str = "/"):
     from flask_login import login_user
     from sqlalchemy import select
 
-    from portal.auth import LoginUser
-    from portal.db import session_scope
-    from portal.models import User
+    from portal.platform.auth import LoginUser
+    from portal.platform.db import session_scope
+    from portal.platform.models import User
 
     with app.test_request_context(path):
         with session_scope() as session:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from portal.config import Settings
+from portal.platform.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -25,6 +25,9 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "Test-password-42"
 TENANTS = {"alpha": "Alpha Stores", "beta": "Beta Trading"}
 CHROMIUM = "/usr/bin/chromium"
+#: Why a browser test is skipped, and how to get what it needs.
+NO_CHROMIUM = (f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) "
+               "to run the browser tests")
 
 
 
@@ -87,8 +90,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 def build_app(settings: Settings, *, tenants: bool = True, logs: dict[str, Path] | None = None):
     """Migrate, create the app, two tenants with admin/manager/viewer users, import logs."""
-    from portal import accounts, create_app, db
-    from portal.imports import import_dataset
+    from portal.platform import accounts, db
+    from portal import create_app
+    from portal.data.imports import import_dataset
 
     db.upgrade(settings)
     app = create_app(settings)

@@ -6,11 +6,20 @@ from __future__ import annotations
 import os
 
 import pytest
-from portal_testlib import CHROMIUM, PASSWORD, build_app, chromium, gunicorn_server, make_settings, wait_until
+from portal_testlib import (
+    CHROMIUM,
+    NO_CHROMIUM,
+    PASSWORD,
+    build_app,
+    chromium,
+    gunicorn_server,
+    make_settings,
+    wait_until,
+)
 
 pytestmark = [
     pytest.mark.browser, pytest.mark.slow,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium"),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=NO_CHROMIUM),
 ]
 
 

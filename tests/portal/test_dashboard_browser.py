@@ -1,7 +1,8 @@
 """The managers' dashboard end to end in headless Chromium against gunicorn (2 workers).
 
 Logs in, opens every page without a browser console error (saving a screenshot of
-each under docs/screenshots/ for the README), sets filters and checks the URL,
+each under tests/.screenshots/, or docs/screenshots/ for the README with
+``--update-screenshots``), sets filters and checks the URL,
 reloads and goes back, saves a view and opens it as a colleague, downloads an
 export and checks its rows against analytics, and checks that a viewer cannot
 export and that a user of another tenant sees none of it.
@@ -15,13 +16,12 @@ import time
 import pandas as pd
 import pytest
 from dashboard_testlib import build_dashboard_app, cleaned_log
-from portal_testlib import CHROMIUM, PASSWORD, ROOT, chromium, gunicorn_server, wait_until
+from portal_testlib import CHROMIUM, NO_CHROMIUM, PASSWORD, chromium, gunicorn_server, wait_until
 
 from analytics.rfm import segmented_rfm
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")]
+              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=NO_CHROMIUM)]
 
 #: path -> (screenshot name, a selector that shows the page has its data)
 PAGES = {
@@ -106,7 +106,7 @@ def settled(page) -> None:
     time.sleep(0.3)
 
 
-def screenshot(page, name: str) -> None:
+def screenshot(page, name: str, folder) -> None:
     """A full-page screenshot for the README; scroll first so lazily drawn grids are drawn."""
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     time.sleep(0.8)
@@ -114,7 +114,7 @@ def screenshot(page, name: str) -> None:
                      "!!document.querySelector('[id*=\"customer-grid\"] .ag-center-cols-container .ag-row')")
     page.evaluate("window.scrollTo(0, 0)")
     settled(page)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture(scope="module")
@@ -124,21 +124,20 @@ def manager(browser, server):
     session.close()
 
 
-def test_every_page_renders_without_console_errors(manager, browser, server):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def test_every_page_renders_without_console_errors(manager, browser, server, screenshot_dir):
     timings = {}
     for path, (name, ready) in PAGES.items():
         timings[path] = manager.open(path, ready)
-        screenshot(manager.page, name)
+        screenshot(manager.page, name, screenshot_dir)
         assert manager.problems == [], (path, manager.problems)
     customer = manager.page.evaluate("fetch('/export/value.csv').then(r => r.text())")
     first_customer = customer.splitlines()[1].split(",")[0]
     timings["/profile"] = manager.open(f"/profile?customer={first_customer}", "#profile-timeline .main-svg")
-    screenshot(manager.page, "profile")
+    screenshot(manager.page, "profile", screenshot_dir)
     admin = Session(browser, server, "admin@alpha.test")
     try:
         admin.open("/data", "#datasets-grid .ag-row")
-        screenshot(admin.page, "data")
+        screenshot(admin.page, "data", screenshot_dir)
         assert admin.problems == [], admin.problems
     finally:
         admin.close()

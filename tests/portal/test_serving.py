@@ -13,7 +13,7 @@ import pytest
 import requests
 from portal_testlib import ROOT, Server, build_app, free_port, make_settings, settings_env, wait_for_port
 
-from portal.config import DEFAULT_DEMO_PASSWORD
+from portal.platform.config import DEFAULT_DEMO_PASSWORD
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,86 @@
+"""A customer list: server-side AG Grid, its row count and its CSV export link.
+
+One generic callback answers every list's grid (pattern-matching ids keyed by
+the export name), so a page shows a list with one call to
+:func:`customer_list_view`.  The export link carries the page's query string
+plus the grid's current filter and sort models (added in the browser by
+``portal.exportHref`` in ``assets/portal.js``), so the CSV holds exactly the
+rows the grid selects.  Viewers get no export link (and a 403 from the route).
+"""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import MATCH, ClientsideFunction, Input, Output, State, dcc, html, no_update
+from dash import ctx as dash_ctx
+
+from portal.dashboard.customer_lists import EXPORTS, grid_columns, list_rows
+from portal.dashboard.view import View
+from portal.dashboard.gridquery import rows_block
+from portal.platform.tenancy import current_context
+
+from .tables import customer_grid
+
+
+def _id(kind: str, name: str) -> dict[str, str]:
+    return {"type": kind, "list": name}
+
+
+def customer_list_view(name: str, view: View, query: str, *, height: int = 520, page_size: int = 50) -> html.Div:
+    """The grid of export ``name`` for this view, with its count and (managers) export link."""
+    export = EXPORTS[name]
+    actions = [html.Span(id=_id("grid-count", name), className="small text-secondary me-3")]
+    if view.ctx.has_role("manager"):
+        base = f"/export/{name}.csv{query}"
+        actions.append(html.A("↓ Export CSV", href=base,
+                              id=_id("export-link", name), className="btn btn-outline-primary btn-sm",
+                              download=f"{name}.csv"))
+        actions.append(dcc.Store(id=_id("export-base", name), data=base))
+    grid = customer_grid(_id("customer-grid", name), grid_columns(export), page_size=page_size, height=height)
+    return html.Div([
+        html.Div(actions, className="d-flex justify-content-end align-items-center mb-2"),
+        dcc.Store(id=_id("grid-query", name), data=query),
+        grid,
+    ], id=f"{name}-list")
+
+
+def register(app) -> None:
+    @app.callback(
+        Output(_id("customer-grid", MATCH), "getRowsResponse"),
+        Output(_id("grid-count", MATCH), "children"),
+        Input(_id("customer-grid", MATCH), "getRowsRequest"),
+        State(_id("grid-query", MATCH), "data"),
+        prevent_initial_call=True,
+    )
+    def answer_rows(request, query):
+        export = EXPORTS.get((dash_ctx.triggered_id or {}).get("list"))
+        if export is None or not request:
+            return no_update, no_update
+        view = View(current_context(), query)
+        if export.needs_models and not view.models.ready:
+            return {"rowData": [], "rowCount": 0}, "models not fitted yet"
+        block = rows_block(list_rows(export, view), request)
+        noun = "customer" if export.columns[0].field == "customer_id" else "row"
+        return block, f"{block['rowCount']:,} {noun}{'' if block['rowCount'] == 1 else 's'}"
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="portal", function_name="exportHref"),
+        Output(_id("export-link", MATCH), "href"),
+        Input(_id("customer-grid", MATCH), "getRowsRequest"),
+        State(_id("export-base", MATCH), "data"),
+        prevent_initial_call=True,
+    )
+
+
+def pending_list(message: str) -> dbc.Alert:
+    return dbc.Alert(message, color="warning")
+
+
+def profile_form(prefix: str) -> html.Form:
+    """A plain GET form to ``/profile?customer=<id>`` (the profile page resolves the id
+    within the caller's tenant), for the actions of a customer list's panel."""
+    return html.Form([
+        dcc.Input(name="customer", id=f"{prefix}-profile-id", type="text", placeholder="Customer id",
+                  className="form-control form-control-sm", style={"width": "9rem"}, maxLength=64),
+        html.Button("Open profile", type="submit", className="btn btn-outline-secondary btn-sm text-nowrap",
+                    id=f"{prefix}-profile-open"),
+    ], action="/profile", method="GET", className="d-flex gap-2 align-items-center")

@@ -1,0 +1,137 @@
+"""The global filter bar and the URL it writes.
+
+Every analytic page puts :func:`filter_bar` at its top, built from the page's
+own query string, so reload and back/forward restore it exactly.  Changing a
+control writes the new query string to the ``url`` location (``callback-nav``:
+no reload); Dash's router then renders the page again from that URL.  Pages
+add their own options as controls with the id ``{"type": "page-option",
+"key": <query key>}``; their values travel in the same query string.
+"""
+from __future__ import annotations
+
+import sys
+from datetime import date
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, dcc, html, no_update
+from dash import ctx as dash_ctx
+
+from portal.dashboard.filters import QUERY_KEYS, Filters, build_query, parse_query
+
+CONTROL_IDS = {
+    "countries": "filter-country",
+    "segments": "filter-segment",
+    "risk_bands": "filter-risk",
+    "clv_tiers": "filter-tier",
+}
+
+
+def filter_bar(filters: Filters, options: dict[str, Any], *, path: str, extra: Any = None) -> dbc.Card:
+    """Date range, country, segment, risk band and CLV tier; ``options`` lists the choices."""
+    low, high = options.get("date_min"), options.get("date_max")
+
+    def dropdown(name: str, placeholder: str, choices: list[str]) -> dbc.Col:
+        # values of the URL that the data does not have stay selectable, so the dropdown keeps
+        # them and the page shows its "matches nobody" state instead of silently dropping them
+        choices = list(dict.fromkeys([*choices, *getattr(filters, name)]))
+        return dbc.Col(dcc.Dropdown(
+            id=CONTROL_IDS[name], options=[{"label": c, "value": c} for c in choices],
+            value=list(getattr(filters, name)), multi=True, placeholder=placeholder,
+            className="small",
+        ), xs=12, md=6, xl=2)
+
+    controls = dbc.Row([
+        dbc.Col(dcc.DatePickerRange(
+            id="filter-dates", start_date=filters.start, end_date=filters.end,
+            min_date_allowed=low, max_date_allowed=high, initial_visible_month=filters.end or high,
+            display_format="YYYY-MM-DD", clearable=True, start_date_placeholder_text="From",
+            end_date_placeholder_text="To", className="small",
+        ), xs=12, md=6, xl=3),
+        dropdown("countries", "All countries", options.get("countries", [])),
+        dropdown("segments", "All segments", options.get("segments", [])),
+        dropdown("risk_bands", "All risk bands", options.get("risk_bands", [])),
+        dropdown("clv_tiers", "All CLV tiers", options.get("clv_tiers", [])),
+        dbc.Col(html.A("Clear", href=path, className="btn btn-link btn-sm", id="filter-clear"),
+                xs="auto", className="d-flex align-items-center"),
+    ], className="g-2 align-items-center")
+    body = [controls]
+    if extra is not None:
+        body.append(html.Div(extra, className="mt-2"))
+    return dbc.Card(dbc.CardBody(body, className="py-2"), className="mb-3 shadow-sm", id="filter-bar")
+
+
+def _day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(value[:10]) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
+
+
+def _values(value: object) -> tuple[str, ...]:
+    """A dropdown's value as a tuple of strings (anything else: empty)."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(str(v) for v in value if isinstance(v, (str, int, float)) and not isinstance(v, bool))
+    return ()
+
+
+def register(app) -> None:
+    """The callbacks that turn filter and page-option changes into a new URL."""
+
+    @app.callback(
+        Output("url", "search", allow_duplicate=True),
+        Input("filter-dates", "start_date"), Input("filter-dates", "end_date"),
+        *[Input(control, "value") for control in CONTROL_IDS.values()],
+        State("url", "search"),
+        prevent_initial_call=True,
+    )
+    def filters_to_url(start, end, countries, segments, risks, tiers, search):
+        params = parse_query(search)
+        options = {k: v for k, v in params.items() if k not in QUERY_KEYS}
+        filters = Filters(start=_day(start), end=_day(end), countries=_values(countries),
+                          segments=_values(segments), risk_bands=_values(risks), clv_tiers=_values(tiers))
+        query = build_query(filters, options)
+        return no_update if query == _canonical(search) else query
+
+    @app.callback(
+        Output("url", "search", allow_duplicate=True),
+        Input({"type": "page-option", "key": ALL}, "value"),
+        State("url", "search"), State("url", "pathname"),
+        prevent_initial_call=True,
+    )
+    def page_options_to_url(values, search, pathname):
+        if not dash_ctx.triggered_id:
+            return no_update
+        defaults = page_defaults(pathname)
+        options = {k: v for k, v in parse_query(search).items() if k not in QUERY_KEYS}
+        for spec, value in zip(dash_ctx.inputs_list[0], values):
+            key = spec["id"].get("key")
+            if isinstance(key, str) and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                options[key] = str(value)
+        query = build_query(Filters.from_query(search), _without_defaults(options, defaults))
+        return no_update if query == _canonical(search, defaults) else query
+
+
+def page_defaults(pathname: object) -> dict[str, str]:
+    """Default option values of the page at ``pathname`` (first choice of its ``OPTIONS``).
+
+    A control rendered with its default value must not write it into the URL: the
+    page would render twice on its first load."""
+    for module, page in dash.page_registry.items():
+        if page.get("path") == pathname and module in sys.modules:
+            options = getattr(sys.modules[module], "OPTIONS", {}) or {}
+            return {key: choices[0] for key, choices in options.items() if choices}
+    return {}
+
+
+def _without_defaults(options: dict, defaults: dict[str, str]) -> dict:
+    return {k: v for k, v in options.items() if defaults.get(k) != (v[0] if isinstance(v, list) and v else v)}
+
+
+def _canonical(search: str | None, defaults: dict[str, str] | None = None) -> str:
+    params = parse_query(search)
+    options = {k: v for k, v in params.items() if k not in QUERY_KEYS}
+    return build_query(Filters.from_query(search), _without_defaults(options, defaults or {}))

@@ -1,0 +1,129 @@
+"""The frame every analytic page shares, so no page copies its header, filters
+or empty states.
+
+A page's ``layout(**query)`` builds a :class:`portal.dashboard.view.View` and calls
+:func:`page_frame`; its callbacks are :func:`page_callback` functions: they take
+``Input(query_store_id(page_id), "data")`` (the canonical query string the layout
+was rendered with), so they run once per URL, after the router has rendered the
+page, and receive the view of that query.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+
+from portal.dashboard.view import View, memoised_view
+from portal.platform.tenancy import current_context
+from portal.dashboard.filters import build_query, page_options
+from portal.data.results import NoDataset
+from portal.data.storage import DatasetNotFound
+
+from .filterbar import filter_bar
+from .help import how_to_read
+from .states import models_pending, no_data
+
+
+def query_store_id(page_id: str) -> str:
+    return f"{page_id}-query"
+
+
+def page_callback(page_id: str, *outputs: Output, **callback_options: Any) -> Callable:
+    """Decorator: ``render(view)`` becomes the page callback of ``outputs``.
+
+    The callback's one input is the page's query store; it is memoised per worker
+    (:func:`portal.dashboard.view.memoised_view`: tenant, dataset, model fit and
+    query) and ``render`` gets ``View(current_context(), query)``.  The decorated
+    name is the callback as Dash calls it: ``update_x(query)``.
+    """
+    def decorate(render: Callable[[View], Any]) -> Callable[[str], Any]:
+        @functools.wraps(render)
+        def from_query(query):
+            return render(View(current_context(), query))
+
+        memoised = memoised_view(from_query)
+        callback(*outputs, Input(query_store_id(page_id), "data"), **callback_options)(memoised)
+        return memoised
+
+    return decorate
+
+
+def canonical_query(view: View, options: dict[str, tuple[str, ...]] | None = None) -> str:
+    """The page's query string: filters plus its options, in a fixed order."""
+    return build_query(view.filters, page_options(view.query, options or {}))
+
+
+def page_option(key: str, value: str, choices: Iterable[tuple[str, str]], *, label: str | None = None) -> html.Div:
+    """A radio switch whose value travels in the URL as ``key`` (see filterbar)."""
+    control = dbc.RadioItems(
+        id={"type": "page-option", "key": key}, value=value, inline=True,
+        options=[{"label": text, "value": choice} for choice, text in choices],
+        className="small", inputClassName="me-1",
+    )
+    caption = [html.Span(label, className="small text-secondary me-2")] if label else []
+    return html.Div([*caption, control], className="d-flex align-items-center")
+
+
+def freshness(view: View) -> html.P:
+    """Snapshot date, data range, version and import time of the current dataset."""
+    info, report = view.dataset, view.report.cleaning
+    imported = info.created_at.strftime("%Y-%m-%d %H:%M UTC") if info.created_at else "?"
+    last = report.last_date.strftime("%Y-%m-%d") if report.last_date is not None else "?"
+    first = report.first_date.strftime("%Y-%m-%d") if report.first_date is not None else "?"
+    return html.P(
+        [html.Strong(f"Snapshot {view.snapshot:%Y-%m-%d}"), f" · data {first} to {last} · version {info.version} "
+         f"({info.filename}) imported {imported} · models: {view.models.status}"],
+        className="text-secondary small mb-2", id="freshness",
+    )
+
+
+def page_frame(
+    view_or_none: View | None,
+    *,
+    title: str,
+    page_id: str,
+    path: str,
+    how_to: list[str],
+    body: Callable[[View], Any],
+    options: dict[str, tuple[str, ...]] | None = None,
+    needs_models: bool = False,
+    filters: bool = True,
+) -> html.Div:
+    """Heading, freshness line, "how to read this", filter bar, the query store and ``body(view)``.
+
+    ``view_or_none`` is None when the tenant has no dataset: the page shows the
+    guiding empty state instead of its body.
+    """
+    heading = html.H2(title, className="h4 mb-1")
+    if view_or_none is None:
+        return html.Div([heading, no_data(role_is_admin=False)])
+    view = view_or_none
+    parts: list[Any] = [heading, freshness(view),
+                        how_to_read(how_to, snapshot=f"{view.snapshot:%Y-%m-%d}", box_id=f"{page_id}-help")]
+    if filters:
+        parts.append(filter_bar(view.filters, view.options, path=path))
+    parts.append(dcc.Store(id=query_store_id(page_id), data=canonical_query(view, options)))
+    if needs_models and not view.models.ready:
+        message = None
+        if view.models.status == "running":
+            message = (f"The models are being fitted ({view.models.progress:.0%}: {view.models.message}). "
+                       "Reload in a minute.")
+        elif view.models.status == "failed":
+            message = f"The models could not be fitted: {view.models.message}"
+        parts.append(models_pending(message))
+        return html.Div(parts)
+    parts.append(body(view))
+    return html.Div(parts)
+
+
+def open_view(ctx, query) -> View | None:
+    """A View for the layout, or None when the tenant has no dataset yet."""
+    try:
+        view = View(ctx, query)
+        view.report  # noqa: B018 - raises when there is no dataset
+        return view
+    except (NoDataset, DatasetNotFound):
+        return None

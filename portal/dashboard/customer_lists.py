@@ -1,0 +1,97 @@
+"""Exportable tables: one declaration gives a page its grid and the CSV export its
+columns, so an export holds exactly what the screen shows.
+
+A :class:`TableExport` names the columns (field, header, kind) and how to get
+the rows from a :class:`portal.dashboard.view.View` (the caller's context plus the
+URL's filters).  Customer lists are exports whose rows are customers, indexed
+by ``customer_id``; the customer id is always the first column.
+
+Register with :func:`register_export`; pages use :func:`grid_columns` for their
+``customer_grid`` and :func:`list_rows` for its ``getRowsRequest`` callback.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .components.tables import column
+from .view import View
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    header: str
+    kind: str = "text"  # text | int | money | float | pct | date
+    width: int | None = None  # minimum width in px (default: the grid's)
+
+
+@dataclass(frozen=True)
+class TableExport:
+    name: str  # in the URL: /export/<name>.csv
+    title: str
+    columns: tuple[Column, ...]
+    rows: Callable[[View], pd.DataFrame]
+    #: The grid's initial sort, e.g. (("monetary", "desc"),).
+    default_sort: tuple[tuple[str, str], ...] = ()
+    #: The rows need the fitted models (churn, CLV).
+    needs_models: bool = False
+
+    @property
+    def fields(self) -> list[str]:
+        return [c.field for c in self.columns]
+
+
+EXPORTS: dict[str, TableExport] = {}
+
+CUSTOMER_ID = Column("customer_id", "Customer", "text")
+
+
+def register_export(export: TableExport) -> TableExport:
+    """Add (or replace) an export; returns it so modules can keep a handle."""
+    EXPORTS[export.name] = export
+    return export
+
+
+def customer_list(name: str, title: str, columns: tuple[Column, ...], *,
+                  rows: Callable[[View], pd.DataFrame] | None = None,
+                  default_sort: tuple[tuple[str, str], ...] = (), needs_models: bool = False) -> TableExport:
+    """Register a customer list: ``rows(view)`` (default: the filtered customers) must be
+    indexed by customer id and hold every column's field."""
+    return register_export(TableExport(
+        name=name, title=title, columns=(CUSTOMER_ID, *columns),
+        rows=rows or (lambda view: view.selected_customers), default_sort=default_sort,
+        needs_models=needs_models,
+    ))
+
+
+def list_rows(export: TableExport, view: View) -> pd.DataFrame:
+    """The export's rows with exactly its columns, in its default order."""
+    frame = export.rows(view)
+    if frame.index.name == "customer_id":
+        frame = frame.reset_index()
+    for field in export.fields:
+        if field not in frame.columns:
+            frame = frame.assign(**{field: pd.NA})
+    frame = frame[export.fields]
+    if export.default_sort:
+        fields, directions = zip(*export.default_sort)
+        frame = frame.sort_values(list(fields), ascending=[d == "asc" for d in directions], kind="stable",
+                                  na_position="last")
+    return frame
+
+
+def grid_columns(export: TableExport) -> list[dict]:
+    """AG Grid column definitions of an export (customer id pinned left)."""
+    sort = dict(export.default_sort)
+    columns = []
+    for c in export.columns:
+        extra = {"sort": sort[c.field]} if c.field in sort else {}
+        if c.width:
+            extra["minWidth"] = c.width
+        if c.field == "customer_id":
+            extra.update(pinned="left", minWidth=c.width or 110)
+        columns.append(column(c.field, c.header, c.kind, **extra))
+    return columns

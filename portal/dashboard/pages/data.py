@@ -1,0 +1,214 @@
+"""Data (admins only): import a file, see dataset versions and their cleaning
+reports and model status, manage the tenant's users.
+
+Every callback resolves the tenant and checks the admin role server-side with
+:func:`portal.platform.tenancy.check_role`; values coming from the browser (a selected
+version, an email) are only looked up inside the caller's own tenant.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html, no_update
+from flask import current_app, request
+
+from portal.platform import accounts
+from portal.data import jobs, storage
+from portal.dashboard.components.datasets import (
+    DATASET_COLUMNS,
+    USER_COLUMNS,
+    dataset_rows,
+    grid,
+    report_view,
+)
+from portal.data.imports import import_dataset
+from portal.dashboard.components.invitations import invite_controls
+from portal.dashboard.layout import forbidden
+from portal.platform.models import ROLES
+from portal.platform.tenancy import RoleRequired, check_role, current_context
+
+log = logging.getLogger(__name__)
+
+dash.register_page(__name__, path="/data", name="Data", title="Data · Customer analytics", order=90,
+                   min_role="admin")
+
+
+def _settings():
+    return current_app.extensions["portal"].settings
+
+
+def layout(**_query):
+    ctx = current_context()
+    if not ctx.has_role("admin"):
+        return forbidden("admin")
+    upload = dcc.Upload(
+        id="upload", multiple=False,
+        children=html.Div(["Drop a transaction file here or ", html.A("choose one", href="#")]),
+        className="border border-2 border-secondary-subtle rounded p-4 text-center bg-white",
+        style={"borderStyle": "dashed"},
+    )
+    return html.Div([
+        html.H2("Data", className="h4 mb-3"),
+        html.Section([
+            html.H3("Import a file", className="h5"),
+            html.P(f"CSV, XLSX or Parquet in the Online Retail layouts, up to {_settings().max_upload_mb} MB. "
+                   "The current version stays in use until the new one is stored.",
+                   className="text-secondary small"),
+            upload,
+            dbc.Progress(id="import-progress", value=0, label="", className="mt-2", style={"height": "1.5rem"}),
+            html.Div(id="import-status", className="mt-2"),
+        ], className="mb-4"),
+        html.Section([
+            html.Div([
+                html.H3("Dataset versions", className="h5 mb-0"),
+                dbc.Button("Refit models of the current version", id="refit-models", size="sm",
+                           color="secondary", outline=True),
+            ], className="d-flex justify-content-between align-items-center mb-2"),
+            grid("datasets-grid", DATASET_COLUMNS),
+            html.Div(id="refit-status", className="small mt-1"),
+            html.Div(id="dataset-report", className="mt-3"),
+        ], className="mb-4"),
+        html.Section([
+            html.H3("Users", className="h5"),
+            grid("users-grid", USER_COLUMNS),
+            html.Div([
+                dbc.Button("Deactivate selected user", id="deactivate-user", size="sm", color="danger",
+                           outline=True),
+                dbc.Button("Give selected user the role chosen below", id="change-role", size="sm",
+                           color="secondary", outline=True),
+            ], className="d-flex gap-2 mt-2 flex-wrap"),
+            dbc.Row([
+                dbc.Col(dbc.Input(id="new-user-email", type="email", placeholder="email"), md=4),
+                dbc.Col(dbc.Select(id="new-user-role", options=[{"label": r, "value": r} for r in ROLES],
+                                   value="viewer"), md=2),
+                dbc.Col(dbc.Input(id="new-user-password", type="password", placeholder="initial password",
+                                  autoComplete="new-password"), md=4),
+                dbc.Col(dbc.Button("Add user", id="add-user", color="primary"), md=2),
+            ], className="g-2 mt-3"),
+            html.Div(id="users-status", className="mt-2"),
+            invite_controls(),
+        ]),
+        dcc.Interval(id="data-refresh", interval=3000),
+    ])
+
+
+def _alert(message: str, color: str) -> dbc.Alert:
+    return dbc.Alert(message, color=color, className="py-2 mb-0")
+
+
+@callback(
+    Output("import-status", "children"),
+    Input("upload", "contents"),
+    State("upload", "filename"),
+    background=True,
+    progress=[Output("import-progress", "value"), Output("import-progress", "label")],
+    running=[(Output("upload", "disabled"), True, False)],
+    prevent_initial_call=True,
+)
+def run_import(set_progress, contents, filename):
+    """Runs in a background process: validate, store, then fit the models."""
+    try:
+        ctx = check_role("admin")
+    except RoleRequired:
+        return _alert("Importing needs the admin role.", "warning")
+    if not contents:
+        return no_update
+    settings = _settings()
+    header, _, encoded = contents.partition(",")
+    if len(encoded) * 3 // 4 > settings.max_upload_bytes:  # before decoding anything
+        return _alert(f"The file is larger than {settings.max_upload_mb} MB (MAX_UPLOAD_MB).", "danger")
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return _alert("The upload could not be read (bad encoding).", "danger")
+
+    def progress(fraction: float, message: str) -> None:
+        set_progress((round(fraction * 100), message))
+
+    outcome = import_dataset(ctx, data, filename or "upload", progress=lambda f, m: progress(f * 0.5, m))
+    if not outcome.ok:
+        progress(0.0, "")
+        return _alert(outcome.message, "danger")
+    status = jobs.fit_dataset_models(outcome.dataset_id, progress=lambda f, m: progress(0.5 + f * 0.5, m))
+    progress(1.0, "done")
+    models = {"ready": "models fitted", "failed": "model fitting failed (see the versions table)"}
+    return _alert(f"{outcome.message} {models.get(status, status)}.", "success")
+
+
+@callback(
+    Output("datasets-grid", "rowData"),
+    Input("data-refresh", "n_intervals"),
+    Input("import-status", "children"),
+    Input("refit-status", "children"),
+)
+def refresh_datasets(_n, _status, _refit):
+    ctx = check_role("admin")
+    return dataset_rows(storage.list_datasets(ctx), ctx.dataset_id, _settings().job_stale_minutes)
+
+
+@callback(Output("dataset-report", "children"), Input("datasets-grid", "selectedRows"),
+          prevent_initial_call=True)
+def show_report(selected):
+    ctx = check_role("admin")
+    if not selected:
+        return ""
+    try:
+        return report_view(storage.get_dataset_by_version(ctx, int(selected[0]["version"])))
+    except (storage.DatasetNotFound, KeyError, TypeError, ValueError):
+        return _alert("That version does not exist.", "warning")
+
+
+@callback(Output("refit-status", "children"), Input("refit-models", "n_clicks"), prevent_initial_call=True)
+def refit(_clicks):
+    ctx = check_role("admin")
+    if ctx.dataset_id is None:
+        return "No dataset yet."
+    dataset = storage.get_dataset(ctx)
+    if dataset.models_status == "running" and not jobs.is_stale(dataset, _settings().job_stale_minutes):
+        return "Model fitting is already running."
+    jobs.spawn_fit(dataset.id)
+    accounts.record("models_refit", tenant_id=ctx.tenant_id, user_id=ctx.user_id,
+                    detail={"dataset_id": dataset.id, "version": dataset.version})
+    return f"Model fitting restarted for version {dataset.version}."
+
+
+@callback(
+    Output("users-grid", "rowData"),
+    Output("users-status", "children"),
+    Output("new-user-password", "value"),
+    Input("add-user", "n_clicks"),
+    Input("deactivate-user", "n_clicks"),
+    Input("change-role", "n_clicks"),
+    State("new-user-email", "value"),
+    State("new-user-role", "value"),
+    State("new-user-password", "value"),
+    State("users-grid", "selectedRows"),
+)
+def manage_users(_add, _deactivate, _change_role, email, role, password, selected):
+    ctx = check_role("admin")
+    trigger = dash.ctx.triggered_id
+    message = ""
+    try:
+        if trigger == "add-user":
+            accounts.create_user(ctx.tenant_id, email or "", password or "", role or "",
+                                 actor_id=ctx.user_id, ip=request.remote_addr)
+            message = _alert(f"User {accounts.normalize_email(email)} added.", "success")
+        elif trigger == "deactivate-user":
+            if not selected:
+                raise accounts.AccountError("Select a user first.")
+            accounts.set_active(ctx.tenant_id, str(selected[0].get("email", "")), False,
+                                actor_id=ctx.user_id, ip=request.remote_addr)
+            message = _alert(f"User {selected[0].get('email')} deactivated.", "success")
+        elif trigger == "change-role":
+            if not selected:
+                raise accounts.AccountError("Select a user first.")
+            target = str(selected[0].get("email", ""))
+            accounts.set_role(ctx.tenant_id, target, str(role or ""), actor_id=ctx.user_id, ip=request.remote_addr)
+            message = _alert(f"User {target} is now {role}; their sessions have ended.", "success")
+    except accounts.AccountError as exc:
+        message = _alert(str(exc), "danger")
+    return accounts.list_users(ctx.tenant_id), message, ""

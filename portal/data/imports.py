@@ -1,0 +1,245 @@
+"""Import a transaction file as a tenant's new dataset version.
+
+Validation (``analytics.load_transactions`` + ``clean_transactions``) happens
+first, outside any transaction.  A short transaction then records the new
+version as ``importing``; ONE database transaction stores the Parquet payload,
+marks the version ready and switches the tenant's ``current_dataset_id``: a
+failed or killed import leaves the previous version current and untouched.  A
+failure is recorded afterwards, in its own transaction, as a ``failed`` version
+and an ``import_failed`` audit entry carrying the exact error; a killed import
+leaves its version ``importing``, which the Data page shows as interrupted once
+it is older than ``JOB_STALE_MINUTES``.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Union
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+import analytics
+
+from ..platform.accounts import audit
+from ..platform.db import session_scope
+from ..platform.models import Dataset, Tenant, User, utcnow
+from . import results
+from .storage import frame_to_parquet, write_payload
+from ..platform.tenancy import PortalContext, system_context
+
+log = logging.getLogger(__name__)
+
+Source = Union[str, Path, bytes, bytearray, BinaryIO]
+Progress = Callable[[float, str], None]
+
+
+class ImportRefused(ValueError):
+    """The upload is refused before reading it (too large, empty name...)."""
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    ok: bool
+    tenant_slug: str
+    dataset_id: int | None = None
+    version: int | None = None
+    error: str | None = None
+    rows_in: int | None = None
+    rows_clean: int | None = None
+    report: dict[str, Any] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        if not self.ok:
+            return f"Import failed: {self.error}"
+        return (f"Imported version {self.version}: {self.rows_in:,} rows read, "
+                f"{self.rows_clean:,} kept after cleaning.")
+
+
+def source_size(source: Source) -> int | None:
+    """Size in bytes without reading the content (None if unknown)."""
+    if isinstance(source, (bytes, bytearray)):
+        return len(source)
+    if isinstance(source, (str, Path)):
+        try:
+            return os.stat(source).st_size
+        except OSError:
+            return None
+    try:
+        position = source.tell()
+        size = source.seek(0, io.SEEK_END)
+        source.seek(position)
+        return size - position
+    except (AttributeError, OSError):
+        return None
+
+
+def check_size(source: Source, max_bytes: int) -> None:
+    size = source_size(source)
+    if size is not None and size > max_bytes:
+        raise ImportRefused(
+            f"The file is {size / 1024 / 1024:,.1f} MB; the largest accepted upload is "
+            f"{max_bytes // 1024 // 1024} MB (MAX_UPLOAD_MB)."
+        )
+
+
+def import_dataset(ctx_or_tenant: PortalContext | str, source: Source, filename: str | None = None,
+                   user: User | int | None = None, progress: Progress | None = None,
+                   *, ip: str | None = None) -> ImportOutcome:
+    """Validate, store and switch to a new dataset version of a tenant.
+
+    ``ctx_or_tenant`` is the caller's context (web) or a tenant slug (CLI,
+    seeding).  ``user`` defaults to the context's user.  ``progress(fraction,
+    message)`` is called at each stage.  Never raises for a bad file: the
+    outcome says what went wrong.
+    """
+    ctx = ctx_or_tenant if isinstance(ctx_or_tenant, PortalContext) else system_context(ctx_or_tenant)
+    user_id = user.id if isinstance(user, User) else (user if user is not None else ctx.user_id)
+    settings = current_app.extensions["portal"].settings
+    report = progress or (lambda fraction, message: None)
+    name = filename or (Path(source).name if isinstance(source, (str, Path)) else "upload")
+    timings: dict[str, float] = {}
+    stage = "reading"
+    started = time.perf_counter()
+    try:
+        check_size(source, settings.max_upload_bytes)
+        report(0.05, f"Reading {name}")
+        frame = analytics.load_transactions(source, filename=name)
+        timings["load_s"] = time.perf_counter() - started
+        stage = "cleaning"
+        report(0.35, f"Validated {len(frame):,} rows; cleaning")
+        cleaned = analytics.clean_transactions(frame)
+        _check_usable(cleaned.report)
+        timings["clean_s"] = time.perf_counter() - started - sum(timings.values())
+        stage = "storing"
+        report(0.6, "Storing the dataset")
+        payload = frame_to_parquet(frame)
+        dataset_id, version = _store(ctx, name, user_id, frame, cleaned, payload, settings, ip)
+        timings["store_s"] = time.perf_counter() - started - sum(timings.values())
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded and reported
+        expected = isinstance(exc, (analytics.AnalyticsError, ImportRefused, ValueError))
+        error = str(exc) if expected else f"internal error while {stage} ({type(exc).__name__}: {exc})"
+        if not expected:
+            log.exception("import failed", extra={"event": "import_error", "tenant": ctx.tenant_slug})
+        version = _record_failure(ctx, name, user_id, error, ip, getattr(exc, "dataset_id", None))
+        report(1.0, f"Import failed: {error}")
+        return ImportOutcome(ok=False, tenant_slug=ctx.tenant_slug, version=version, error=error,
+                             timings=timings)
+
+    new_ctx = PortalContext(**{**ctx.to_dict(), "dataset_id": dataset_id})
+    _prime_results(new_ctx, dataset_id, frame, cleaned)
+    report(0.7, f"Stored version {version}")
+    log.info("dataset imported", extra={"event": "import", "tenant": ctx.tenant_slug, "dataset_id": dataset_id,
+                                        "rows": len(frame), "duration_ms": round(sum(timings.values()) * 1000)})
+    return ImportOutcome(ok=True, tenant_slug=ctx.tenant_slug, dataset_id=dataset_id, version=version,
+                         rows_in=len(frame), rows_clean=len(cleaned.lines),
+                         report=cleaned.report.to_dict(), timings=timings)
+
+
+def _check_usable(report) -> None:
+    """Refuse a file that cleans to nothing usable: switching to it would hide the
+    tenant's current data behind empty dashboards."""
+    removed = ", ".join(f"{rule} {count:,}" for rule, count in report.removed.items() if count)
+    if report.rows_out == 0:
+        raise ImportRefused(f"After cleaning no product line is left ({report.rows_in:,} read; removed: "
+                            f"{removed or 'none'}). Nothing was imported; the current version stays in use.")
+    if report.customers == 0:
+        raise ImportRefused(f"No order has a customer id ({report.rows_out:,} lines kept, all guests'), so there "
+                            "is nothing for customer analytics. Nothing was imported; the current version stays "
+                            "in use.")
+
+
+def _next_version(session, tenant_id: int) -> int:
+    current = session.execute(select(func.max(Dataset.version)).where(Dataset.tenant_id == tenant_id)).scalar()
+    return (current or 0) + 1
+
+
+def _lock_tenant(session, tenant_id: int) -> None:
+    """Take the tenant row's write lock first: imports of one tenant run one at a
+    time (PostgreSQL row lock; on SQLite the database write lock)."""
+    session.execute(update(Tenant).where(Tenant.id == tenant_id).values(updated_at=utcnow()))
+
+
+def _store(ctx, name, user_id, frame, cleaned, payload, settings, ip) -> tuple[int, int]:
+    """Two transactions: (1) record the version as ``importing`` (so an import that is
+    killed stays visible to the admin as interrupted); (2) store the payload, mark the
+    version ready and switch the tenant to it, all or nothing."""
+    report = cleaned.report
+    with session_scope() as session:
+        _lock_tenant(session, ctx.tenant_id)
+        version = _next_version(session, ctx.tenant_id)
+        dataset = Dataset(
+            tenant_id=ctx.tenant_id, version=version, filename=name[:255], uploaded_by=user_id,
+            created_at=utcnow(), status="importing", models_status="pending", models_progress=0.0,
+            models_message="waiting for the import",
+        )
+        session.add(dataset)
+        session.flush()
+        dataset_id = dataset.id
+    try:
+        with session_scope() as session:
+            dataset = session.get(Dataset, dataset_id)
+            write_payload(session, dataset_id, payload)
+            if settings.import_sleep_in_tx:  # test hook: widen the window for a SIGKILL
+                log.warning("test hook: sleeping %.1f s inside the import transaction", settings.import_sleep_in_tx)
+                time.sleep(settings.import_sleep_in_tx)
+            dataset.source = _jsonable(frame.attrs.get("source", {}))
+            dataset.cleaning_report = report.to_dict()
+            dataset.rows_in, dataset.rows_clean = report.rows_in, report.rows_out
+            dataset.customers, dataset.orders, dataset.payload_bytes = report.customers, report.orders, len(payload)
+            dataset.status, dataset.models_message = "ready", "waiting for model fitting"
+            session.execute(update(Tenant).where(Tenant.id == ctx.tenant_id).values(current_dataset_id=dataset_id))
+            audit(session, "import", tenant_id=ctx.tenant_id, user_id=user_id, ip=ip,
+                  detail={"dataset_id": dataset_id, "version": version, "filename": name, "rows": report.rows_in})
+    except Exception as exc:
+        exc.dataset_id = dataset_id  # type: ignore[attr-defined] - _record_failure marks this row
+        raise
+    return dataset_id, version
+
+
+def _record_failure(ctx, name, user_id, error, ip, dataset_id: int | None = None) -> int | None:
+    """Mark the version ``failed`` with the exact error (creating its row when the
+    import failed before storing began) and audit it, in its own transaction."""
+    try:
+        with session_scope() as session:
+            _lock_tenant(session, ctx.tenant_id)
+            dataset = session.get(Dataset, dataset_id) if dataset_id is not None else None
+            if dataset is None:
+                dataset = Dataset(tenant_id=ctx.tenant_id, version=_next_version(session, ctx.tenant_id),
+                                  filename=name[:255], uploaded_by=user_id, created_at=utcnow())
+                session.add(dataset)
+            dataset.status, dataset.error = "failed", error
+            dataset.models_status, dataset.models_progress = "failed", 0.0
+            dataset.models_message = "not fitted: the import failed"
+            audit(session, "import_failed", tenant_id=ctx.tenant_id, user_id=user_id, ip=ip,
+                  detail={"filename": name, "error": error})
+            session.flush()
+            return dataset.version
+    except Exception:  # noqa: BLE001 - the database itself may be what failed
+        log.exception("could not record the failed import", extra={"event": "import_error"})
+        return None
+
+
+def _prime_results(ctx: PortalContext, dataset_id: int, frame, cleaned) -> None:
+    """The import already holds the frame and the cleaned log: cache them."""
+    try:
+        results.prime(ctx, dataset_id, "transactions", frame)
+        results.prime(ctx, dataset_id, "cleaned", cleaned)
+    except Exception:  # noqa: BLE001 - only a warm-up
+        log.warning("could not prime the result cache", exc_info=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
