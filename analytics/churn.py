@@ -68,7 +68,7 @@ from .churn_features import (  # noqa: F401 - re-exported: analytics.churn is th
 )
 from .churn_horizon import HORIZON_RULE, churn_horizon
 from .constants import LOWEST_RISK_BAND, RISK_BAND_LABELS, RISK_BANDS
-from .dates import as_day
+from .dates import as_day, require_shop_local
 from .errors import InsufficientDataError
 from .model_store import pack_estimator, unpack_estimator
 
@@ -149,6 +149,7 @@ def train_churn_model(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp,
 
 def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days: int | None,
            seed: int) -> ChurnModel:
+    require_shop_local(lines)
     snapshot = as_day(snapshot_date, "snapshot_date")
     path: list[int] = []
     if horizon_days is None:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .btyd import purchase_days
-from .dates import as_day
+from .dates import as_day, require_shop_local
 from .errors import InsufficientDataError
 
 QUANTILE = 0.9
@@ -79,6 +79,7 @@ def km_horizon(lines: pd.DataFrame, cutoff: pd.Timestamp, quantile: float = QUAN
 def churn_horizon(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, quantile: float = QUANTILE,
                   max_steps: int = 25) -> tuple[int, list[int]]:
     """H without look-ahead (module docstring).  Returns H and the visited h_k (days)."""
+    require_shop_local(lines)
     snapshot = as_day(snapshot_date, "snapshot_date")
     dates = lines.loc[lines["customer_id"].notna(), "invoice_date"]
     if dates.empty:

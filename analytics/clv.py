@@ -47,7 +47,7 @@ import pandas as pd
 from .btyd import calibration_holdout_split, customer_summary, purchase_days
 from .btyd_models import BgNbdFit, GammaGammaFit, fit_bgnbd, fit_gamma_gamma, unique_rows
 from .constants import DAYS_PER_MONTH
-from .dates import as_day
+from .dates import as_day, require_shop_local
 from .errors import InsufficientDataError
 from .model_choice import CHOICE_RULE, FREQUENCY_BUCKETS, ModelChoice, choose_purchase_model
 from .purchase_models import CANDIDATES, FIT_CLASSES, LABELS, fit_purchase_model
@@ -202,6 +202,7 @@ def fit_clv(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, penalizer: f
 def net_to_gross_ratio(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp) -> pd.Series:
     """Per customer with sales before the snapshot: (sales - returns) / sales, clipped to
     [0, 1]; 1 for an order table (no returns) or without sales."""
+    require_shop_local(lines)
     snapshot = as_day(snapshot_date, "snapshot_date")
     if LINE_IS_RETURN not in lines.columns:
         return pd.Series(dtype="float64", index=pd.Index([], dtype="str", name="customer_id"))

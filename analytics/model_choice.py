@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .btyd import calibration_holdout_split
-from .dates import as_day
+from .dates import as_day, require_shop_local
 from .btyd_models import PENALIZER_LADDER, unique_rows
 from .errors import AnalyticsError
 from .purchase_models import CANDIDATES, LABELS, fit_purchase_model, pooled_rows
@@ -108,6 +108,7 @@ def choose_purchase_model(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp
                           candidates: tuple[str, ...] = CANDIDATES, seed: int = 0) -> ModelChoice:
     """Score ``candidates`` on the last ``holdout_days`` before the snapshot and choose one
     (see the module docstring for the figures, the rule and the sample)."""
+    require_shop_local(lines)
     snapshot = as_day(snapshot_date, "snapshot_date")
     if holdout_days < 1:
         raise ValueError("holdout_days must be >= 1")

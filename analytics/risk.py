@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from .btyd import purchase_days
-from .dates import as_day
+from .dates import as_day, require_shop_local
 from .schema import LINE_IS_RETURN, LINE_REVENUE
 
 VALUE_SHARE = 0.20
@@ -69,6 +69,7 @@ class ValuableAtRisk:
 
 def net_revenue_window(lines: pd.DataFrame, snapshot_date, days: int = VALUE_DAYS) -> pd.Series:
     """Net revenue (sales minus returns, currency) per customer over ``[snapshot - days, snapshot)``."""
+    require_shop_local(lines)
     snapshot = as_day(snapshot_date, "snapshot_date")
     keep = ((lines["invoice_date"] >= snapshot - pd.Timedelta(days=days)) & (lines["invoice_date"] < snapshot)
             & lines["customer_id"].notna())
