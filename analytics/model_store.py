@@ -81,7 +81,7 @@ def pack_arrays(kind: str, params: dict, arrays: dict[str, np.ndarray] | None = 
 def pack_estimator(kind: str, estimator: object, *, dataset_version: str | None = None,
                    meta: dict | None = None) -> bytes:
     """A record of a scikit-learn estimator or calibrator (joblib payload)."""
-    import joblib
+    import joblib  # lazy: only estimator records need it
 
     buffer = io.BytesIO()
     joblib.dump(estimator, buffer)
@@ -156,7 +156,7 @@ def unpack_arrays(record: bytes, kind: str, dataset_version: str | None = None
 
 def unpack_estimator(record: bytes, kind: str, dataset_version: str | None = None) -> tuple[object, dict]:
     """``(estimator, meta)`` of a ``joblib`` record; unpickled only after every check passed."""
-    import joblib
+    import joblib  # lazy: only estimator records need it
 
     header, payload = read_header(record)
     check_header(header, kind, dataset_version)
