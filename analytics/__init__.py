@@ -95,6 +95,22 @@ _EXPORTS: dict[str, str] = {
     "weekday_hour": "trends",
     "currency_symbol": "units",
     "format_money": "units",
+    "churn_model_summary": "explain",
+    "purchase_model_summary": "explain",
+    "ClvIntervals": "intervals",
+    "clv_intervals": "intervals",
+    "ModelChoice": "model_choice",
+    "choose_purchase_model": "model_choice",
+    "ModelRecordError": "model_store",
+    "CANDIDATES": "purchase_models",
+    "fit_purchase_model": "purchase_models",
+    "ValuableAtRisk": "risk",
+    "p_alive_churn_agreement": "risk",
+    "valuable_at_risk": "risk",
+    "CLV_TIERS": "tiers",
+    "clv_tiers": "tiers",
+    "in_tier": "tiers",
+    "tier_counts": "tiers",
 }
 
 __all__ = [
@@ -149,7 +165,23 @@ __all__ = [
     "weekday_hour",
     "write_report",
     # models
+    "CANDIDATES",
+    "CLV_TIERS",
     "ChurnModel",
+    "ClvIntervals",
+    "ModelChoice",
+    "ModelRecordError",
+    "ValuableAtRisk",
+    "choose_purchase_model",
+    "churn_model_summary",
+    "clv_intervals",
+    "clv_tiers",
+    "fit_purchase_model",
+    "in_tier",
+    "p_alive_churn_agreement",
+    "purchase_model_summary",
+    "tier_counts",
+    "valuable_at_risk",
     "ClvResult",
     "ClvValidation",
     "ModelResults",
@@ -222,6 +254,20 @@ def _load(module: str) -> ModuleType:
             from . import trends as loaded
         case "units":
             from . import units as loaded
+        case "explain":
+            from . import explain as loaded
+        case "intervals":
+            from . import intervals as loaded
+        case "model_choice":
+            from . import model_choice as loaded
+        case "model_store":
+            from . import model_store as loaded
+        case "purchase_models":
+            from . import purchase_models as loaded
+        case "risk":
+            from . import risk as loaded
+        case "tiers":
+            from . import tiers as loaded
         case _:
             raise AttributeError(f"module 'analytics' has no submodule {module!r}")
     return loaded
@@ -241,11 +287,16 @@ if TYPE_CHECKING:  # static checkers and IDEs see the eager imports
     from .dates import as_day
     from .distributions import Outliers, histogram, iqr_outliers, rfm_distributions
     from .errors import AnalyticsError, InsufficientDataError
+    from .explain import churn_model_summary, purchase_model_summary
     from .geography import COUNTRY_CODES, country_summary, iso3, unmapped_countries
+    from .intervals import ClvIntervals, clv_intervals
     from .loading import LoadError, load_transactions
     from .migration import SegmentMigration, segment_migration
+    from .model_choice import ModelChoice, choose_purchase_model
+    from .model_store import ModelRecordError
     from .models import ModelResults, customer_model_columns, fit_models, model_summary, write_model_outputs
     from .products import ParetoCurve, pareto_curve, product_summary, top_products
+    from .purchase_models import CANDIDATES, fit_purchase_model
     from .recommend import association_rules, evaluate_recommendations, recommend_products
     from .report import DescriptiveReport, describe, run_report, write_report
     from .rfm import (
@@ -261,5 +312,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the eager imports
         segment_summary,
         segmented_rfm,
     )
+    from .risk import ValuableAtRisk, p_alive_churn_agreement, valuable_at_risk
+    from .tiers import CLV_TIERS, clv_tiers, in_tier, tier_counts
     from .trends import business_kpis, kpi_change, monthly_summary, weekday_hour
     from .units import currency_symbol, format_money

@@ -113,8 +113,8 @@ def _model_kpis(view: View) -> list[Kpi]:
     if not view.models.ready:
         return []
     customers = view.selected_customers
-    at_risk = customers["revenue_at_risk"].sum(min_count=1)
-    clv = customers["clv_12m"].sum(min_count=1)
+    at_risk = customers["net_revenue_at_risk"].sum(min_count=1)
+    clv = customers["net_clv_12m"].sum(min_count=1)
     return [Kpi("revenue_at_risk", "Revenue at risk", money(at_risk), "–", "at snapshot",
                 None if pd.isna(at_risk) else float(at_risk)),
             Kpi("clv_12m", "Predicted 12-month CLV", money(clv), "–", "at snapshot",
