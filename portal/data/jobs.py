@@ -32,7 +32,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -90,20 +90,25 @@ def _update(dataset_id: int, **fields: Any) -> None:
 
 
 def fit_dataset_models(dataset_id: int, progress: Progress | None = None, *, force: bool = False,
-                       wait: bool = True, job_id: str | None = None) -> str:
+                       wait: bool = True, job_id: str | None = None, fitted_since: datetime | None = None) -> str:
     """Fit the models of a dataset and store them; returns the final ``models_status``.
 
     Trusted server-side entry: callers authorise first (the Data page passes the
     id its own import returned).  A job already running with a fresh heartbeat is
     left alone (returns ``"running"``) unless ``force``.  With ``wait=False`` a
     tenant that already runs an import or fit raises :class:`TenantBusy` at once
-    (the dataset stays ``pending``, "queued").  Runs in an app context
-    (``python -m portal.fit`` and the Celery worker build one).
+    (the dataset stays ``pending``, "queued").  ``fitted_since``: a request made at that
+    time is already satisfied by models fitted later (a re-delivered job returns
+    ``"ready"`` without fitting again).  Runs in an app context (``python -m portal.fit``
+    and the Celery worker build one).
     """
     with session_scope() as session:
         row = session.get(Dataset, dataset_id)
         if row is None or row.status != "ready":
             raise LookupError(f"Dataset {dataset_id} is not a ready dataset.")
+        if (fitted_since is not None and not force and row.models_status == "ready"
+                and row.models_updated_at is not None and row.models_updated_at >= fitted_since):
+            return "ready"
         if row.models_status == "running" and not is_stale(row, _stale_minutes()) and not force:
             return "running"
         tenant_id = row.tenant_id
@@ -285,9 +290,10 @@ def register_fit_task(celery_app) -> None:
 
     @celery_app.task(name=FIT_TASK, bind=True, ignore_result=True, shared=False, acks_late=True,
                      reject_on_worker_lost=True, max_retries=None)
-    def fit_task(self, dataset_id: int) -> str:
+    def fit_task(self, dataset_id: int, requested_at: str | None = None) -> str:
+        since = datetime.fromisoformat(requested_at) if requested_at else None
         try:
-            return fit_dataset_models(int(dataset_id), wait=False, job_id=self.request.id)
+            return fit_dataset_models(int(dataset_id), wait=False, job_id=self.request.id, fitted_since=since)
         except TenantBusy as exc:
             raise self.retry(countdown=BUSY_RETRY_S, exc=exc)
 
