@@ -28,7 +28,7 @@ from flask_login import current_user
 import redis
 
 from ..platform.config import ConfigError
-from .queue import QUEUE_LOST, QUEUE_UNAVAILABLE, VISIBILITY_TIMEOUT_S, JobQueueUnavailable, check_queue
+from .queue import QUEUE_LOST, QUEUE_UNAVAILABLE, JobQueueUnavailable, check_queue
 from ..platform.dash_compat import callback_context_value, celery_job_fn, progress_key, set_props_key
 from ..platform.tenancy import JOB_CONTEXT_KEY, NotAuthenticated, PortalContext, current_context
 
@@ -81,7 +81,7 @@ def make_celery(settings, flask_app=None):
         # dies (SIGKILL, OOM, lost machine): Redis re-delivers it after the visibility
         # timeout; steps are idempotent (see portal.data.jobs and portal.data.imports).
         task_acks_late=True, task_reject_on_worker_lost=True,
-        broker_transport_options={"global_keyprefix": prefix, "visibility_timeout": VISIBILITY_TIMEOUT_S,
+        broker_transport_options={"global_keyprefix": prefix, "visibility_timeout": settings.job_visibility_timeout_s,
                                   "unacked_restore_interval": 10, "unacked_restore_throttle": 1,
                                   "socket_connect_timeout": 2, "socket_timeout": 10},
         # A host that cannot reach Redis says so at once instead of retrying for 20 s.

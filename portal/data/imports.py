@@ -48,7 +48,7 @@ from ..platform.tenancy import PortalContext, system_context
 log = logging.getLogger(__name__)
 
 Source = Union[str, Path, bytes, bytearray, BinaryIO]
-IMPORT_HEARTBEAT_S = 10.0
+IMPORT_HEARTBEAT_S = 5.0
 #: How long a job key is remembered for re-delivered jobs.
 JOB_KEY_MEMORY = 3600
 Progress = Callable[[float, str], None]
@@ -69,6 +69,8 @@ class ImportOutcome:
     rows_clean: int | None = None
     report: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    #: True when a previous run of the same job (a re-delivered one) had stored this version.
+    repeated: bool = False
 
     @property
     def message(self) -> str:
@@ -137,7 +139,8 @@ def _already_imported(ctx: PortalContext, job_key: str) -> ImportOutcome | None:
                 continue
             if row.status == "ready":
                 return ImportOutcome(ok=True, tenant_slug=ctx.tenant_slug, dataset_id=row.id, version=row.version,
-                                     rows_in=row.rows_in, rows_clean=row.rows_clean, report=row.cleaning_report)
+                                     rows_in=row.rows_in, rows_clean=row.rows_clean, report=row.cleaning_report,
+                                     repeated=True)
             if row.status == "importing":
                 row.status, row.error = "failed", "interrupted (its worker was lost); imported again by the retry"
                 row.models_status, row.models_message = "failed", "not fitted: the import was interrupted"

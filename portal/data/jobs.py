@@ -55,8 +55,10 @@ log = logging.getLogger(__name__)
 #: Name of today's whole set of fitted models in the model store.
 MODELS_RECORD = "results"
 HEARTBEAT_S = 10.0
-#: A running job whose heartbeat is older than this is dead (fail visibly within a minute).
-HEARTBEAT_TIMEOUT_S = 60.0
+#: A running fit whose heartbeat is older than this is dead (fail visibly within a minute).
+HEARTBEAT_TIMEOUT_S = 50.0
+#: The same for an import (heartbeat every 5 s).
+IMPORT_HEARTBEAT_TIMEOUT_S = 60.0
 PROGRESS_WRITE_S = 1.0
 #: Seconds before a Celery job of a busy tenant is tried again (it goes to the queue's end).
 BUSY_RETRY_S = 5
@@ -90,7 +92,8 @@ def _update(dataset_id: int, **fields: Any) -> None:
 
 
 def fit_dataset_models(dataset_id: int, progress: Progress | None = None, *, force: bool = False,
-                       wait: bool = True, job_id: str | None = None, fitted_since: datetime | None = None) -> str:
+                       wait: bool = True, job_id: str | None = None, fitted_since: datetime | None = None,
+                       takeover: bool = False) -> str:
     """Fit the models of a dataset and store them; returns the final ``models_status``.
 
     Trusted server-side entry: callers authorise first (the Data page passes the
@@ -109,24 +112,29 @@ def fit_dataset_models(dataset_id: int, progress: Progress | None = None, *, for
         if (fitted_since is not None and not force and row.models_status == "ready"
                 and row.models_updated_at is not None and row.models_updated_at >= fitted_since):
             return "ready"
-        if row.models_status == "running" and not is_stale(row, _stale_minutes()) and not force:
+        live = row.models_status == "running" and not is_stale(row, _stale_minutes()) and not force
+        if live and not takeover:
             return "running"
         tenant_id = row.tenant_id
     job_id = job_id or f"pid{os.getpid()}-d{dataset_id}"
     try:
-        with tenant_job_lock(tenant_id, blocking=wait):
-            return _fit_locked(dataset_id, progress, force=force, job_id=job_id)
+        # A re-delivered job whose earlier run looks alive probes the tenant's lock: every fit
+        # holds it while it runs, and it died with the lost worker.
+        with tenant_job_lock(tenant_id, blocking=wait and not live):
+            return _fit_locked(dataset_id, progress, job_id=job_id)
     except TenantBusy:
+        if live:
+            return "running"
         _update(dataset_id, models_status="pending",
                 models_message="queued: another import or model fit of this shop is running")
         raise
 
 
-def _fit_locked(dataset_id: int, progress: Progress | None, *, force: bool, job_id: str) -> str:
+def _fit_locked(dataset_id: int, progress: Progress | None, *, job_id: str) -> str:
+    """Fit while holding the tenant's job lock: no other import or fit of the tenant runs,
+    so a ``running`` state seen here belongs to a dead job."""
     with session_scope() as session:
         row = session.get(Dataset, dataset_id)
-        if row.models_status == "running" and not is_stale(row, _stale_minutes()) and not force:
-            return "running"  # started by another process while we waited for the lock
         tenant = session.get(Tenant, row.tenant_id)
         ctx = PortalContext(tenant_id=tenant.id, tenant_slug=tenant.slug, tenant_name=tenant.name,
                             user_id=None, email=None, role="system", dataset_id=row.id)
@@ -293,7 +301,9 @@ def register_fit_task(celery_app) -> None:
     def fit_task(self, dataset_id: int, requested_at: str | None = None) -> str:
         since = datetime.fromisoformat(requested_at) if requested_at else None
         try:
-            return fit_dataset_models(int(dataset_id), wait=False, job_id=self.request.id, fitted_since=since)
+            redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+            return fit_dataset_models(int(dataset_id), wait=False, job_id=self.request.id, fitted_since=since,
+                                      takeover=redelivered)
         except TenantBusy as exc:
             raise self.retry(countdown=BUSY_RETRY_S, exc=exc)
 

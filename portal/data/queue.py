@@ -13,9 +13,6 @@ from ..platform.observability import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
-#: Seconds a task may stay unacknowledged on a lost worker before Redis hands it to another
-#: one (tasks are acknowledged late); a longer job is re-delivered, and the steps are idempotent.
-VISIBILITY_TIMEOUT_S = 300
 #: How long a web host remembers that the job queue did not answer.
 QUEUE_DOWN_MEMORY_S = 5.0
 QUEUE_UNAVAILABLE = ("The job queue (Redis) cannot be reached right now, so nothing was started: "

@@ -9,7 +9,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import html
 
-from portal.data.jobs import HEARTBEAT_TIMEOUT_S, is_stale
+from portal.data.jobs import IMPORT_HEARTBEAT_TIMEOUT_S, is_stale
 from portal.platform.models import utcnow
 from portal.data.storage import DatasetInfo
 
@@ -56,7 +56,7 @@ def import_status(dataset: DatasetInfo, stale_minutes: int, now=None) -> str:
         if now - dataset.created_at > timedelta(minutes=stale_minutes):
             return "interrupted"
         beat = dataset.models_updated_at or dataset.created_at
-        if now - beat > timedelta(seconds=HEARTBEAT_TIMEOUT_S):
+        if now - beat > timedelta(seconds=IMPORT_HEARTBEAT_TIMEOUT_S):
             return "interrupted"
     return dataset.status
 

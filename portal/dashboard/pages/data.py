@@ -140,7 +140,7 @@ def run_import(set_progress, contents, filename):
         return _alert(outcome.message, "danger")
     dataset = storage.get_dataset(ctx, outcome.dataset_id)
     status = jobs.fit_dataset_models(outcome.dataset_id, progress=lambda f, m: progress(0.5 + f * 0.5, m),
-                                     job_id=job_key, fitted_since=dataset.created_at)
+                                     job_id=job_key, fitted_since=dataset.created_at, takeover=outcome.repeated)
     progress(1.0, "done")
     models = {"ready": "Models fitted: it is now the current version.",
               "failed": "Model fitting failed: the version is in use for the descriptive pages only "
