@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .data import jobs
     from .data.background import make_background_manager
     from .data.cache import build_result_cache
-    from .platform import dash_compat, db
+    from .platform import dash_compat, db, metrics
     from .platform.auth import init_auth
     from .platform.callback_guard import init_callback_guard
     from .platform.health import init_health
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     server.extensions["portal"] = services
 
     init_observability(server, expose_pid=not settings.production)
+    metrics.init_metrics(server, settings, page_paths=lambda: {p["path"] for p in dash.page_registry.values()})
     services.limiter = init_auth(server, settings)
     init_health(server)
     init_exports(server)
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     services.celery = getattr(background, "celery_app", None)
     if services.celery is not None:
         jobs.register_fit_task(services.celery)
+    jobs.register_job_metrics(services.celery)
     dash_app = dash.Dash(
         __name__, server=server, use_pages=True, pages_folder=str(PAGES_DIR),
         assets_folder=str(ASSETS_DIR), serve_locally=True, suppress_callback_exceptions=True,

@@ -36,12 +36,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
+import redis
 from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 
 from ..platform.accounts import audit
 from ..platform.config import Settings
-from ..platform.metrics import observe_job
+from ..platform.metrics import observe_job, register_job_counts
 from . import model_store, results
 from .background import FIT_TASK, make_celery, send_fit_task
 from .model_records import ResultsRecord
@@ -306,6 +307,33 @@ def register_fit_task(celery_app) -> None:
                                       takeover=redelivered)
         except TenantBusy as exc:
             raise self.retry(countdown=BUSY_RETRY_S, exc=exc)
+
+
+def job_counts(celery_app=None) -> dict[str, float]:
+    """Queue depth for ``portal_jobs``: waiting (Celery queue length, or pending fits in the
+    embedded mode) and running (imports and fits with a fresh heartbeat)."""
+    fresh = utcnow() - timedelta(seconds=HEARTBEAT_TIMEOUT_S)
+    with session_scope() as session:
+        running = session.execute(select(func.count()).select_from(Dataset).where(
+            Dataset.status.in_(("importing", "ready")),
+            (Dataset.status == "importing") | (Dataset.models_status == "running"),
+            Dataset.models_updated_at >= fresh)).scalar()
+        pending = session.execute(select(func.count()).select_from(Dataset).where(
+            Dataset.status == "ready", Dataset.models_status == "pending")).scalar()
+    waiting = float(pending)
+    if celery_app is not None:
+        prefix = (celery_app.conf.broker_transport_options or {}).get("global_keyprefix", "")
+        client = redis.Redis.from_url(str(celery_app.conf.broker_url), socket_connect_timeout=1.0,
+                                      socket_timeout=1.0)
+        try:
+            waiting = float(client.llen(f"{prefix}{celery_app.conf.task_default_queue}"))
+        finally:
+            client.close()
+    return {"waiting": waiting, "running": float(running)}
+
+
+def register_job_metrics(celery_app=None) -> None:
+    register_job_counts(lambda: job_counts(celery_app))
 
 
 def _models(r: results.Resolver) -> Any:
