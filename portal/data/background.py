@@ -16,6 +16,7 @@ import hmac
 import inspect
 import json
 import logging
+import os
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -40,6 +41,21 @@ log = logging.getLogger(__name__)
 
 #: Name of the model-fitting task run by the Celery workers.
 FIT_TASK = "portal.fit_dataset_models"
+
+
+#: Niceness of the processes that import and fit (their CPU goes to the web workers first,
+#: so one tenant's big job does not slow the other tenants' views on a small machine).
+JOB_NICENESS = 10
+
+
+def lower_job_priority() -> None:
+    """Run this process (a job) at ``JOB_NICENESS`` (once; never raises)."""
+    try:
+        current = os.nice(0)
+        if current < JOB_NICENESS:
+            os.nice(JOB_NICENESS - current)
+    except OSError:  # not permitted here: run at the normal priority
+        pass
 
 
 def celery_key_prefix(settings) -> str:
@@ -247,6 +263,7 @@ class _TenantScopedJobs:
         @functools.wraps(fn)
         def checked(*args, **kwargs):
             verify()
+            lower_job_priority()  # a job process (diskcache) or the Celery worker
             return fn(*args, **kwargs)
 
         return checked

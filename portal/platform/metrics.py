@@ -158,7 +158,7 @@ def init_metrics(app: Flask, settings, page_paths: Callable[[], set[str]]) -> No
     def metrics():
         if not _allowed(settings):
             abort(404)
-        from prometheus_client import CollectorRegistry, generate_latest, multiprocess, values
+        from prometheus_client import CollectorRegistry, generate_latest, multiprocess, values  # see configure()
 
         if getattr(values.ValueClass, "_multiprocess", False):
             registry = CollectorRegistry()
