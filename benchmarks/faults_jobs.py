@@ -145,7 +145,7 @@ class Admin:
                              [{"id": "upload", "property": "filename", "value": path.name}])
 
     def job_status(self) -> str:
-        response = self.callback("..datasets-grid.rowData...job-status.children..", [
+        response = self.callback("job-status.children", [
             {"id": "data-refresh", "property": "n_intervals", "value": 1},
             {"id": "import-status", "property": "children", "value": None},
             {"id": "refit-status", "property": "children", "value": None}])
@@ -153,7 +153,7 @@ class Admin:
         return line["props"]["children"] if isinstance(line, dict) else str(line)
 
     def versions(self) -> list[tuple]:
-        response = self.callback("..datasets-grid.rowData...job-status.children..", [
+        response = self.callback("datasets-grid.rowData", [
             {"id": "data-refresh", "property": "n_intervals", "value": 1},
             {"id": "import-status", "property": "children", "value": None},
             {"id": "refit-status", "property": "children", "value": None}])

@@ -151,19 +151,29 @@ def run_import(set_progress, contents, filename):
 
 @callback(
     Output("datasets-grid", "rowData"),
-    Output("job-status", "children"),
     Input("data-refresh", "n_intervals"),
     Input("import-status", "children"),
     Input("refit-status", "children"),
 )
 def refresh_datasets(_n, _status, _refit):
     ctx = check_role("admin")
-    datasets = storage.list_datasets(ctx)
-    stale = _settings().job_stale_minutes
-    state = job_status(datasets, ctx.dataset_id, stale)
-    line = "" if state is None else _alert(state[0] + (" Use \"Retry / refit models\" below." if state[2] else ""),
-                                           state[1])
-    return dataset_rows(datasets, ctx.dataset_id, stale), line
+    return dataset_rows(storage.list_datasets(ctx), ctx.dataset_id, _settings().job_stale_minutes)
+
+
+@callback(
+    Output("job-status", "children"),
+    Input("data-refresh", "n_intervals"),
+    Input("import-status", "children"),
+    Input("refit-status", "children"),
+)
+def refresh_job_status(_n, _status, _refit):
+    """The newest version's import or fit while it is not done: progress, a stopped job
+    (its worker was lost) with Retry, or a failed fit (descriptive-only)."""
+    ctx = check_role("admin")
+    state = job_status(storage.list_datasets(ctx), ctx.dataset_id, _settings().job_stale_minutes)
+    if state is None:
+        return ""
+    return _alert(state[0] + (' Use "Retry / refit models" below.' if state[2] else ""), state[1])
 
 
 @callback(Output("dataset-report", "children"), Input("datasets-grid", "selectedRows"),
