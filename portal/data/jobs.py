@@ -80,6 +80,7 @@ def fit_dataset_models(dataset_id: int, progress: Progress | None = None, *, for
         if row.models_status == "running" and not is_stale(row, _stale_minutes()) and not force:
             return "running"
         tenant = session.get(Tenant, row.tenant_id)
+        clv_model = tenant.clv_model or "auto"  # the tenant's setting (tenant_settings.CLV_MODELS)
         ctx = PortalContext(tenant_id=tenant.id, tenant_slug=tenant.slug, tenant_name=tenant.name,
                             user_id=None, email=None, role="system", dataset_id=row.id,
                             currency=tenant.currency, time_zone=tenant.time_zone)
@@ -105,7 +106,7 @@ def fit_dataset_models(dataset_id: int, progress: Progress | None = None, *, for
         from analytics.models import fit_models
 
         cleaned = results.get_result(ctx, "cleaned")
-        fitted = fit_models(cleaned, progress=on_progress)
+        fitted = fit_models(cleaned, clv_model=clv_model, progress=on_progress)
         data = pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)
         with session_scope() as session:
             stored = session.get(DatasetResult, (dataset_id, MODELS_RESULT))
