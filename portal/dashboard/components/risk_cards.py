@@ -21,9 +21,7 @@ def at_risk_card(view: View) -> dcc.Link:
         tile = kpi_card("Valuable customers at risk", "–", card_id="kpi-valuable-at-risk",
                         note="not available for this fit")
     else:
-        table = found.customers
-        if not view.filters.is_empty:
-            table = table.loc[table.index.isin(view.selected_customers.index)]
+        table = view.valuable_at_risk()
         tile = kpi_card("Valuable customers at risk", count(len(table)), card_id="kpi-valuable-at-risk",
                         note=f"{money(table['net_revenue_at_risk'].sum())} net revenue at risk · see the list →")
     return dcc.Link(tile, href=AT_RISK_PATH + build_query(view.filters),

@@ -26,24 +26,14 @@ from portal.platform.tenancy import current_context
 PAGE_ID = "at-risk"
 PATH = "/at-risk"
 LIST = "valuable_at_risk"
-#: Columns of the customer table joined to analytics' list (tier and risk band in every customer CSV).
-JOINED = ("clv_tier", "risk_band", "segment", "country")
 
 dash.register_page(__name__, path=PATH, name="Valuable at risk",
                    title="Valuable customers at risk · Customer analytics", order=55)
 
 
 def at_risk_rows(view: View) -> pd.DataFrame:
-    """analytics' ranked list (its order kept), joined with the customers' tier, band, segment
-    and country, narrowed to the customers the filters keep."""
-    found = view.models.results.valuable_at_risk if view.models.ready else None
-    if found is None:
-        return pd.DataFrame(index=pd.Index([], dtype="str", name="customer_id"))
-    customers = view.customers
-    table = found.customers.join(customers[[c for c in JOINED if c in customers.columns]], how="left")
-    if not view.filters.is_empty:
-        table = table.loc[table.index.isin(view.selected_customers.index)]
-    return table
+    """The list's rows: :meth:`portal.dashboard.selectors.ReportSelections.valuable_at_risk`."""
+    return view.valuable_at_risk()
 
 
 AT_RISK_LIST = customer_list(
@@ -95,7 +85,7 @@ def update_cards(view: View):
     if not view.models.ready or view.models.results.valuable_at_risk is None:
         return None
     rows = at_risk_rows(view)
-    if rows.empty and not view.filters.is_empty:
+    if rows.empty and view.is_filtered:
         return dbc.Alert(NO_MATCH, color="secondary", id="at-risk-no-match")
 
     def col(card) -> dbc.Col:
