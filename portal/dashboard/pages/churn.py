@@ -120,7 +120,9 @@ def update_cards(view: View):
                             note=f"{percent(summary.loc[band, 'net_revenue_at_risk_share'])} of the total"))
                for band in BAND_ORDER]
     at_risk.append(col(kpi_card("Revenue at risk: total", money(summary["net_revenue_at_risk"].sum()),
-                                card_id="churn-card-revenue-at-risk", note="churn probability x 12-month CLV")))
+                                card_id="churn-card-revenue-at-risk",
+                                note="net: sum over the scored customers above of churn probability x net "
+                                     "12-month CLV")))
     return [dbc.Row(people), dbc.Row(at_risk)]
 
 
