@@ -32,6 +32,7 @@ PAGES = {
     "/geography": ("geography", "#geography-map .choroplethlocation"),
     "/churn": ("churn", "#churn-roc .main-svg"),
     "/value": ("value", "#value-distribution .main-svg"),
+    "/at-risk": ("at_risk", "#at-risk-count"),
     "/products": ("products", "#products-top .main-svg"),
     "/views": ("views", "#views-grid"),
 }
@@ -186,6 +187,33 @@ def test_export_downloads_exactly_the_filtered_customers(manager, logs):
     expected = rfm[(rfm["country"] == "France") & rfm["segment"].isin(["Champions", "Loyal Customers"])]
     assert sorted(exported["customer_id"]) == sorted(expected.index)
     assert list(exported.columns[:3]) == ["customer_id", "segment", "previous_segment"]
+
+
+def test_overview_to_valuable_at_risk_csv_in_at_most_four_clicks(manager, server):
+    """Issue 10: from the Overview the manager reaches the valuable-at-risk list and downloads
+    its CSV; every click is counted."""
+    from portal.dashboard.customer_lists import EXPORTS
+
+    page = manager.page
+    manager.open("/", "#overview-at-risk-link")
+    clicks = 0
+    page.click("#overview-at-risk-link")
+    clicks += 1
+    page.wait_for_selector("#at-risk-rule", timeout=30000)
+    page.wait_for_selector("#at-risk-count", timeout=60000)
+    settled(page)
+    assert page.url.endswith("/at-risk")
+    listed = int(page.inner_text("#at-risk-count").replace(",", ""))
+    with page.expect_download(timeout=30000) as download:
+        page.locator('#valuable_at_risk-list a[id*="export-link"]').click()
+        clicks += 1
+    assert clicks <= 4
+    exported = pd.read_csv(download.value.path(), dtype={"customer_id": str})
+    assert list(exported.columns) == EXPORTS["valuable_at_risk"].fields
+    assert {"clv_tier", "risk_band"} <= set(exported.columns)
+    assert len(exported) == listed
+    assert exported["net_revenue_at_risk"].is_monotonic_decreasing
+    assert manager.problems == [], manager.problems
 
 
 def test_saved_view_is_opened_by_a_colleague_but_not_by_another_tenant(manager, browser, server):
