@@ -24,14 +24,15 @@ from portal_testlib import PASSWORD, build_app, csrf_from, dash_headers, logged_
 MARKERS = ("BETA-ONLY", "Beta Trading", "@beta.test", "Belgium", "BETA-VIEW-SECRET")
 SENT_CUSTOMER = "BETAC12346"
 OTHER_BETA_CUSTOMER = re.compile(r"BETAC(?!12346\b)\d+")
+#: /metrics answers loopback or a token only, and holds no tenant data (tests/portal/platform/test_metrics.py)
 PUBLIC = ("/login", "/healthz", "/assets/", "/_dash-component-suites/", "/_favicon.ico",
-          "/account/forgot")  # the "forgot password" form (portal.platform.account_mail); e-mail links with a bad token: 404
+          "/account/forgot", "/metrics")  # the "forgot password" form (portal.platform.account_mail); e-mail links with a bad token: 404
 
 
 def write_logs(folder: Path) -> dict[str, Path]:
     from analytics.synthetic import generate_transactions
 
-    alpha = generate_transactions(200, 12, seed=21, country_mix={"United Kingdom": 0.8, "France": 0.2})
+    alpha = generate_transactions(200, 12, seed=21, country_mix={"United Kingdom": 0.8, "France": 0.2}, "/metrics")
     beta = generate_transactions(120, 12, seed=22, country_mix={"Netherlands": 0.7, "Belgium": 0.3})
     beta["CustomerID"] = beta["CustomerID"].map(lambda v: f"BETAC{int(v)}" if v == v else "")
     beta["Description"] = "BETA-ONLY " + beta["Description"].astype(str)
