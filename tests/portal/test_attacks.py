@@ -32,7 +32,7 @@ PUBLIC = ("/login", "/healthz", "/assets/", "/_dash-component-suites/", "/_favic
 def write_logs(folder: Path) -> dict[str, Path]:
     from analytics.synthetic import generate_transactions
 
-    alpha = generate_transactions(200, 12, seed=21, country_mix={"United Kingdom": 0.8, "France": 0.2}, "/metrics")
+    alpha = generate_transactions(200, 12, seed=21, country_mix={"United Kingdom": 0.8, "France": 0.2})
     beta = generate_transactions(120, 12, seed=22, country_mix={"Netherlands": 0.7, "Belgium": 0.3})
     beta["CustomerID"] = beta["CustomerID"].map(lambda v: f"BETAC{int(v)}" if v == v else "")
     beta["Description"] = "BETA-ONLY " + beta["Description"].astype(str)
