@@ -22,3 +22,34 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         }
     }
 });
+
+/* Navigation that keeps the filters: every page link (and the brand) gets the global
+   filters of the current URL (not the page's own options); the current page is marked. */
+window.dash_clientside.portal.filterQuery = function (search, keys) {
+    var params = new URLSearchParams(search || "");
+    var kept = new URLSearchParams();
+    (keys || []).forEach(function (key) {
+        params.getAll(key).forEach(function (value) { kept.append(key, value); });
+    });
+    var text = kept.toString();
+    return text ? "?" + text : "";
+};
+window.dash_clientside.portal.navHrefs = function (search, pathname, ids, keys) {
+    var query = window.dash_clientside.portal.filterQuery(search, keys);
+    var hrefs = ids.map(function (id) { return id.path + query; });
+    var active = ids.map(function (id) {
+        return id.path === pathname || (id.path !== "/" && (pathname || "").indexOf(id.path + "/") === 0);
+    });
+    return [hrefs, active, "/" + query];
+};
+/* The menu button opens the page links and the top bar's tools on phones; a page change closes them. */
+window.dash_clientside.portal.toggleNav = function (clicks, pathname, isOpen) {
+    var ctx = window.dash_clientside.callback_context;
+    var byButton = ctx.triggered.length && ctx.triggered[0].prop_id.indexOf("nav-toggler") === 0;
+    var open = byButton ? !isOpen : false;
+    return [open, open];
+};
+/* "Copy link": the address of the current view (page, filters, options). */
+window.dash_clientside.portal.currentHref = function () {
+    return window.location.href;
+};

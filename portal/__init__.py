@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .dashboard import view as dashboard  # noqa: F401 - registers the dashboard's results
     from .dashboard.components import customerlist, filterbar, savedviews
     from .dashboard.exports import init_exports
+    from .dashboard import layout
     from .dashboard.layout import shell
     from .data import jobs
     from .data.background import make_background_manager
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     filterbar.register(dash_app)
     savedviews.register(dash_app)
     customerlist.register(dash_app)
+    layout.register(dash_app)
     dash_app.layout = shell
     services.dash = dash_app
     init_security(server, settings, dash_app)

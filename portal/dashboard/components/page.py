@@ -104,7 +104,9 @@ def page_frame(
     parts: list[Any] = [heading, freshness(view),
                         how_to_read(how_to, snapshot=f"{view.snapshot:%Y-%m-%d}", box_id=f"{page_id}-help")]
     if filters:
-        parts.append(filter_bar(view.filters, view.options, path=path))
+        parts.append(filter_bar(view.filters, view.options, path=path,
+                                page_query={k: v for k, v in page_options(view.query, options or {}).items()
+                                            if v != (options or {})[k][0]}))
     parts.append(dcc.Store(id=query_store_id(page_id), data=canonical_query(view, options)))
     if needs_models and not view.models.ready:
         message = None
