@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .dashboard import view as dashboard  # noqa: F401 - registers the dashboard's results
     from .dashboard.components import customerlist, filterbar, savedviews
     from .dashboard.exports import init_exports
+    from .dashboard.saved_views import init_view_links
     from .dashboard import layout
     from .dashboard.layout import shell
     from .data import jobs
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     services.limiter = init_auth(server, settings)
     init_health(server)
     init_exports(server)
+    init_view_links(server)
     register_cli(server)
 
     background = make_background_manager(settings, server)
