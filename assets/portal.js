@@ -3,9 +3,12 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     portal: {
         /* Export link = the page's query + the grid's filter and sort models, so the
            CSV holds exactly the rows the grid selects. */
-        exportHref: function (request, base) {
+        exportHref: function (request, raw, base) {
             if (!base) {
                 return window.dash_clientside.no_update;
+            }
+            if (raw) {
+                base = base + (base.indexOf("?") >= 0 ? "&" : "?") + "raw=1";
             }
             var model = {};
             if (request && request.filterModel && Object.keys(request.filterModel).length) {

@@ -16,16 +16,29 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .components.money import MoneyFormat, money_format
 from .components.tables import column
 from .view import View
 
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a list.  ``header`` is written without its unit: money columns get
+    the tenant's currency and percentages "(%)" from :func:`display_header`."""
+
     field: str
     header: str
     kind: str = "text"  # text | int | money | float | pct | date
     width: int | None = None  # minimum width in px (default: the grid's)
+
+
+def display_header(column: Column, money: MoneyFormat) -> str:
+    """The header as the grid and the CSV show it: ``Net revenue (£)``, ``Churn prob. (%)``."""
+    if column.kind == "money":
+        return money.label(column.header)
+    if column.kind == "pct":
+        return f"{column.header} (%)"
+    return column.header
 
 
 @dataclass(frozen=True)
@@ -83,8 +96,9 @@ def list_rows(export: TableExport, view: View) -> pd.DataFrame:
     return frame
 
 
-def grid_columns(export: TableExport) -> list[dict]:
-    """AG Grid column definitions of an export (customer id pinned left)."""
+def grid_columns(export: TableExport, money: MoneyFormat | None = None) -> list[dict]:
+    """AG Grid column definitions of an export (customer id pinned left), headers with units."""
+    money = money or money_format(None)
     sort = dict(export.default_sort)
     columns = []
     for c in export.columns:
@@ -93,5 +107,5 @@ def grid_columns(export: TableExport) -> list[dict]:
             extra["minWidth"] = c.width
         if c.field == "customer_id":
             extra.update(pinned="left", minWidth=c.width or 110)
-        columns.append(column(c.field, c.header, c.kind, **extra))
+        columns.append(column(c.field, display_header(c, money), c.kind, **extra))
     return columns

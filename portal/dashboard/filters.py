@@ -150,11 +150,11 @@ def file_slug(filters: Filters, max_length: int = 80) -> str:
     import re
 
     parts: list[str] = []
-    if filters.start or filters.end:
+    if filters.start or filters.end:  # dates: ISO days, no free text
         parts.append(f"{filters.start or 'start'}_{filters.end or 'end'}")
     for name in FILTER_LABELS:
-        parts += list(getattr(filters, name))
-    text = "-".join(re.sub(r"[^A-Za-z0-9]+", "", p.replace(" ", "")) or "x" for p in parts)
+        parts += [re.sub(r"[^A-Za-z0-9]+", "", value) or "x" for value in getattr(filters, name)]
+    text = "-".join(parts)
     return (text or "all")[:max_length].strip("-_") or "all"
 
 
