@@ -56,3 +56,30 @@ window.dash_clientside.portal.toggleNav = function (clicks, pathname, isOpen) {
 window.dash_clientside.portal.currentHref = function () {
     return window.location.href;
 };
+/* A click on a customer list's row opens the customer's profile (the row id is the customer id). */
+window.dash_clientside.portal.rowToProfile = function (clicks) {
+    var ctx = window.dash_clientside.callback_context;
+    if (!ctx.triggered.length || !ctx.triggered[0].value) {
+        return window.dash_clientside.no_update;
+    }
+    var cell = ctx.triggered[0].value;
+    var id = cell.rowId;
+    if (id === undefined || id === null || id === "") {
+        return window.dash_clientside.no_update;
+    }
+    return "/profile?customer=" + encodeURIComponent(String(id));
+};
+/* Drill-down: a click on a chart mark whose customdata holds a "/customers?..." link opens it. */
+window.dash_clientside.portal.drillTo = function (clickData) {
+    if (!clickData || !clickData.points || !clickData.points.length) {
+        return window.dash_clientside.no_update;
+    }
+    var data = clickData.points[0].customdata;
+    var items = Array.isArray(data) ? data : [data];
+    for (var i = items.length - 1; i >= 0; i--) {
+        if (typeof items[i] === "string" && items[i].indexOf("/customers?") === 0) {
+            return items[i];
+        }
+    }
+    return window.dash_clientside.no_update;
+};

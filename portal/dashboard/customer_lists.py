@@ -51,6 +51,8 @@ class TableExport:
     default_sort: tuple[tuple[str, str], ...] = ()
     #: The rows need the fitted models (churn, CLV).
     needs_models: bool = False
+    #: What else selects the rows, for the CSV's file name (e.g. a drill-down's mark).
+    file_part: Callable[[View], str] | None = None
 
     @property
     def fields(self) -> list[str]:
@@ -70,13 +72,14 @@ def register_export(export: TableExport) -> TableExport:
 
 def customer_list(name: str, title: str, columns: tuple[Column, ...], *,
                   rows: Callable[[View], pd.DataFrame] | None = None,
-                  default_sort: tuple[tuple[str, str], ...] = (), needs_models: bool = False) -> TableExport:
+                  default_sort: tuple[tuple[str, str], ...] = (), needs_models: bool = False,
+                  file_part: Callable[[View], str] | None = None) -> TableExport:
     """Register a customer list: ``rows(view)`` (default: the filtered customers) must be
     indexed by customer id and hold every column's field."""
     return register_export(TableExport(
         name=name, title=title, columns=(CUSTOMER_ID, *columns),
         rows=rows or (lambda view: view.selected_customers), default_sort=default_sort,
-        needs_models=needs_models,
+        needs_models=needs_models, file_part=file_part,
     ))
 
 

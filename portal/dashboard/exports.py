@@ -94,10 +94,11 @@ def as_on_screen(frame: pd.DataFrame, export: TableExport, money: MoneyFormat) -
     return pd.DataFrame(out, index=frame.index)
 
 
-def export_filename(ctx, name: str, view: View, raw: bool) -> str:
+def export_filename(ctx, export: TableExport, view: View, raw: bool) -> str:
     """``<tenant>-<list>-<filters>-v<version>[-raw].csv`` (ASCII letters, digits, - and _ only)."""
+    name = export.name
     described = file_slug(view.filters)
-    extra = view.drill_slug() if hasattr(view, "drill_slug") else ""
+    extra = export.file_part(view) if export.file_part else ""
     if extra:
         described = extra if described == "all" else f"{described}-{extra}"
     return f"{ctx.tenant_slug}-{name}-{described}-v{view.dataset.version}{'-raw' if raw else ''}.csv"
@@ -122,7 +123,7 @@ def init_exports(app: Flask) -> None:
         record("export", tenant_id=ctx.tenant_id, user_id=ctx.user_id, ip=client_ip(),
                detail={"export": name, "rows": int(len(frame)), "dataset_id": ctx.dataset_id,
                        "filters": view.filters.describe()})
-        filename = export_filename(ctx, name, view, raw)
+        filename = export_filename(ctx, export, view, raw)
         rows = len(frame)
         if not raw:
             frame = as_on_screen(frame, export, money_format(ctx))

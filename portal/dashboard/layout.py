@@ -31,7 +31,8 @@ def search_box() -> html.Form:
     return html.Form([
         html.Label("Find a customer by id", htmlFor="customer-search", className="visually-hidden"),
         dcc.Input(type="search", name="q", id="customer-search", placeholder="Find a customer id",
-                  maxLength=64, className="form-control form-control-sm", autoComplete="off"),
+                  maxLength=64, className="form-control form-control-sm", autoComplete="off",
+                  style={"width": "11rem"}),
         html.Button("Search", type="submit", className="btn btn-outline-light btn-sm", id="customer-search-go"),
     ], action="/customers", method="GET", role="search", className="d-flex gap-1 my-1 me-md-3",
         id="customer-search-form")

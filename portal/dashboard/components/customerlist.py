@@ -10,7 +10,7 @@ rows the grid selects.  Viewers get no export link (and a 403 from the route).
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import MATCH, ClientsideFunction, Input, Output, State, dcc, html, no_update
+from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 
 from portal.dashboard.customer_lists import EXPORTS, grid_columns, list_rows
@@ -65,6 +65,14 @@ def register(app) -> None:
         block = rows_block(list_rows(export, view), request)
         noun = "customer" if export.columns[0].field == "customer_id" else "row"
         return block, f"{block['rowCount']:,} {noun}{'' if block['rowCount'] == 1 else 's'}"
+
+    # a click on a customer's row opens their profile (no server round trip to decide)
+    app.clientside_callback(
+        ClientsideFunction(namespace="portal", function_name="rowToProfile"),
+        Output("url", "href", allow_duplicate=True),
+        Input(_id("customer-grid", ALL), "cellClicked"),
+        prevent_initial_call=True,
+    )
 
     app.clientside_callback(
         ClientsideFunction(namespace="portal", function_name="exportHref"),

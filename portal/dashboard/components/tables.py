@@ -85,7 +85,9 @@ def customer_grid(grid_id: str, columns: list[dict], *, page_size: int = 50, hei
                        "wrapHeaderText": True, "autoHeaderHeight": True},
         dashGridOptions={"pagination": True, "paginationPageSize": page_size,
                          "paginationPageSizeSelector": False, "cacheBlockSize": page_size,
-                         "maxBlocksInCache": 20, "animateRows": False},
+                         "maxBlocksInCache": 20, "animateRows": False,
+                         "rowClass": "portal-clickable-row"},
+        getRowId="params.data.customer_id",
         className="ag-theme-quartz", style={"width": "100%", "height": f"{height}px"},
     )
 
