@@ -83,3 +83,30 @@ window.dash_clientside.portal.drillTo = function (clickData) {
     }
     return window.dash_clientside.no_update;
 };
+/* Filter controls -> URL in the browser (no server request): the global filters in their
+   canonical order (portal.dashboard.filters.QUERY_KEYS), then the page's own options as
+   they were.  Nothing changes when the query is already the same. */
+window.dash_clientside.portal.filtersToUrl = function (start, end, countries, segments, risks, tiers, search, keys) {
+    var day = function (value) { return (typeof value === "string" && value) ? value.slice(0, 10) : null; };
+    var list = function (value) {
+        if (typeof value === "string") { return [value]; }
+        return Array.isArray(value) ? value.filter(function (v) { return v !== null && v !== ""; }).map(String) : [];
+    };
+    var values = {start: day(start) ? [day(start)] : [], end: day(end) ? [day(end)] : [], country: list(countries),
+                  segment: list(segments), risk: list(risks), tier: list(tiers)};
+    var current = new URLSearchParams(search || "");
+    var canonical = function (filterValues) {
+        var out = new URLSearchParams();
+        (keys || []).forEach(function (key) {
+            var seen = {};
+            (filterValues[key] || []).forEach(function (v) { if (!seen[v]) { seen[v] = true; out.append(key, v); } });
+        });
+        current.forEach(function (value, key) { if ((keys || []).indexOf(key) < 0 && value !== "") { out.append(key, value); } });
+        var text = out.toString();
+        return text ? "?" + text : "";
+    };
+    var before = {};
+    (keys || []).forEach(function (key) { before[key] = current.getAll(key).filter(function (v) { return v !== ""; }); });
+    var next = canonical(values);
+    return next === canonical(before) ? window.dash_clientside.no_update : next;
+};

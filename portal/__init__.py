@@ -101,6 +101,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     customerlist.register(dash_app)
     layout.register(dash_app)
     dash_app.layout = shell
+    # the page's language, for screen readers (axe: html-has-lang)
+    dash_app.index_string = dash_app.index_string.replace("<html>", '<html lang="en">', 1)
     services.dash = dash_app
     init_security(server, settings, dash_app)
     init_callback_guard(server)

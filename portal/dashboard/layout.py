@@ -111,7 +111,11 @@ def shell():
                 dbc.Row(
                     [
                         dbc.Col(sidebar(ctx), width=12, md=2, className="px-0"),
-                        dbc.Col(html.Main(dash.page_container, className="p-2 p-md-4", id="main"),
+                        dbc.Col(html.Main(dcc.Loading(
+                            dash.page_container, target_components={"_pages_content": "children"},
+                            custom_spinner=page_skeleton(), delay_show=250, overlay_style={"visibility": "visible",
+                                                                                          "opacity": 0.5},
+                        ), className="p-2 p-md-4", id="main"),
                                 width=12, md=10, style={"minWidth": 0}),
                     ],
                     className="g-0 min-vh-100",
@@ -120,6 +124,14 @@ def shell():
             ),
         ]
     )
+
+
+def page_skeleton() -> html.Div:
+    """What a page shows while its layout is on the way: the shape of a page, greyed."""
+    block = lambda height, width="100%": html.Div(className="skeleton mb-3",  # noqa: E731
+                                                  style={"height": f"{height}px", "width": width})
+    return html.Div([block(28, "30%"), block(70), block(110), block(320)], id="page-skeleton",
+                    role="status", **{"aria-label": "Loading the page"}, style={"width": "100%"})
 
 
 def register(app) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, dcc, html, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 
 from portal.dashboard.filters import QUERY_KEYS, Filters, build_query, chips, date_presets, parse_query
@@ -105,32 +105,19 @@ def _day(value: object) -> date | None:
         return None
 
 
-def _values(value: object) -> tuple[str, ...]:
-    """A dropdown's value as a tuple of strings (anything else: empty)."""
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list):
-        return tuple(str(v) for v in value if isinstance(v, (str, int, float)) and not isinstance(v, bool))
-    return ()
-
-
 def register(app) -> None:
     """The callbacks that turn filter and page-option changes into a new URL."""
 
-    @app.callback(
+    # in the browser: a filter change costs no request of its own (portal.js filtersToUrl
+    # builds the same canonical query as build_query); the page then renders from the URL
+    app.clientside_callback(
+        ClientsideFunction(namespace="portal", function_name="filtersToUrl"),
         Output("url", "search", allow_duplicate=True),
         Input("filter-dates", "start_date"), Input("filter-dates", "end_date"),
         *[Input(control, "value") for control in CONTROL_IDS.values()],
-        State("url", "search"),
+        State("url", "search"), State("filter-keys", "data"),
         prevent_initial_call=True,
     )
-    def filters_to_url(start, end, countries, segments, risks, tiers, search):
-        params = parse_query(search)
-        options = {k: v for k, v in params.items() if k not in QUERY_KEYS}
-        filters = Filters(start=_day(start), end=_day(end), countries=_values(countries),
-                          segments=_values(segments), risk_bands=_values(risks), clv_tiers=_values(tiers))
-        query = build_query(filters, options)
-        return no_update if query == _canonical(search) else query
 
     @app.callback(
         Output("url", "search", allow_duplicate=True),

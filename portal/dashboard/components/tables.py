@@ -97,6 +97,7 @@ def small_table(header, rows, *, table_id: str) -> html.Table:
     def line(values, tag, row_id=None):
         cells = [(html.Th if i == 0 else tag)(v, className="" if i == 0 else "text-end") for i, v in enumerate(values)]
         return html.Tr(cells, id=row_id) if row_id else html.Tr(cells)
-    return html.Table([html.Thead(line(header, html.Th)),
-                       html.Tbody([line(row, html.Td, f"{table_id}-{j}") for j, row in enumerate(rows)])],
-                      className="table table-sm small mb-0", id=table_id)
+    table = html.Table([html.Thead(line(header, html.Th)),
+                        html.Tbody([line(row, html.Td, f"{table_id}-{j}") for j, row in enumerate(rows)])],
+                       className="table table-sm small mb-0", id=table_id)
+    return html.Div(table, className="table-responsive")  # scrolls inside itself on a phone
