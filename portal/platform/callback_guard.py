@@ -76,12 +76,28 @@ def _entry_problem(item: Any) -> str | None:
     return None
 
 
+def arity_problem(body: dict, callback_map: dict) -> str | None:
+    """Whether the request names a declared callback with as many inputs and states as it declares
+    (Dash indexes them by position and fails with an IndexError on a short list)."""
+    declared = callback_map.get(body.get("output")) if isinstance(body.get("output"), str) else None
+    if declared is None:
+        return "no such callback"
+    for section in ("inputs", "state"):
+        if len(body.get(section, [])) != len(declared.get(section, [])):
+            return f"{section} do not match the callback's {len(declared.get(section, []))}"
+    return None
+
+
 def init_callback_guard(app: Flask) -> None:
     @app.before_request
     def check_callback_request():
         if request.method != "POST" or not request.path.endswith("/_dash-update-component"):
             return None
-        issue = problem(request.get_json(silent=True))
+        body = request.get_json(silent=True)
+        issue = problem(body)
+        if issue is None:
+            dash_app = getattr(app.extensions.get("portal"), "dash", None)
+            issue = arity_problem(body, dash_app.callback_map) if dash_app is not None else None
         if issue:
             return jsonify(error="bad callback request", message=issue), 400
         return None

@@ -6,7 +6,16 @@ from __future__ import annotations
 import os
 
 import pytest
-from portal_testlib import CHROMIUM, NO_CHROMIUM, PASSWORD, build_app, chromium, gunicorn_server, make_settings, wait_until
+from portal_testlib import (
+    CHROMIUM,
+    NO_CHROMIUM,
+    PASSWORD,
+    build_app,
+    chromium,
+    gunicorn_server,
+    make_settings,
+    wait_until,
+)
 
 pytestmark = [
     pytest.mark.browser, pytest.mark.slow,

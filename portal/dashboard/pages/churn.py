@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-import numpy as np
-import plotly.graph_objects as go
 from dash import Output, dcc, html
 
-from analytics.churn import FEATURES, RISK_BANDS, baseline_rule_point, risk_band_summary
+from analytics.churn import RISK_BANDS, risk_band_summary
 from portal.dashboard.components.cards import graph, kpi_card, panel
 from portal.dashboard.components.customerlist import customer_list_view, profile_form
-from portal.dashboard.components.figures import OKABE_ITO, SEQUENTIAL, count, message_figure, money, percent, themed
+from portal.dashboard.components.figures import count, message_figure, money, percent
 from portal.dashboard.components.page import canonical_query, open_view, page_callback, page_frame
 from portal.dashboard.components.states import NO_MATCH
 from portal.dashboard.components.tables import small_table
+from portal.dashboard.components.churn_figures import (
+    CURVE_HEIGHT,
+    MODEL_NAMES,
+    calibration_figure,
+    confusion_figure,
+    importance_figure,
+    pr_figure,
+    roc_figure,
+)
+from portal.dashboard.components.help import help_points
 from portal.dashboard.customer_lists import Column, customer_list
 from portal.dashboard.view import RISK_BANDS as BAND_ORDER
 from portal.dashboard.view import View
@@ -28,12 +36,9 @@ from portal.platform.tenancy import current_context
 
 PAGE_ID = "churn"
 PATH = "/churn"
-CURVE_HEIGHT = 380
 
 dash.register_page(__name__, path=PATH, name="Churn risk", title="Churn risk · Customer analytics", order=50)
 
-MODEL_NAMES = {"logistic_regression": "Logistic regression", "gradient_boosting": "Gradient boosting",
-               "baseline_recency": "Baseline: recency"}
 _HIGH, _MEDIUM = (cut for _, cut in RISK_BANDS)
 
 
@@ -54,21 +59,8 @@ CHURN_LIST = customer_list(
     rows=_scored, default_sort=(("revenue_at_risk", "desc"),), needs_models=True,
 )
 
-HOW_TO = [
-    ("**Churned** = no order in the next *H* days (the model card says *H* and how it was chosen). "
-    "**Churn probability**: the model's probability that the customer places no order in the *H* days after "
-    "the snapshot."),
-    (f"**Risk band**: high if the churn probability is {_HIGH:.0%} or more, medium from {_MEDIUM:.0%}, "
-    "low below. Colours: vermillion = high, orange = medium, blue = low."),
-    ("**Revenue at risk** (list: *At risk £*) = churn probability x predicted 12-month CLV (*CLV 12m £*: gross "
-    "revenue, 1 %/month discount, from the BG/NBD + Gamma-Gamma models, see Customer value)."),
-    ("**Filters** narrow the list and the summary cards. The **model card** is about the model (trained and "
-    "evaluated on all customers at two past cut-offs): filters do not change it."),
-    ("**ROC curve**: share of churners caught (true positive rate) against share of retained customers "
-    "wrongly flagged (false positive rate) as the threshold falls; AUC 0.5 = chance, 1 = perfect. "
-    "**PR AUC** (average precision) summarises precision against recall."),
-    "To open a customer's profile, type their id in the box above the list.",
-]
+#: "How to read this": the points of churn.md beside this module.
+HOW_TO = help_points(__file__, _HIGH=_HIGH, _MEDIUM=_MEDIUM)
 
 
 def layout(**query):
@@ -91,8 +83,6 @@ def _body(view: View) -> html.Div:
             "The churn model could not be trained: " + view.models.results.errors.get("churn", "unknown reason"),
             color="warning", id="churn-model-missing"),
     ])
-
-
 
 
 # --------------------------------------------------------------------------
@@ -205,120 +195,6 @@ def update_model_card(view: View):
         return empty, empty, empty, empty, empty, None
     return (roc_figure(churn), pr_figure(churn), confusion_figure(churn), calibration_figure(churn),
             importance_figure(churn), report_table(churn))
-
-
-def _legend_only(name: str, colour: str, dash_style: str = "dash") -> go.Scatter:
-    return go.Scatter(x=[None], y=[None], mode="lines", name=name, line={"color": colour, "dash": dash_style},
-                      hoverinfo="skip")
-
-
-def _unit_axes(figure: go.Figure, x: str, y: str) -> go.Figure:
-    figure.update_xaxes(title=x, range=[-0.01, 1.01], tickformat=".0%", constrain="domain")
-    figure.update_yaxes(title=y, range=[-0.01, 1.02], tickformat=".0%")
-    figure.update_layout(legend={"orientation": "v", "x": 0.99, "xanchor": "right", "y": 0.02, "yanchor": "bottom",
-                                 "bgcolor": "rgba(255,255,255,0.85)", "bordercolor": "#dee2e6", "borderwidth": 1},
-                         margin={"b": 50})
-    return figure
-
-
-def roc_figure(churn) -> go.Figure:
-    metrics, chosen = churn.metrics, churn.chosen
-    other = next(name for name in ("logistic_regression", "gradient_boosting") if name != chosen)
-    roc = churn.roc_curve
-    figure = go.Figure()
-    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="Chance · AUC 0.500",
-                       line={"color": "#999999", "dash": "dot"}, hoverinfo="skip")
-    figure.add_scatter(x=roc["fpr"], y=roc["tpr"], mode="lines", line={"color": OKABE_ITO[0], "width": 3},
-                       name=f"{MODEL_NAMES[chosen]} (chosen) · AUC {metrics[chosen]['roc_auc']:.3f}",
-                       customdata=roc["threshold"].clip(upper=1.0),
-                       hovertemplate="False positive rate %{x:.1%}<br>True positive rate %{y:.1%}"
-                                     "<br>Threshold %{customdata:.3f}<extra></extra>")
-    figure.add_trace(_legend_only(f"{MODEL_NAMES[other]} · AUC {metrics[other]['roc_auc']:.3f} (curve not stored)",
-                                  OKABE_ITO[1]))
-    point = baseline_rule_point(churn)
-    figure.add_scatter(x=[point["fpr"]], y=[point["tpr"]], mode="markers",
-                       marker={"symbol": "diamond", "size": 12, "color": OKABE_ITO[5]},
-                       name=f"Baseline recency · AUC {metrics['baseline_recency']['roc_auc']:.3f}; "
-                            f"◆ rule recency > {churn.horizon_days} d",
-                       hovertemplate=f"Rule: {churn.baseline['rule']}<br>False positive rate %{{x:.1%}}"
-                                     "<br>True positive rate %{y:.1%}<extra></extra>")
-    return themed(_unit_axes(figure, "False positive rate (retained flagged)", "True positive rate (churners caught)"),
-                  height=CURVE_HEIGHT)
-
-
-def pr_figure(churn) -> go.Figure:
-    metrics, chosen = churn.metrics, churn.chosen
-    other = next(name for name in ("logistic_regression", "gradient_boosting") if name != chosen)
-    pr = churn.pr_curve
-    figure = go.Figure()
-    figure.add_scatter(x=[0, 1], y=[churn.churn_rate_eval] * 2, mode="lines",
-                       name=f"Chance (churn rate {percent(churn.churn_rate_eval)})",
-                       line={"color": "#999999", "dash": "dot"}, hoverinfo="skip")
-    figure.add_scatter(x=pr["recall"], y=pr["precision"], mode="lines", line={"color": OKABE_ITO[0], "width": 3},
-                       name=f"{MODEL_NAMES[chosen]} (chosen) · PR AUC {metrics[chosen]['pr_auc']:.3f}",
-                       customdata=pr["threshold"],
-                       hovertemplate="Recall %{x:.1%}<br>Precision %{y:.1%}<br>Threshold %{customdata:.3f}"
-                                     "<extra></extra>")
-    figure.add_trace(_legend_only(f"{MODEL_NAMES[other]} · PR AUC {metrics[other]['pr_auc']:.3f}", OKABE_ITO[1]))
-    figure.add_scatter(x=[churn.baseline["rule_recall"]], y=[churn.baseline["rule_precision"]], mode="markers",
-                       marker={"symbol": "diamond", "size": 12, "color": OKABE_ITO[5]},
-                       name=f"Baseline recency · PR AUC {metrics['baseline_recency']['pr_auc']:.3f}; ◆ rule",
-                       hovertemplate=f"Rule: {churn.baseline['rule']}<br>Recall %{{x:.1%}}"
-                                     "<br>Precision %{y:.1%}<extra></extra>")
-    return themed(_unit_axes(figure, "Recall (churners caught)", "Precision (flagged who churned)"),
-                  height=CURVE_HEIGHT)
-
-
-def confusion_figure(churn) -> go.Figure:
-    matrix = churn.confusion_matrix
-    values = matrix.to_numpy()
-    row_share = values / np.maximum(values.sum(axis=1, keepdims=True), 1)
-    labels = {"retained": "Retained", "churned": "Churned"}
-    x = [f"Predicted {labels[c].lower()}" for c in matrix.columns]
-    y = [f"Actually {labels[r].lower()}" for r in matrix.index]
-    text = [[f"{values[i, j]:,}<br>({row_share[i, j]:.0%} of row)" for j in range(values.shape[1])]
-            for i in range(values.shape[0])]
-    figure = go.Figure(go.Heatmap(
-        z=values, x=x, y=y, text=text, texttemplate="%{text}", textfont={"size": 15}, colorscale=SEQUENTIAL,
-        showscale=False, customdata=row_share,
-        hovertemplate="%{y}, %{x}: %{z:,} customers (%{customdata:.1%} of the row)<extra></extra>"))
-    figure.update_yaxes(autorange="reversed")
-    figure.add_annotation(
-        text=f"Threshold {churn.threshold:.3f}: predicted churned if the churn probability >= it<br>"
-             f"{int(values.sum()):,} customers at the evaluation cut-off {churn.cutoff_eval:%Y-%m-%d}",
-        showarrow=False, xref="paper", yref="paper", x=0.5, y=-0.12, yanchor="top",
-        font={"size": 11, "color": "#6c757d"})
-    figure.update_layout(margin={"l": 120, "t": 20, "b": 80})
-    return themed(figure, height=CURVE_HEIGHT)
-
-
-def calibration_figure(churn) -> go.Figure:
-    calibration = churn.calibration
-    figure = go.Figure()
-    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="Perfect calibration",
-                       line={"color": "#999999", "dash": "dot"}, hoverinfo="skip")
-    figure.add_scatter(x=calibration["mean_predicted"], y=calibration["fraction_churned"], mode="lines+markers",
-                       name=MODEL_NAMES[churn.chosen], line={"color": OKABE_ITO[0], "width": 3},
-                       marker={"size": 8},
-                       hovertemplate="Mean predicted %{x:.1%}<br>Observed churn rate %{y:.1%}<extra></extra>")
-    figure = _unit_axes(figure, "Mean predicted churn probability (bin)", "Observed churn rate (bin)")
-    figure.update_layout(legend={"x": 0.99, "y": 0.02})
-    return themed(figure, height=CURVE_HEIGHT)
-
-
-def importance_figure(churn) -> go.Figure:
-    table = churn.feature_importance.iloc[::-1]
-    hover = [FEATURES.get(f, f) for f in table["feature"]]
-    figure = go.Figure(go.Bar(
-        x=table["importance"], y=table["feature"], orientation="h", marker_color=OKABE_ITO[0],
-        error_x={"type": "data", "array": table["std"], "color": "#555555", "thickness": 1},
-        customdata=np.column_stack([hover, table["std"]]),
-        hovertemplate="<b>%{y}</b>: %{customdata[0]}<br>AUC drop %{x:.4f} ± %{customdata[1]:.4f}"
-                      "<extra></extra>"))
-    figure.update_xaxes(title="Drop in ROC AUC when shuffled", zeroline=True, zerolinecolor="#888888")
-    figure.update_yaxes(automargin=True)
-    figure.update_layout(margin={"l": 140})
-    return themed(figure, height=CURVE_HEIGHT + 40)
 
 
 def report_table(churn) -> html.Div:

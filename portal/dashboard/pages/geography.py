@@ -15,7 +15,6 @@ import dash
 import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from dash import Input, Output, State, callback, html, no_update
 
 from analytics.geography import (
@@ -27,7 +26,7 @@ from analytics.geography import (
 from analytics.selection import select_customers, select_lines
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view
-from portal.dashboard.components.figures import OKABE_ITO, SEQUENTIAL, count, message_figure, money, percent, themed
+from portal.dashboard.components.figures import count, message_figure, money, percent
 from portal.dashboard.components.page import (
     canonical_query,
     open_view,
@@ -38,6 +37,8 @@ from portal.dashboard.components.page import (
 )
 from portal.dashboard.components.states import NO_MATCH
 from portal.dashboard.components.tables import column, data_grid
+from portal.dashboard.components.geography_figures import EUROPE, MAP_HEIGHT, METRICS, bars_figure, map_figure
+from portal.dashboard.components.help import help_points
 from portal.dashboard.customer_lists import Column, customer_list
 from portal.dashboard.view import View
 from portal.dashboard.filters import build_query, page_options
@@ -46,25 +47,8 @@ from portal.platform.tenancy import current_context
 PAGE_ID = "geography"
 PATH = "/geography"
 OPTIONS = {"metric": ("revenue", "customers", "aov", "new_customers"), "scale": ("linear", "log")}
-MAP_HEIGHT = 460
-#: metric option -> (column of country_summary, label, money?)
-METRICS: dict[str, tuple[str, str, bool]] = {
-    "revenue": ("revenue", "Net revenue", True),
-    "customers": ("customers", "Customers", False),
-    "aov": ("average_order_value", "Average order value", True),
-    "new_customers": ("new_customers", "New customers", False),
-}
 #: A country holding more than this share of an additive metric flattens the linear scale.
 DOMINANT_SHARE = 0.5
-#: ISO-3 codes of European countries: when every mapped country is one, the map frames Europe.
-EUROPE = frozenset({
-    "ALB", "AND", "AUT", "BEL", "BGR", "BIH", "BLR", "CHE", "CYP", "CZE", "DEU", "DNK", "ESP", "EST",
-    "FIN", "FRA", "FRO", "GBR", "GGY", "GIB", "GRC", "HRV", "HUN", "IMN", "IRL", "ISL", "ITA", "JEY",
-    "LIE", "LTU", "LUX", "LVA", "MCO", "MDA", "MKD", "MLT", "MNE", "NLD", "NOR", "POL", "PRT", "ROU",
-    "SMR", "SRB", "SVK", "SVN", "SWE", "UKR", "VAT", "XKX",
-})
-SELECTED_LINE = "#D55E00"  # Okabe-Ito vermillion: the selected countries' outline
-NO_VALUE_GREY = "#d9d9d9"
 
 dash.register_page(__name__, path=PATH, name="Geography", title="Geography · Customer analytics", order=40)
 
@@ -76,24 +60,8 @@ GEOGRAPHY_LIST = customer_list(
     default_sort=(("monetary", "desc"),),
 )
 
-HOW_TO = [
-    ("**Click a country** on the map or a row of the table to filter every page to it; click it again to clear. "
-     "The map and the table keep showing every country (the selected ones outlined in orange) so you can compare "
-     "and switch; the other filters (dates, segment, risk, CLV tier) apply to them."),
-    ("**Net revenue**: sales minus returns, guests included, in £. **Customers**: identified customers with an "
-     "order from the country (someone ordering from two countries counts in both). **AOV** (average order value) "
-     "= gross sales / orders, in £."),
-    ("**New customers**: first order EVER in the date filter's window (without one: in the last 90 days before the "
-     "snapshot), counted in the country of that first order. With a date filter every figure is the window's."),
-    ("**Colours**: Cividis, dark = low, yellow = high. One country (often the United Kingdom) can hold most of the "
-     "revenue and squash the others into the dark end: the **Log** scale spaces them by orders of magnitude. "
-     "Grey countries have no positive value to colour (e.g. 0 new customers on the log scale). When every country is "
-     "in Europe the map frames Europe (drag to pan, scroll or the +/- buttons to zoom)."),
-    ("**Not on the map**: names that are not one country (Channel Islands, European Community, Unspecified, West "
-     "Indies...) are listed under the map with their figures, and are in the table."),
-    ("**Customer list**: the customers whose country (of their latest order) is selected, with RFM values, the "
-     "12-month CLV and churn risk band of the models fitted at the snapshot date."),
-]
+#: "How to read this": the points of geography.md beside this module.
+HOW_TO = help_points(__file__)
 
 
 def layout(**query):
@@ -205,100 +173,6 @@ def update_geography(view: View):
             bars_figure(summary, options["metric"], options["scale"], selected),
             dominance_note(summary, options["metric"], options["scale"]),
             unmapped_list(summary), table_rows(summary, selected))
-
-
-def bars_figure(summary: pd.DataFrame, metric: str, scale: str, selected: set[str], n: int = 15) -> go.Figure:
-    """The ``n`` countries with the largest metric (trace "bars"; ``customdata[:, 0]`` = country)."""
-    field, label, is_money = METRICS[metric]
-    table = summary.sort_values(field, ascending=False, kind="stable", na_position="last").head(n).iloc[::-1]
-    names = table.index.to_numpy(dtype=object)
-    shown = [f"{name}{'' if pd.notna(code) else ' *'}" for name, code in zip(names, table["iso3"])]
-    unit, fmt = ("£", ",.2f" if metric == "aov" else ",.0f") if is_money else ("", ",.0f")
-    figure = go.Figure(go.Bar(
-        x=table[field], y=shown, orientation="h", name="bars",
-        marker_color=[SELECTED_LINE if name in selected else OKABE_ITO[0] for name in names],
-        customdata=np.column_stack([names, table["revenue_share"]]),
-        hovertemplate=f"<b>%{{customdata[0]}}</b>: {unit}%{{x:{fmt}}} {label.lower()}"
-                      "<br>%{customdata[1]:.1%} of net revenue<extra></extra>",
-    ))
-    note = " (* not on the map)" if table["iso3"].isna().any() else ""
-    figure.update_layout(
-        xaxis={"title": f"{label}{' (£)' if is_money else ''}{', log scale' if scale == 'log' else ''}{note}",
-               "type": "log" if scale == "log" else "linear", "tickprefix": unit},
-        yaxis={"automargin": True, "type": "category"}, margin={"l": 10, "r": 20, "t": 10}, clickmode="event",
-    )
-    return themed(figure, height=MAP_HEIGHT)
-
-
-def map_figure(summary: pd.DataFrame, metric: str, scale: str, selected: set[str]) -> go.Figure:
-    """Choropleth (trace "map": ``locations`` ISO-3, ``z`` the metric; on the log scale
-    ``z`` = log10 of it) plus the grey countries without a value to colour."""
-    field, label, is_money = METRICS[metric]
-    mapped = summary[summary["iso3"].notna()]
-    if mapped.empty:
-        return message_figure("None of these countries can be drawn on a map: see the list below.",
-                              height=MAP_HEIGHT)
-    values = mapped[field].to_numpy(dtype=float)
-    colourable = np.isfinite(values) & ((values > 0) if scale == "log" else True)
-    value_fmt = ":,.2f" if metric == "aov" else ":,.0f"
-    unit = "£" if is_money else ""
-    hover = ("<b>%{customdata[0]}</b><br>" + label + f": {unit}%{{customdata[1]{value_fmt}}}"
-             + ("" if metric == "aov" else " (%{customdata[2]:.1%} of the total)")
-             + ("<br>Orders: %{customdata[4]:,}" if metric == "revenue"
-                else "<br>Net revenue: £%{customdata[3]:,.0f} · orders: %{customdata[4]:,}")
-             + "<br>Customers: %{customdata[5]:,} · new: %{customdata[6]:,}<extra></extra>")
-    total = summary[field].sum() if metric != "aov" else np.nan
-    shares = mapped[field].to_numpy(dtype=float) / total if total and np.isfinite(total) else np.full(len(mapped), np.nan)
-    customdata = np.column_stack([
-        mapped.index.to_numpy(dtype=object), values, shares, mapped["revenue"].to_numpy(),
-        mapped["orders"].to_numpy(), mapped["customers"].to_numpy(), mapped["new_customers"].to_numpy(),
-    ])
-    outline = np.array([name in selected for name in mapped.index])
-    line = {"color": np.where(outline, SELECTED_LINE, "#ffffff").tolist(),
-            "width": np.where(outline, 2.5, 0.5).tolist()}
-
-    figure = go.Figure()
-    if (~colourable).any():
-        rest = ~colourable
-        figure.add_trace(go.Choropleth(
-            locations=mapped["iso3"].to_numpy()[rest], z=np.zeros(rest.sum()), locationmode="ISO-3",
-            name="no value", colorscale=[[0, NO_VALUE_GREY], [1, NO_VALUE_GREY]], showscale=False,
-            customdata=customdata[rest], hovertemplate=hover,
-            marker={"line": {"color": np.array(line["color"])[rest].tolist(),
-                             "width": np.array(line["width"])[rest].tolist()}},
-        ))
-    z = values[colourable]
-    colorbar: dict = {"title": {"text": f"{label}{' (£)' if is_money else ''}"}, "thickness": 12, "len": 0.8}
-    if scale == "log":
-        z = np.log10(z)
-        ticks = _log_ticks(z)
-        colorbar.update(tickvals=np.log10(ticks).tolist(),
-                        ticktext=[(money(t) if is_money else count(t)) for t in ticks])
-    elif is_money:
-        colorbar.update(tickprefix="£", tickformat=",.0f")
-    if colourable.any():
-        figure.add_trace(go.Choropleth(
-            locations=mapped["iso3"].to_numpy()[colourable], z=z, locationmode="ISO-3", name="map",
-            colorscale=SEQUENTIAL, customdata=customdata[colourable], hovertemplate=hover, colorbar=colorbar,
-            marker={"line": {"color": np.array(line["color"])[colourable].tolist(),
-                             "width": np.array(line["width"])[colourable].tolist()}},
-        ))
-    figure.update_geos(scope="world", resolution=110, showframe=False, showcountries=True, countrycolor="#bbbbbb",
-                       countrywidth=0.5, showcoastlines=False, showland=True, landcolor="#f4f4f4", bgcolor="white")
-    if set(mapped["iso3"]) <= EUROPE:
-        figure.update_geos(projection_type="mercator", lonaxis_range=[-25, 45], lataxis_range=[34, 69])
-    else:
-        figure.update_geos(projection_type="equirectangular", lataxis_range=[-58, 85])
-    figure.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, clickmode="event")
-    return themed(figure, height=MAP_HEIGHT)
-
-
-def _log_ticks(z: np.ndarray) -> list[float]:
-    """1-2-5 ticks spanning 10**z."""
-    low, high = float(np.floor(z.min())), float(np.ceil(z.max()))
-    ticks = [m * 10 ** e for e in range(int(low), int(high) + 1) for m in (1, 2, 5)]
-    inside = [t for t in ticks if z.min() - 1e-9 <= np.log10(t) <= z.max() + 1e-9]
-    return inside if len(inside) >= 2 else [10 ** z.min(), 10 ** z.max()]
 
 
 def dominance_note(summary: pd.DataFrame, metric: str, scale: str) -> str:

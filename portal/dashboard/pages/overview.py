@@ -19,6 +19,8 @@ from portal.dashboard.components.cards import graph, kpi_card, panel
 from portal.dashboard.components.figures import OKABE_ITO, count, message_figure, money, percent, themed
 from portal.dashboard.components.page import open_view, page_callback, page_frame
 from portal.dashboard.components.states import NO_MATCH
+from portal.dashboard.components.overview_figures import bar_figure
+from portal.dashboard.components.help import help_points
 from portal.dashboard.view import View
 from portal.platform.tenancy import current_context
 
@@ -27,15 +29,8 @@ PATH = "/"
 
 dash.register_page(__name__, path=PATH, name="Overview", title="Overview · Customer analytics", order=0)
 
-HOW_TO = [
-    "**KPI window**: the date filter, or the last 90 days before the snapshot; the change compares it with "
-    "the window of the same length just before.",
-    "**Revenue** is net of returns, guests included. **AOV** = gross sales / orders. **Repeat-customer rate**: "
-    "share of the window's customers with 2 or more orders up to the window's end.",
-    "**New customers** made their first order ever in the month; **returning** ones had ordered before.",
-    "**Revenue at risk** = churn probability x predicted 12-month CLV, summed over the selected customers; "
-    "both come from the models fitted at the snapshot date.",
-]
+#: "How to read this": the points of overview.md beside this module.
+HOW_TO = help_points(__file__)
 
 
 def layout(**query):
@@ -123,18 +118,9 @@ def update_trend(view: View):
 @page_callback(PAGE_ID, Output("overview-countries", "figure"), Output("overview-products", "figure"))
 def update_tops(view: View):
     countries, products = view.country_summary(), view.product_summary()
-    return _bar(countries.nlargest(10, "revenue"), "revenue", "country", "£%{x:,.0f}"), _bar(
+    return bar_figure(countries.nlargest(10, "revenue"), "revenue", "country", "£%{x:,.0f}"), bar_figure(
         top_products(products, by="revenue", n=10).assign(
             label=lambda t: t["description"].fillna(t.index.to_series()).str.slice(0, 32)),
         "revenue", "label", "£%{x:,.0f}")
 
 
-def _bar(table: pd.DataFrame, value: str, label: str, hover: str) -> go.Figure:
-    if table.empty:
-        return message_figure(NO_MATCH, height=340)
-    table = table.iloc[::-1]
-    labels = table[label] if label in table else table.index
-    figure = go.Figure(go.Bar(x=table[value], y=labels, orientation="h", marker_color=OKABE_ITO[0],
-                              hovertemplate=f"%{{y}}: {hover}<extra></extra>"))
-    figure.update_layout(margin={"l": 200}, yaxis={"automargin": True})
-    return themed(figure, height=340)

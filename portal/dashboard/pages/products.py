@@ -16,12 +16,20 @@ import plotly.graph_objects as go
 from dash import Output, html
 
 from analytics.errors import InsufficientDataError
-from analytics.products import MIN_UNITS_FOR_RETURN_RATE, return_rate_leaders, returned_value, top_products
+from analytics.products import MIN_UNITS_FOR_RETURN_RATE, returned_value
 from portal.dashboard.components.cards import graph, panel
-from portal.dashboard.components.figures import OKABE_ITO, count, message_figure, money, percent, themed
+from portal.dashboard.components.figures import OKABE_ITO, count, message_figure, percent, themed
 from portal.dashboard.components.page import open_view, page_callback, page_frame, page_option
 from portal.dashboard.components.states import NO_MATCH, models_pending
 from portal.dashboard.components.tables import column, data_grid
+from portal.dashboard.components.products_figures import (
+    HALF_HEIGHT,
+    TOP_HEIGHT,
+    TOP_N,
+    returns_figure,
+    top_figure,
+)
+from portal.dashboard.components.help import help_points
 from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
 from portal.platform.tenancy import current_context
@@ -29,34 +37,11 @@ from portal.platform.tenancy import current_context
 PAGE_ID = "products"
 PATH = "/products"
 OPTIONS = {"by": ("revenue", "quantity", "customers")}
-TOP_N = 10
-TOP_HEIGHT = 420
-HALF_HEIGHT = 360
-#: by option -> (axis title, hover value format)
-RANKINGS = {
-    "revenue": ("Net revenue (£)", "£%{x:,.0f} net revenue"),
-    "quantity": ("Units sold", "%{x:,} units sold"),
-    "customers": ("Customers who bought it", "%{x:,} customers"),
-}
 
 dash.register_page(__name__, path=PATH, name="Products", title="Products · Customer analytics", order=80)
 
-HOW_TO = [
-    ("**Net revenue**: sales minus returns, guests included, in £. **Units sold**: units on orders (returns not "
-     "deducted). **Customers**: identified customers who bought the product at least once."),
-    ("**Pareto curve**: products sorted from the best seller down; the curve is the cumulative share of net revenue "
-     "against the share of products. The marker shows how few products make 80 % of it (products with a negative "
-     "net revenue count as 0)."),
-    (f"**Return rate** = units returned / units sold, over the products with returns and at least "
-     f"{MIN_UNITS_FOR_RETURN_RATE} units sold (rarer products give meaningless 100 % rates). It can exceed 100 % when "
-     "goods bought before the data starts come back. **Returned value**: units returned x their price, in £."),
-    ("**Association rules** A → B: **support** = share of all orders holding both; **confidence** = share of the "
-     "orders with A that also hold B; **lift** = confidence / share of orders with B (above 1: bought together more "
-     "often than by chance). They come from every order of the dataset, mined when the models were fitted: the "
-     "filters do not change them."),
-    ("**Filters**: the charts use the lines of the selected dates, countries and customers (a customer filter "
-     "leaves guests out)."),
-]
+#: "How to read this": the points of products.md beside this module.
+HOW_TO = help_points(__file__, MIN_UNITS_FOR_RETURN_RATE=MIN_UNITS_FOR_RETURN_RATE)
 
 
 def layout(**query):
@@ -89,12 +74,6 @@ def product_data(view: View) -> tuple[pd.DataFrame, pd.DataFrame]:
     return view.product_summary(), view.selected_lines
 
 
-def _label(table: pd.DataFrame, width: int = 34) -> list[str]:
-    names = table["description"].astype(object).where(table["description"].notna(), "(no description)")
-    return [f"{str(name)[:width]}{'…' if len(str(name)) > width else ''} · {code}"
-            for code, name in zip(table.index, names)]
-
-
 @page_callback(PAGE_ID, Output("products-top", "figure"), Output("products-pareto", "figure"),
                Output("products-pareto-note", "children"), Output("products-returns", "figure"),
                Output("products-returns-note", "children"))
@@ -107,25 +86,6 @@ def update_products(view: View):
     pareto_fig, pareto_note = pareto_figure(view, summary)
     returns_fig, returns_note = returns_figure(summary, returned_value(lines, view.snapshot))
     return top_figure(summary, by), pareto_fig, pareto_note, returns_fig, returns_note
-
-
-def top_figure(summary: pd.DataFrame, by: str) -> go.Figure:
-    """Horizontal bars (trace "top"; ``customdata[:, 0]`` = stock codes), best at the top."""
-    table = top_products(summary, by=by, n=TOP_N).iloc[::-1]
-    axis, value = RANKINGS[by]
-    descriptions = table["description"].astype(object).where(table["description"].notna(), "(no description)")
-    customdata = np.column_stack([table.index.to_numpy(dtype=object), descriptions.to_numpy(),
-                                  table["revenue"], table["quantity"], table["customers"], table["orders"]])
-    figure = go.Figure(go.Bar(
-        x=table[by], y=_label(table), orientation="h", name="top", marker_color=OKABE_ITO[0],
-        customdata=customdata,
-        hovertemplate=("<b>%{customdata[1]}</b> (%{customdata[0]})<br>" + value
-                       + "<br>Net revenue £%{customdata[2]:,.0f} · %{customdata[3]:,} units · "
-                         "%{customdata[4]:,} customers · %{customdata[5]:,} orders<extra></extra>"),
-    ))
-    figure.update_layout(xaxis={"title": axis, "tickprefix": "£" if by == "revenue" else ""},
-                         yaxis={"automargin": True, "type": "category"}, margin={"l": 10, "t": 10})
-    return themed(figure, height=TOP_HEIGHT)
 
 
 def pareto_figure(view: View, summary: pd.DataFrame) -> tuple[go.Figure, str]:
@@ -161,34 +121,6 @@ def pareto_figure(view: View, summary: pd.DataFrame) -> tuple[go.Figure, str]:
     )
     note = (f"{count(n80)} of {count(len(codes))} products ({percent(x80)}) make 80 % of the net revenue; "
             f"the best seller alone makes {percent(curve['revenue_share'].iloc[0])}.")
-    return themed(figure, height=HALF_HEIGHT), note
-
-
-def returns_figure(summary: pd.DataFrame, values: pd.Series) -> tuple[go.Figure, str]:
-    """Highest return rates (trace "returns"; ``customdata[:, 0]`` = stock codes) and returned value."""
-    total = float(values.sum())
-    note = (f"Returned goods overall: {money(total)} over {count(len(values))} products "
-            f"({count(summary['returned_quantity'].sum())} units)." if len(values) else "No returns in the selection.")
-    leaders = return_rate_leaders(summary, n=TOP_N)
-    if leaders.empty:
-        return message_figure(f"No product with at least {MIN_UNITS_FOR_RETURN_RATE} units sold was returned.",
-                              height=HALF_HEIGHT), note
-    table = leaders.iloc[::-1]
-    value = values.reindex(table.index).fillna(0.0)
-    descriptions = table["description"].astype(object).where(table["description"].notna(), "(no description)")
-    customdata = np.column_stack([table.index.to_numpy(dtype=object), descriptions.to_numpy(),
-                                  table["returned_quantity"], table["quantity"], value.to_numpy()])
-    figure = go.Figure(go.Bar(
-        x=table["return_rate"], y=_label(table, 28), orientation="h", name="returns", marker_color=OKABE_ITO[5],
-        customdata=customdata, text=[money(v) for v in value], textposition="outside", cliponaxis=False,
-        hovertemplate=("<b>%{customdata[1]}</b> (%{customdata[0]})<br>Return rate %{x:.1%}: "
-                       "%{customdata[2]:,} of %{customdata[3]:,} units returned<br>"
-                       "Returned value £%{customdata[4]:,.2f}<extra></extra>"),
-    ))
-    top = float(table["return_rate"].max())
-    figure.update_layout(xaxis={"title": "Return rate (units returned / sold)", "tickformat": ".0%",
-                                "range": [0, top * 1.25 if top > 0 else 1]},
-                         yaxis={"automargin": True, "type": "category"}, margin={"l": 10, "r": 20, "t": 10})
     return themed(figure, height=HALF_HEIGHT), note
 
 

@@ -14,7 +14,6 @@ import dash
 import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from dash import Output, dcc, html
 
 from analytics.migration import NOT_YET_CUSTOMER, segment_history
@@ -24,8 +23,10 @@ from analytics.rfm import SEGMENT_DESCRIPTIONS
 from analytics.selection import select_lines
 from analytics.trends import business_kpis
 from portal.dashboard.components.cards import kpi_card, panel
-from portal.dashboard.components.figures import OKABE_ITO, SEGMENT_COLOURS, count, money, percent, themed
+from portal.dashboard.components.figures import SEGMENT_COLOURS, count, money, percent
 from portal.dashboard.components.page import open_view, page_callback, page_frame
+from portal.dashboard.components.profile_figures import TIMELINE_HEIGHT, timeline_figure
+from portal.dashboard.components.help import help_points
 from portal.dashboard.view import View
 from portal.dashboard.filters import parse_query
 from portal.data.results import get_result, register
@@ -35,7 +36,6 @@ PAGE_ID = "profile"
 PATH = "/profile"
 #: Ids offered as suggestions in the search box: the customers with the highest net revenue.
 SUGGESTIONS = 500
-TIMELINE_HEIGHT = 360
 SOURCES = {"similar": "co-purchase", "popular": "popularity"}
 
 dash.register_page(__name__, path=PATH, name="Customer profile", title="Customer profile · Customer analytics",
@@ -50,21 +50,8 @@ def _segment_history(r):
 #: Segments of every customer at the snapshot and 90/180/270/360 days before, once per dataset.
 register("segment_history", _segment_history)
 
-HOW_TO = [
-    ("Type a **customer id** and press Enter (or leave the box): the id goes into the URL, so the profile "
-     "can be bookmarked or shared with colleagues of the same company. Only your company's customers are found."),
-    ("**Orders**: distinct orders (invoices) before the snapshot. **Net revenue**: sales minus returns (£). "
-     "**AOV**: gross order value / orders. **Tenure**: days from the first order to the snapshot."),
-    ("**Timeline**: each dot is an order, its size the order value (£); **x marks** are returns (refunds, "
-     "below 0)."),
-    ("**Segment history**: the customer's RFM segment at the snapshot and 90, 180, 270 and 360 days before, "
-     "each computed from the orders before that date with that date's quintiles."),
-    ("**Model figures** (when fitted): 12-month CLV (£), P(alive), expected purchase days in the next 90 days, "
-     "churn probability and risk band, as on the Customer value and Churn risk pages."),
-    ("**Recommended products**: the top 10 products the customer has not bought, from co-purchase similarity "
-     "(products bought by the same customers) or, where that has nothing, popularity."),
-    "The global filters do not apply here: a profile always covers the customer's whole history.",
-]
+#: "How to read this": the points of profile.md beside this module.
+HOW_TO = help_points(__file__)
 
 
 def customer_id(query) -> str:
@@ -187,33 +174,6 @@ def _model_cards(view: View, row: pd.Series) -> list[dbc.Col]:
             card = kpi_card(title, fmt(value), card_id=card_id, note=note)
         cards.append(dbc.Col(card, xs=12, sm=6, lg=3, className="mb-3"))
     return cards
-
-
-def timeline_figure(invoices: pd.DataFrame) -> go.Figure:
-    orders, returns = invoices[~invoices["is_return"]], invoices[invoices["is_return"]]
-    figure = go.Figure()
-    if len(orders):
-        largest = max(float(orders["revenue"].max()), 1.0)
-        sizes = 8 + 22 * np.sqrt(np.clip(orders["revenue"].to_numpy(dtype=float), 0, None) / largest)
-        figure.add_scatter(
-            x=orders["invoice_date"], y=orders["revenue"], mode="markers", name="Orders",
-            marker={"size": sizes, "color": OKABE_ITO[0], "opacity": 0.75, "line": {"width": 1, "color": "white"}},
-            customdata=np.column_stack([orders["invoice"], orders["lines"], orders["quantity"]]),
-            hovertemplate="Order %{customdata[0]}<br>%{x|%Y-%m-%d %H:%M}<br>£%{y:,.2f} · %{customdata[1]} lines, "
-                          "%{customdata[2]} units<extra></extra>")
-    if len(returns):
-        figure.add_scatter(
-            x=returns["invoice_date"], y=returns["revenue"], mode="markers", name="Returns",
-            marker={"symbol": "x", "size": 11, "color": OKABE_ITO[5]},
-            customdata=np.column_stack([returns["invoice"], -returns["quantity"]]),
-            hovertemplate="Return %{customdata[0]}<br>%{x|%Y-%m-%d %H:%M}<br>£%{y:,.2f} refunded · "
-                          "%{customdata[1]} units<extra></extra>")
-    figure.add_hline(y=0, line={"color": "#888888", "width": 1})
-    figure.update_xaxes(title="Invoice date")
-    figure.update_yaxes(title="Invoice value (£)", tickprefix="£", tickformat=",.0f", automargin=True)
-    figure.update_layout(legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-                         margin={"t": 30, "l": 70})
-    return themed(figure, height=TIMELINE_HEIGHT)
 
 
 def _segment_table(view: View, wanted: str) -> html.Div:

@@ -13,24 +13,16 @@ from dataclasses import replace
 
 import dash
 import dash_bootstrap_components as dbc
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, State, callback, html, no_update
 from dash import ctx as dash_ctx
 
 from analytics.migration import NOT_YET_CUSTOMER, SegmentMigration
-from analytics.rfm import SEGMENT_ORDER, assign_segments
+from analytics.rfm import SEGMENT_ORDER
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view
-from portal.dashboard.components.figures import (
-    OKABE_ITO,
-    SEGMENT_COLOURS,
-    SEQUENTIAL,
-    message_figure,
-    percent,
-    themed,
-)
+from portal.dashboard.components.figures import OKABE_ITO, message_figure, percent, themed
 from portal.dashboard.components.page import (
     canonical_query,
     open_view,
@@ -39,9 +31,17 @@ from portal.dashboard.components.page import (
     page_option,
     query_store_id,
 )
-from portal.dashboard.components.rfm_figures import migration_matrix, migration_sankey, rfm_boxes, rfm_histograms, rgba
+from portal.dashboard.components.rfm_figures import (
+    migration_matrix,
+    migration_sankey,
+    rfm_boxes,
+    rfm_histograms,
+    rgba,
+)
 from portal.dashboard.components.states import NO_MATCH_NARROW
 from portal.dashboard.components.tables import column, data_grid
+from portal.dashboard.components.segments_figures import grid_figure, treemap
+from portal.dashboard.components.help import help_points
 from portal.dashboard.customer_lists import Column, customer_list
 from portal.dashboard.view import View
 from portal.dashboard.filters import QUERY_KEYS, Filters, build_query, page_options, parse_query
@@ -69,25 +69,8 @@ SEGMENT_LIST = customer_list(
     default_sort=(("monetary", "desc"),),
 )
 
-HOW_TO = [
-    ("**Recency**: days from the last order to the snapshot date. **Frequency**: distinct orders. "
-     "**Monetary**: net revenue (sales minus returns, £) over the whole history. **Tenure**: days since the "
-     "first order."),
-    ("**Scores** R, F, M are quintiles 1-5 over all customers at the snapshot (5 = most recent, most orders, "
-     "most money). The **segment** comes from the R x F grid (the heatmap shows which cell is which segment)."),
-    ("**Filters select customers**; their values and segments stay those measured at the snapshot over all "
-     "customers (a date filter keeps the customers who ordered in it). Click a treemap tile or a table row to "
-     "filter the page to that segment."),
-    ("**Migration**: each customer's segment at the start of the look-back period (computed from the data up to "
-     "that day) against the segment at the snapshot. *Not yet a customer* = first order in the period. Revenue = "
-     "net revenue of the period. The customer list's *Previous segment* is the segment at that start date."),
-    ("**Box plots**: the box spans the quartiles, the line is the median, the whiskers reach the last values "
-     "within 1.5 x IQR of the box; points beyond are **outliers** (hide them to read the box)."),
-    ("**Revenue concentration**: the Lorenz curve sorts customers from the smallest to the largest spender; the "
-     "further it sags below the diagonal (perfect equality), the more revenue depends on a few customers. "
-     "**Gini** 0 = everyone spends the same, 1 = one customer has all the revenue."),
-    "Segment colours are fixed across the portal; the heatmaps use the colour-blind-safe Cividis scale.",
-]
+#: "How to read this": the points of segments.md beside this module.
+HOW_TO = help_points(__file__)
 
 
 def layout(**query):
@@ -189,47 +172,13 @@ def update_segments(view: View):
     if view.selected_customers.empty:
         return message_figure(NO_MATCH_NARROW, height=420), [], message_figure(NO_MATCH_NARROW, height=420)
     summary = _summary(view)
-    return _treemap(summary), _table_rows(summary), _grid_figure(_score_grid(view))
-
-
-def _treemap(summary: pd.DataFrame) -> go.Figure:
-    present = summary[summary["customers"] > 0]
-    custom = np.column_stack([present[c].to_numpy(dtype=float) for c in (
-        "share", "revenue", "revenue_share", "mean_recency", "mean_frequency", "mean_monetary")])
-    figure = go.Figure(go.Treemap(
-        labels=list(present.index), parents=[""] * len(present), values=present["customers"].tolist(),
-        ids=list(present.index), name="Segments", customdata=custom, sort=True,
-        marker={"colors": [SEGMENT_COLOURS[s] for s in present.index], "line": {"color": "white", "width": 2}},
-        texttemplate="<b>%{label}</b><br>%{value:,} · %{customdata[0]:.1%}",
-        hovertemplate=("<b>%{label}</b><br>%{value:,} customers (%{customdata[0]:.1%})<br>"
-                       "Revenue £%{customdata[1]:,.0f} (%{customdata[2]:.1%} of revenue)<br>"
-                       "Mean recency %{customdata[3]:,.0f} days · %{customdata[4]:,.1f} orders · "
-                       "£%{customdata[5]:,.0f}<extra></extra>"),
-        tiling={"pad": 2}, pathbar={"visible": False},
-    ))
-    figure.update_layout(margin={"l": 4, "r": 4, "t": 4, "b": 4})
-    return themed(figure, height=420)
+    return treemap(summary), _table_rows(summary), grid_figure(_score_grid(view))
 
 
 def _table_rows(summary: pd.DataFrame) -> list[dict]:
     table = summary.reset_index()
     table = table.astype({c: "object" for c in table.columns}).where(table.notna(), None)
     return table.to_dict("records")
-
-
-def _grid_figure(grid: pd.DataFrame) -> go.Figure:
-    cells = pd.DataFrame([(r, f) for r in grid.index for f in grid.columns], columns=["r_score", "f_score"])
-    names = assign_segments(cells).astype("str").to_numpy().reshape(grid.shape)
-    figure = go.Figure(go.Heatmap(
-        z=grid.to_numpy(), x=[str(f) for f in grid.columns], y=[str(r) for r in grid.index], name="Customers",
-        customdata=names, colorscale=SEQUENTIAL, texttemplate="%{z:,}", textfont={"size": 13},
-        colorbar={"title": {"text": "Customers", "side": "right"}, "thickness": 12},
-        hovertemplate="R %{y} · F %{x}: <b>%{customdata}</b><br>%{z:,} customers<extra></extra>", xgap=2, ygap=2,
-    ))
-    figure.update_layout(xaxis={"title": "F score (5 = most orders)", "type": "category"},
-                         yaxis={"title": "R score (5 = most recent)", "type": "category"},
-                         margin={"l": 60, "r": 10, "t": 10, "b": 50})
-    return themed(figure, height=420)
 
 
 # --------------------------------------------------------------------------

@@ -20,9 +20,17 @@ from analytics.distributions import histogram
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view, profile_form
 from portal.dashboard.components.figures import OKABE_ITO, SEQUENTIAL, message_figure, money, themed
-from portal.dashboard.components.page import canonical_query, open_view, page_callback, page_frame, page_option
+from portal.dashboard.components.page import (
+    canonical_query,
+    open_view,
+    page_callback,
+    page_frame,
+    page_option,
+)
 from portal.dashboard.components.states import NO_MATCH
 from portal.dashboard.components.tables import small_table
+from portal.dashboard.components.value_figures import FIGURE_HEIGHT, histogram_figure
+from portal.dashboard.components.help import help_points
 from portal.dashboard.customer_lists import Column, customer_list
 from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
@@ -38,7 +46,6 @@ BINS = 40
 #: P(alive) grid: frequencies 0..N with N the 95th percentile of customers' repeat purchase days,
 #: kept within these bounds; recency in RECENCY_STEPS equal steps from 0 to T.
 MIN_FREQUENCY, MAX_FREQUENCY, RECENCY_STEPS = 5, 30, 24
-FIGURE_HEIGHT = 400
 
 dash.register_page(__name__, path=PATH, name="Customer value", title="Customer value · Customer analytics",
                    order=60)
@@ -64,27 +71,8 @@ VALUE_LIST = customer_list(
     rows=_valued, default_sort=(("clv_12m", "desc"),), needs_models=True,
 )
 
-HOW_TO = [
-    ("**CLV 12 months**: predicted gross revenue of the customer over the next 12 months (£), discounted "
-     "1 % a month = expected purchases (BG/NBD) x expected value per purchase (Gamma-Gamma). No margin is "
-     "applied. **CLV tier**: top 1 % / top 10 % / rest by CLV rank among all customers."),
-    ("**P(alive)**: the BG/NBD probability that the customer has not silently dropped out, given how often "
-     "and how recently they bought. **Expected orders 90 d**: expected purchase days in the next 90 days. "
-     "The models count **purchase days** (several orders on one day count once); the list's **Orders** and "
-     "**Recency** are the RFM ones (distinct orders; days since the last order)."),
-    ("**P(alive) map**: computed from the fitted BG/NBD formula for a customer of the typical age T (the "
-     "median days from first purchase to the snapshot), not from binned customers. Blank cells cannot occur "
-     "(recency above T, or fewer days than repeat purchases). Colours: Cividis, dark = likely gone, "
-     "yellow = likely alive."),
-    ("**Holdout check**: the model is refitted on the orders before the holdout start and forecasts each "
-     "customer's purchase days in the holdout; bars compare the mean forecast with what happened, by the "
-     "customer's purchase days before it. **Naive baseline**: the customer's past purchase rate x holdout days."),
-    ("**Filters** narrow the list and the CLV distribution; the P(alive) map, the holdout check and the "
-     "parameters describe the models (fitted on all customers) and do not change."),
-    ("**List columns**: Exp. orders 90 days = expected purchase days in the next 90 days (BG/NBD); Exp. order "
-     "value = expected value per purchase (Gamma-Gamma, £); Orders, Recency and Net revenue are to date. The "
-     "CSV export has the same columns. To open a customer's profile, type their id in the box above the list."),
-]
+#: "How to read this": the points of value.md beside this module.
+HOW_TO = help_points(__file__)
 
 
 def layout(**query):
@@ -122,8 +110,6 @@ def _body(view: View) -> html.Div:
               actions=profile_form("value"), subtitle="Sorted by 12-month CLV; sort, filter and page in the grid. "
                                                 "Filters apply."),
     ])
-
-
 
 
 # --------------------------------------------------------------------------
@@ -203,52 +189,8 @@ def update_distribution(view: View):
         note = f"{above:,} customers above {money(cap)} counted in the last bar" if above else ""
     if hist.empty:
         return message_figure(NO_MATCH, height=FIGURE_HEIGHT)
-    return _histogram_figure(hist, log, starts, note, first_open=log and bool(note),
+    return histogram_figure(hist, log, starts, note, first_open=log and bool(note),
                              last_open=not log and bool(note))
-
-
-def _pounds(value: float) -> str:
-    return f"£{value:,.0f}" if value >= 10 else f"£{value:.2g}"
-
-
-def _histogram_figure(hist: pd.DataFrame, log: bool, starts: dict[str, float], note: str, *,
-                      first_open: bool, last_open: bool) -> go.Figure:
-    left, right = hist["left"].to_numpy(), hist["right"].to_numpy()
-    ranges = [f"£{a:,.2f} to £{b:,.2f}" if b < 10 else f"£{a:,.0f} to £{b:,.0f}" for a, b in zip(left, right)]
-    if first_open:
-        ranges[0] = f"under £{right[0]:,.2f}"
-    if last_open:
-        ranges[-1] = f"£{left[-1]:,.0f} and above"
-    if log:  # bars placed on log10(£) so their widths are right; ticks written in £
-        x0, x1 = np.log10(left), np.log10(right)
-    else:
-        x0, x1 = left, right
-    top = float(hist["count"].max())
-    figure = go.Figure(go.Bar(
-        x=(x0 + x1) / 2, y=hist["count"], width=(x1 - x0) * 0.98, marker_color=OKABE_ITO[0],
-        customdata=np.column_stack([ranges, hist["share"]]), name="Customers", showlegend=False,
-        hovertemplate="%{customdata[0]}: %{y:,} customers (%{customdata[1]:.1%})<extra></extra>"))
-    for (label, start), colour in zip(starts.items(), (OKABE_ITO[5], OKABE_ITO[1])):
-        if log and start <= 0:
-            continue
-        position = np.log10(start) if log else start
-        figure.add_scatter(x=[position, position], y=[0, top * 1.05], mode="lines", name=f"{label} from {money(start)}",
-                           line={"color": colour, "dash": "dash", "width": 2},
-                           hovertemplate=f"{label} of customers by CLV start at {money(start)}<extra></extra>")
-    if log:
-        low, high = np.floor(x0.min()), np.ceil(x1.max())
-        steps = (1, 2, 5) if high - low <= 4 else (1,)
-        ticks = [d + np.log10(m) for d in np.arange(low, high + 1) for m in steps]
-        ticks = [t for t in ticks if x0.min() - 0.05 <= t <= x1.max() + 0.05]
-        figure.update_xaxes(tickvals=ticks, ticktext=[_pounds(10 ** t) for t in ticks],
-                            title="Predicted 12-month CLV (£, log scale)" + (f" · {note}" if note else ""))
-    else:
-        figure.update_xaxes(title="Predicted 12-month CLV (£)" + (f" · {note}" if note else ""), tickprefix="£",
-                            tickformat=",.0f")
-    figure.update_yaxes(title="Customers")
-    figure.update_layout(bargap=0, margin={"t": 40}, legend={"orientation": "h", "y": 1.02, "yanchor": "bottom",
-                                                             "x": 1, "xanchor": "right"})
-    return themed(figure, height=FIGURE_HEIGHT)
 
 
 # --------------------------------------------------------------------------

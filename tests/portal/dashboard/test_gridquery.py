@@ -7,7 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portal.dashboard.gridquery import MAX_BLOCK, apply_filter_model, apply_sort_model, parse_model, records, rows_block
+from portal.dashboard.gridquery import (
+    MAX_BLOCK,
+    apply_filter_model,
+    apply_sort_model,
+    parse_model,
+    records,
+    rows_block,
+)
 
 
 @pytest.fixture

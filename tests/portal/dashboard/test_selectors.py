@@ -10,7 +10,13 @@ from portal_testlib import ROOT
 
 from analytics.cohorts import average_retention_curve, cohort_table, retention_matrix
 from analytics.products import pareto_curve, product_summary
-from analytics.rfm import lorenz_curve, revenue_concentration, rfm_segment_grid, segment_summary, segmented_rfm
+from analytics.rfm import (
+    lorenz_curve,
+    revenue_concentration,
+    rfm_segment_grid,
+    segment_summary,
+    segmented_rfm,
+)
 from portal.dashboard.view import View
 from portal.platform.tenancy import current_context
 

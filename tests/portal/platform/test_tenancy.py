@@ -99,7 +99,8 @@ def test_forged_data_page_callbacks_get_nothing_of_the_other_tenant(two_tenants)
              {"id": "users-grid", "property": "selectedRows",
               "value": [{"email": "viewer@beta.test", "user_id": beta["users"][-1], "tenant_id": 2}]}]
     inputs = [{"id": "add-user", "property": "n_clicks", "value": None},
-              {"id": "deactivate-user", "property": "n_clicks", "value": 1}]
+              {"id": "deactivate-user", "property": "n_clicks", "value": 1},
+              {"id": "change-role", "property": "n_clicks", "value": None}]
     response = dash_post(client, users_output, inputs, state, changed=["deactivate-user.n_clicks"])
     assert response.status_code == 200 and "No such user" in _text(response)
     _assert_no_leak(response)
