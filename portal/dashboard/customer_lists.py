@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .components.money import MoneyFormat, money_format
+from .money import MoneyFormat, money_format
 from .components.tables import column
 from .view import View
 

@@ -29,7 +29,7 @@ from analytics.orders import order_table
 
 from ..platform.accounts import record
 from ..platform.auth import client_ip
-from .components.money import MoneyFormat, money_format
+from .money import MoneyFormat, money_format
 from .customer_lists import EXPORTS, Column, TableExport, display_header, list_rows, register_export
 from .filters import file_slug
 from .view import View

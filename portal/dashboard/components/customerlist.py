@@ -18,7 +18,7 @@ from portal.dashboard.view import View
 from portal.dashboard.gridquery import rows_block
 from portal.platform.tenancy import current_context
 
-from .money import money_format
+from ..money import money_format
 from .tables import customer_grid
 
 

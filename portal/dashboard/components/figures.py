@@ -12,6 +12,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from ..money import GBP, MoneyFormat
 from .palette import COLOURWAY, DIVERGING, GRID, MUTED_TEXT, RISK_COLOURS, SEGMENT_COLOURS, SEQUENTIAL  # noqa: F401
 
 #: Okabe-Ito, kept for figures not yet moved to the named colours of :mod:`.palette`.
@@ -73,13 +74,10 @@ def message_figure(message: str, *, height: int = 360) -> ThemedFigure:
     return themed(figure, height=height)
 
 
-def money(value: float | None, currency: str = "£") -> str:
-    """£1,234 (whole units; the portal shows money without pennies above 1,000)."""
-    if value is None or value != value:  # NaN
-        return "–"
-    if abs(value) >= 1000:
-        return f"{currency}{value:,.0f}"
-    return f"{currency}{value:,.2f}"
+def money(value: float | None, writer: MoneyFormat = GBP) -> str:
+    """An amount in the tenant's currency (``view.money``): whole units from 1,000 up, else
+    with the minor units (:class:`portal.dashboard.money.MoneyFormat`)."""
+    return writer(value)
 
 
 def percent(value: float | None, digits: int = 1) -> str:

@@ -12,7 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from portal.dashboard.components.customerlist import customer_list_view
-from portal.dashboard.components.money import money_format
+from portal.dashboard.money import money_format
 from portal.dashboard.components.page import open_view, page_frame
 from portal.dashboard.customer_lists import Column, customer_list
 from portal.dashboard.drilldown import DRILL_KEYS, PATH, Drill, drill_customers

@@ -26,7 +26,8 @@ from analytics.geography import (
 from analytics.selection import select_customers, select_lines
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view
-from portal.dashboard.components.figures import count, message_figure, money, percent
+from portal.dashboard.money import GBP, MoneyFormat
+from portal.dashboard.components.figures import count, message_figure, percent
 from portal.dashboard.components.page import (
     canonical_query,
     open_view,
@@ -172,7 +173,7 @@ def update_geography(view: View):
     return (map_figure(summary, options["metric"], options["scale"], selected),
             bars_figure(summary, options["metric"], options["scale"], selected),
             dominance_note(summary, options["metric"], options["scale"]),
-            unmapped_list(summary), table_rows(summary, selected))
+            unmapped_list(summary, view.money), table_rows(summary, selected))
 
 
 def dominance_note(summary: pd.DataFrame, metric: str, scale: str) -> str:
@@ -192,7 +193,7 @@ def dominance_note(summary: pd.DataFrame, metric: str, scale: str) -> str:
             "switch the scale to Log to tell the other countries apart.")
 
 
-def unmapped_list(summary: pd.DataFrame) -> html.Div | str:
+def unmapped_list(summary: pd.DataFrame, money: MoneyFormat = GBP) -> html.Div | str:
     """The countries that cannot be drawn, with their figures (never dropped silently)."""
     names = unmapped_countries(summary)
     if not names:

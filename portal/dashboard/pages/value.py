@@ -19,7 +19,7 @@ from analytics.clv import TIER_CUTS, p_alive_grid
 from analytics.distributions import histogram
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view, profile_form
-from portal.dashboard.components.figures import OKABE_ITO, SEQUENTIAL, message_figure, money, themed
+from portal.dashboard.components.figures import OKABE_ITO, SEQUENTIAL, message_figure, themed
 from portal.dashboard.components.page import (
     canonical_query,
     open_view,
@@ -132,15 +132,15 @@ def _parameters(view: View) -> html.Div:
         groups.append(("Gamma-Gamma: value per purchase", [
             ("p", f"{gg['p']:.4g}", "shape of the spend per purchase"),
             ("q", f"{gg['q']:.4g}", "shape of the customers' mean spend"),
-            ("v", money(gg["v"]), "scale of the customers' mean spend (£)"),
-            ("Mean purchase value", money(clv.population_mean_order_value), "p v / (q - 1), one-time customers"),
+            ("v", view.money(gg["v"]), "scale of the customers' mean spend (£)"),
+            ("Mean purchase value", view.money(clv.population_mean_order_value), "p v / (q - 1), one-time customers"),
             ("Frequency-value correlation", f"{clv.freq_monetary_corr:.2f}", "should be near 0"),
-            ("Value cap", money(clv.monetary_cap) if clv.monetary_cap is not None else "none",
+            ("Value cap", view.money(clv.monetary_cap) if clv.monetary_cap is not None else "none",
              "mean purchase values above it are capped"),
         ]))
     else:
         groups.append(("Gamma-Gamma: value per purchase", [
-            ("Not fitted", money(clv.population_mean_order_value), "every customer gets the mean purchase value")]))
+            ("Not fitted", view.money(clv.population_mean_order_value), "every customer gets the mean purchase value")]))
     groups.append(("CLV", [("Horizon", f"{clv.horizon_months} months", "of the CLV column"),
                            ("Discount", f"{clv.monthly_discount:.0%} a month", "applied to each month's value")]))
     body = []
@@ -181,12 +181,12 @@ def update_distribution(view: View):
     if log:  # below LOG_FLOOR the log axis would spend decades on a handful of near-zero CLVs
         below = int((values < LOG_FLOOR).sum())
         hist = histogram(values.clip(lower=LOG_FLOOR), bins=BINS, log=True)
-        note = f"{below:,} customers under {money(LOG_FLOOR)} counted in the first bar" if below else ""
+        note = f"{below:,} customers under {view.money(LOG_FLOOR)} counted in the first bar" if below else ""
     else:
         cap = float(np.quantile(values, CLIP_QUANTILE))
         above = int((values > cap).sum())
         hist = histogram(values.clip(upper=cap), bins=BINS)
-        note = f"{above:,} customers above {money(cap)} counted in the last bar" if above else ""
+        note = f"{above:,} customers above {view.money(cap)} counted in the last bar" if above else ""
     if hist.empty:
         return message_figure(NO_MATCH, height=FIGURE_HEIGHT)
     return histogram_figure(hist, log, starts, note, first_open=log and bool(note),

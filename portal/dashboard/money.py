@@ -64,3 +64,7 @@ def money_format(ctx: object) -> MoneyFormat:
         return MoneyFormat(currency_code(code))
     except Exception:  # a stored code that is not ISO 4217 must not break a page
         return MoneyFormat(DEFAULT_CURRENCY)
+
+
+#: The default writer (GBP), for figure builders called without a tenant (tests, the CLI).
+GBP = MoneyFormat(DEFAULT_CURRENCY)
