@@ -9,22 +9,27 @@ import plotly.graph_objects as go
 
 from analytics.rfm import assign_segments
 
-from .figures import SEGMENT_COLOURS, SEQUENTIAL, themed
+from ..money import GBP, MoneyFormat
+from .drill import CLICK_HINT
+from .figures import SEQUENTIAL, themed
+from .palette import segment_colour
 
 
-def treemap(summary: pd.DataFrame) -> go.Figure:
+def treemap(summary: pd.DataFrame, money: MoneyFormat = GBP, links: dict[str, str] | None = None) -> go.Figure:
+    """Customers by segment; ``links``: segment -> the list of its customers (a click opens it)."""
     present = summary[summary["customers"] > 0]
     custom = np.column_stack([present[c].to_numpy(dtype=float) for c in (
-        "share", "revenue", "revenue_share", "mean_recency", "mean_frequency", "mean_monetary")])
+        "share", "revenue", "revenue_share", "mean_recency", "mean_frequency", "mean_monetary")]).astype(object)
+    custom = np.column_stack([custom, [(links or {}).get(s, "") for s in present.index]])
     figure = go.Figure(go.Treemap(
         labels=list(present.index), parents=[""] * len(present), values=present["customers"].tolist(),
         ids=list(present.index), name="Segments", customdata=custom, sort=True,
-        marker={"colors": [SEGMENT_COLOURS[s] for s in present.index], "line": {"color": "white", "width": 2}},
+        marker={"colors": [segment_colour(s) for s in present.index], "line": {"color": "white", "width": 2}},
         texttemplate="<b>%{label}</b><br>%{value:,} · %{customdata[0]:.1%}",
         hovertemplate=("<b>%{label}</b><br>%{value:,} customers (%{customdata[0]:.1%})<br>"
-                       "Revenue £%{customdata[1]:,.0f} (%{customdata[2]:.1%} of revenue)<br>"
+                       "Net revenue " + money.hover("customdata[1]") + " (%{customdata[2]:.1%} of revenue)<br>"
                        "Mean recency %{customdata[3]:,.0f} days · %{customdata[4]:,.1f} orders · "
-                       "£%{customdata[5]:,.0f}<extra></extra>"),
+                       + money.hover("customdata[5]") + (CLICK_HINT if links else "") + "<extra></extra>"),
         tiling={"pad": 2}, pathbar={"visible": False},
     ))
     figure.update_layout(margin={"l": 4, "r": 4, "t": 4, "b": 4})

@@ -16,7 +16,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, State, callback, html, no_update
-from dash import ctx as dash_ctx
+
 
 from analytics.migration import NOT_YET_CUSTOMER, SegmentMigration
 from analytics.rfm import SEGMENT_ORDER
@@ -40,6 +40,8 @@ from portal.dashboard.components.rfm_figures import (
 )
 from portal.dashboard.components.states import NO_MATCH_NARROW
 from portal.dashboard.components.tables import column, data_grid
+from portal.dashboard.components.drill import drill_on
+from portal.dashboard.drilldown import drill_link
 from portal.dashboard.components.segments_figures import grid_figure, treemap
 from portal.dashboard.components.help import help_points
 from portal.dashboard.customer_lists import Column, customer_list
@@ -92,7 +94,7 @@ def _body(view: View) -> html.Div:
     return html.Div([
         dbc.Row([
             dbc.Col(panel("Customers by segment", graph("segments-treemap", height=420),
-                          subtitle="Tile size = customers. Click a tile to filter to its segment."), lg=7),
+                          subtitle="Tile size = customers. Click a tile to see its customers."), lg=7, className="drillable"),
             dbc.Col(panel("Recency x frequency scores", graph("segments-grid", height=420),
                           subtitle="Customers per score cell; hover a cell for its segment."), lg=5),
         ]),
@@ -172,7 +174,8 @@ def update_segments(view: View):
     if view.selected_customers.empty:
         return message_figure(NO_MATCH_NARROW, height=420), [], message_figure(NO_MATCH_NARROW, height=420)
     summary = _summary(view)
-    return treemap(summary), _table_rows(summary), grid_figure(_score_grid(view))
+    links = {segment: drill_link(view.filters, PATH, segment=segment) for segment in summary.index}
+    return treemap(summary, view.money, links), _table_rows(summary), grid_figure(_score_grid(view))
 
 
 def _table_rows(summary: pd.DataFrame) -> list[dict]:
@@ -256,15 +259,19 @@ def update_concentration(view: View):
     return themed(figure, height=374)
 
 
+drill_on("segments-treemap")
+
+
 # --------------------------------------------------------------------------
-# click a tile or a row: filter to that segment
+# click a row: filter to that segment
 
 
 @callback(Output("url", "search", allow_duplicate=True),
-          Input("segments-treemap", "clickData"), Input("segments-table", "cellClicked"),
+          Input("segments-table", "cellClicked"),
           State(query_store_id(PAGE_ID), "data"), prevent_initial_call=True)
-def filter_to_segment(click, cell, query):
-    segment = clicked_segment(dash_ctx.triggered_id, click, cell)
+def filter_to_segment(cell, query):
+    """A row of the segment table filters the page to its segment (a tile opens its customers)."""
+    segment = clicked_segment("segments-table", None, cell)
     return segment_query(query, segment) or no_update
 
 
