@@ -53,7 +53,7 @@ def _scored(view: View):
 CHURN_LIST = customer_list(
     "churn", "Customers at risk of churning",
     (Column("churn_probability", "Churn prob.", "pct"), Column("risk_band", "Risk band"),
-     Column("revenue_at_risk", "At risk £", "money"), Column("clv_12m", "CLV 12m £", "money"),
+     Column("revenue_at_risk", "Revenue at risk", "money"), Column("clv_12m", "CLV 12m", "money"),
      Column("last_order", "Last order", "date"), Column("recency", "Recency (days)", "int"),
      Column("frequency", "Orders", "int"), Column("segment", "Segment"), Column("country", "Country")),
     rows=_scored, default_sort=(("revenue_at_risk", "desc"),), needs_models=True,

@@ -47,7 +47,9 @@ from portal.platform.tenancy import current_context
 
 PAGE_ID = "geography"
 PATH = "/geography"
-OPTIONS = {"metric": ("revenue", "customers", "aov", "new_customers"), "scale": ("linear", "log")}
+#: The log scale first: one country (the shop's home) usually dominates, and a linear scale
+#: would paint every other country the same colour.
+OPTIONS = {"metric": ("revenue", "customers", "aov", "new_customers"), "scale": ("log", "linear")}
 #: A country holding more than this share of an additive metric flattens the linear scale.
 DOMINANT_SHARE = 0.5
 
@@ -56,8 +58,8 @@ dash.register_page(__name__, path=PATH, name="Geography", title="Geography · Cu
 GEOGRAPHY_LIST = customer_list(
     "geography", "Customers of the selected countries",
     (Column("country", "Country"), Column("segment", "Segment"), Column("recency", "Recency (d)", "int"),
-     Column("frequency", "Orders", "int"), Column("monetary", "Revenue (£)", "money"),
-     Column("clv_12m", "CLV 12m (£)", "money"), Column("risk_band", "Risk")),
+     Column("frequency", "Orders", "int"), Column("monetary", "Net revenue", "money"),
+     Column("clv_12m", "CLV 12m", "money"), Column("risk_band", "Risk")),
     default_sort=(("monetary", "desc"),),
 )
 
@@ -77,7 +79,7 @@ def _body(view: View) -> html.Div:
         page_option("metric", options["metric"], (("revenue", "Revenue"), ("customers", "Customers"),
                                                   ("aov", "AOV"), ("new_customers", "New customers")),
                     label="Colour by"),
-        page_option("scale", options["scale"], (("linear", "Linear"), ("log", "Log")), label="Scale"),
+        page_option("scale", options["scale"], (("log", "Log"), ("linear", "Linear")), label="Scale"),
     ], className="d-flex flex-wrap gap-4 justify-content-end mb-2", id="geography-options")
     selected = view.filters.countries
     list_title = (f"Customers of {', '.join(selected)}" if selected
@@ -96,27 +98,29 @@ def _body(view: View) -> html.Div:
             dbc.Col(panel(f"Countries ranked by {label.lower()}", graph("geography-bars", height=MAP_HEIGHT),
                           subtitle="Every country, mapped or not; selected ones in orange."), lg=5 if european else 12),
         ]),
-        panel("Countries", _country_grid(),
+        panel("Countries", _country_grid(view.money),
               subtitle=f"Click a row to filter to that country (selected ones highlighted). {new_rule(view)}"),
         panel(list_title, customer_list_view("geography", view, canonical_query(view, OPTIONS))),
     ])
 
 
 _WRAP = {"wrapHeaderText": True, "autoHeaderHeight": True}
-_TABLE_COLUMNS = [
-    column("country", "Country", minWidth=150, pinned="left", **_WRAP),
-    column("revenue", "Net revenue (£)", "money", minWidth=130, **_WRAP),
-    column("revenue_share", "Revenue share", "pct", **_WRAP),
-    column("orders", "Orders", "int", **_WRAP),
-    column("customers", "Customers", "int", minWidth=120, **_WRAP),
-    column("average_order_value", "AOV (£)", "money", **_WRAP),
-    column("new_customers", "New customers", "int", minWidth=120, **_WRAP),
-    column("map", "On the map", **_WRAP),
-]
+def _table_columns(money: MoneyFormat = GBP) -> list[dict]:
+    """The table's columns, money headers in the tenant's currency."""
+    return [
+        column("country", "Country", minWidth=150, pinned="left", **_WRAP),
+        column("revenue", money.label("Net revenue"), "money", minWidth=130, **_WRAP),
+        column("revenue_share", "Revenue share", "pct", **_WRAP),
+        column("orders", "Orders", "int", **_WRAP),
+        column("customers", "Customers", "int", minWidth=120, **_WRAP),
+        column("average_order_value", money.label("AOV"), "money", **_WRAP),
+        column("new_customers", "New customers", "int", minWidth=120, **_WRAP),
+        column("map", "On the map", **_WRAP),
+    ]
 
 
-def _country_grid():
-    grid = data_grid("geography-table", _TABLE_COLUMNS, page_size=20)
+def _country_grid(money: MoneyFormat = GBP):
+    grid = data_grid("geography-table", _table_columns(money), page_size=20)
     grid.getRowId = "params.data.country"  # cellClicked then carries the country as rowId
     grid.getRowStyle = {"styleConditions": [
         {"condition": "params.data.selected", "style": {"backgroundColor": "#fde7d9", "fontWeight": "600"}},
@@ -170,8 +174,8 @@ def update_geography(view: View):
     selected = set(view.filters.countries)
     if summary.empty:
         return message_figure(NO_MATCH, height=MAP_HEIGHT), message_figure(NO_MATCH, height=MAP_HEIGHT), "", "", []
-    return (map_figure(summary, options["metric"], options["scale"], selected),
-            bars_figure(summary, options["metric"], options["scale"], selected),
+    return (map_figure(summary, options["metric"], options["scale"], selected, view.money),
+            bars_figure(summary, options["metric"], options["scale"], selected, money=view.money),
             dominance_note(summary, options["metric"], options["scale"]),
             unmapped_list(summary, view.money), table_rows(summary, selected))
 

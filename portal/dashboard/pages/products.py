@@ -30,6 +30,8 @@ from portal.dashboard.components.products_figures import (
     top_figure,
 )
 from portal.dashboard.components.help import help_points
+from portal.dashboard.components.drill import drill_on
+from portal.dashboard.drilldown import drill_link
 from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
 from portal.platform.tenancy import current_context
@@ -55,7 +57,8 @@ def _body(view: View) -> html.Div:
     switch = page_option("by", by, (("revenue", "Revenue"), ("quantity", "Units"), ("customers", "Customers")),
                          label="Rank by")
     return html.Div([
-        panel(f"Top {TOP_N} products", graph("products-top", height=TOP_HEIGHT), actions=switch),
+        html.Div(panel(f"Top {TOP_N} products", graph("products-top", height=TOP_HEIGHT), actions=switch,
+                       subtitle="Click a bar to see the customers who bought the product."), className="drillable"),
         dbc.Row([
             dbc.Col(panel("Revenue concentration (Pareto)", graph("products-pareto", height=HALF_HEIGHT),
                           html.Div(id="products-pareto-note", className="small text-secondary mt-1")), lg=6),
@@ -84,8 +87,12 @@ def update_products(view: View):
         return (message_figure(NO_MATCH, height=TOP_HEIGHT), message_figure(NO_MATCH, height=HALF_HEIGHT), "",
                 message_figure(NO_MATCH, height=HALF_HEIGHT), "")
     pareto_fig, pareto_note = pareto_figure(view, summary)
-    returns_fig, returns_note = returns_figure(summary, returned_value(lines, view.snapshot))
-    return top_figure(summary, by), pareto_fig, pareto_note, returns_fig, returns_note
+    returns_fig, returns_note = returns_figure(summary, returned_value(lines, view.snapshot), view.money)
+    top = top_figure(summary, by, view.money, link=lambda code: drill_link(view.filters, PATH, product=code))
+    return top, pareto_fig, pareto_note, returns_fig, returns_note
+
+
+drill_on("products-top")
 
 
 def pareto_figure(view: View, summary: pd.DataFrame) -> tuple[go.Figure, str]:

@@ -45,6 +45,7 @@ from portal.dashboard.drilldown import drill_link
 from portal.dashboard.components.segments_figures import grid_figure, treemap
 from portal.dashboard.components.help import help_points
 from portal.dashboard.customer_lists import Column, customer_list
+from portal.dashboard.money import GBP, MoneyFormat
 from portal.dashboard.view import View
 from portal.dashboard.filters import QUERY_KEYS, Filters, build_query, page_options, parse_query
 from portal.platform.tenancy import current_context
@@ -65,7 +66,7 @@ SEGMENT_LIST = customer_list(
     "segments", "Customers by RFM segment",
     (Column("segment", "Segment"), Column("previous_segment", "Previous segment"),
      Column("recency", "Recency (days)", "int"), Column("frequency", "Orders", "int"),
-     Column("monetary", "Revenue (£)", "money"), Column("tenure", "Tenure (days)", "int"),
+     Column("monetary", "Net revenue", "money"), Column("tenure", "Tenure (days)", "int"),
      Column("r_score", "R", "int"), Column("f_score", "F", "int"), Column("m_score", "M", "int"),
      Column("country", "Country"), Column("last_order", "Last order", "date")),
     default_sort=(("monetary", "desc"),),
@@ -98,7 +99,7 @@ def _body(view: View) -> html.Div:
             dbc.Col(panel("Recency x frequency scores", graph("segments-grid", height=420),
                           subtitle="Customers per score cell; hover a cell for its segment."), lg=5),
         ]),
-        panel("Segments: size, value and suggested action", _segment_table(),
+        panel("Segments: size, value and suggested action", _segment_table(view.money),
               subtitle="Means are per customer of the segment. Click a row to filter to its segment."),
         panel("Segment migration", html.Div(id="segments-migration-note", className="small text-secondary mb-1"),
               graph("segments-migration", height=520), actions=migration_actions, subtitle=dates,
@@ -119,8 +120,8 @@ def _body(view: View) -> html.Div:
     ])
 
 
-def _segment_table():
-    grid = data_grid("segments-table", _TABLE_COLUMNS, page_size=20)
+def _segment_table(money: MoneyFormat = GBP):
+    grid = data_grid("segments-table", _table_columns(money), page_size=20)
     grid.getRowId = "params.data.segment"  # cellClicked then carries the segment as rowId
     return grid
 
@@ -128,20 +129,22 @@ def _segment_table():
 _ONE_DECIMAL = {"function": "params.value == null ? '' : d3.format(',.1f')(params.value)"}
 # 11 rows: no column filters (more room for the headers), headers wrap instead of being cut
 _HEADER = {"wrapHeaderText": True, "autoHeaderHeight": True, "filter": False}
-_TABLE_COLUMNS = [
-    column("segment", "Segment", minWidth=150, maxWidth=170, pinned="left", filter=False),
-    column("customers", "Customers", "int", minWidth=100, maxWidth=115, **_HEADER),
-    column("share", "Share of customers", "pct", minWidth=100, maxWidth=115, **_HEADER),
-    column("revenue_share", "Share of revenue", "pct", minWidth=100, maxWidth=115, **_HEADER),
-    column("mean_recency", "Mean recency (days)", "float", valueFormatter=_ONE_DECIMAL, minWidth=95,
-           maxWidth=120, **_HEADER),
-    column("mean_frequency", "Mean orders", "float", valueFormatter=_ONE_DECIMAL, minWidth=95, maxWidth=110,
-           **_HEADER),
-    column("mean_monetary", "Mean net revenue (£)", "money", minWidth=112, maxWidth=125, **_HEADER),
-    column("description", "What it means · suggested action", flex=4, minWidth=280, wrapText=True,
-           autoHeight=True, sortable=False, filter=False,
-           cellStyle={"lineHeight": "1.35", "paddingTop": "6px", "paddingBottom": "6px"}),
-]
+def _table_columns(money: MoneyFormat = GBP) -> list[dict]:
+    """The table's columns, money headers in the tenant's currency."""
+    return [
+        column("segment", "Segment", minWidth=150, maxWidth=170, pinned="left", filter=False),
+        column("customers", "Customers", "int", minWidth=100, maxWidth=115, **_HEADER),
+        column("share", "Share of customers", "pct", minWidth=100, maxWidth=115, **_HEADER),
+        column("revenue_share", "Share of revenue", "pct", minWidth=100, maxWidth=115, **_HEADER),
+        column("mean_recency", "Mean recency (days)", "float", valueFormatter=_ONE_DECIMAL, minWidth=95,
+               maxWidth=120, **_HEADER),
+        column("mean_frequency", "Mean orders", "float", valueFormatter=_ONE_DECIMAL, minWidth=95, maxWidth=110,
+               **_HEADER),
+        column("mean_monetary", money.label("Mean net revenue"), "money", minWidth=112, maxWidth=125, **_HEADER),
+        column("description", "What it means · suggested action", flex=4, minWidth=280, wrapText=True,
+               autoHeight=True, sortable=False, filter=False,
+               cellStyle={"lineHeight": "1.35", "paddingTop": "6px", "paddingBottom": "6px"}),
+    ]
 
 
 # --------------------------------------------------------------------------

@@ -40,7 +40,7 @@ PAGE_ID = "value"
 PATH = "/value"
 OPTIONS = {"scale": ("log", "clip")}
 CLIP_QUANTILE = 0.99
-#: Log scale: CLVs below this (£) share the first bar.
+#: Log scale: CLVs below this (in the currency) share the first bar.
 LOG_FLOOR = 1.0
 BINS = 40
 #: P(alive) grid: frequencies 0..N with N the 95th percentile of customers' repeat purchase days,
@@ -63,10 +63,10 @@ def _valued(view: View) -> pd.DataFrame:
 
 VALUE_LIST = customer_list(
     "value", "Customers by predicted value",
-    (Column("clv_12m", "CLV 12m £", "money"), Column("clv_tier", "CLV tier"),
+    (Column("clv_12m", "CLV 12m", "money"), Column("clv_tier", "CLV tier"),
      Column("p_alive", "P(alive)", "pct"), Column("expected_orders_90d", "Exp. orders 90 days", "float"),
-     Column("expected_order_value", "Exp. order value £", "money"), Column("frequency", "Orders", "int"),
-     Column("recency", "Recency (days)", "int"), Column("monetary", "Net revenue £", "money"),
+     Column("expected_order_value", "Exp. order value", "money"), Column("frequency", "Orders", "int"),
+     Column("recency", "Recency (days)", "int"), Column("monetary", "Net revenue", "money"),
      Column("segment", "Segment"), Column("country", "Country")),
     rows=_valued, default_sort=(("clv_12m", "desc"),), needs_models=True,
 )
@@ -132,7 +132,7 @@ def _parameters(view: View) -> html.Div:
         groups.append(("Gamma-Gamma: value per purchase", [
             ("p", f"{gg['p']:.4g}", "shape of the spend per purchase"),
             ("q", f"{gg['q']:.4g}", "shape of the customers' mean spend"),
-            ("v", view.money(gg["v"]), "scale of the customers' mean spend (£)"),
+            ("v", view.money(gg["v"]), f"scale of the customers' mean spend ({view.money.symbol})"),
             ("Mean purchase value", view.money(clv.population_mean_order_value), "p v / (q - 1), one-time customers"),
             ("Frequency-value correlation", f"{clv.freq_monetary_corr:.2f}", "should be near 0"),
             ("Value cap", view.money(clv.monetary_cap) if clv.monetary_cap is not None else "none",
