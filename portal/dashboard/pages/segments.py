@@ -203,8 +203,8 @@ def update_migration(view: View):
     note = (f"{moved:,} customers: {new:,} first ordered in the period; "
             f"{percent(stayed)} of the earlier customers kept their segment.")
     if options["migration"] == "matrix":
-        return migration_matrix(migration, options["migration_value"]), note
-    figure, dropped = migration_sankey(migration, options["migration_value"])
+        return migration_matrix(migration, options["migration_value"], view.money), note
+    figure, dropped = migration_sankey(migration, options["migration_value"], view.money)
     if dropped:
         note += f" {dropped:,} moves with zero or negative revenue in the period are not drawn."
     return figure, note
@@ -221,8 +221,8 @@ def update_distributions(view: View):
     customers = view.selected_customers
     if customers.empty:
         return message_figure(NO_MATCH_NARROW, height=340), message_figure(NO_MATCH_NARROW, height=340), ""
-    boxes, note = rfm_boxes(customers, show=options["outliers"] == "show")
-    return rfm_histograms(customers, log=options["scale"] == "log"), boxes, note
+    boxes, note = rfm_boxes(customers, show=options["outliers"] == "show", money=view.money)
+    return rfm_histograms(customers, log=options["scale"] == "log", money=view.money), boxes, note
 
 
 # --------------------------------------------------------------------------

@@ -32,6 +32,8 @@ from portal.dashboard.components.tables import small_table
 from portal.dashboard.components.value_figures import FIGURE_HEIGHT, histogram_figure
 from portal.dashboard.components.help import help_points
 from portal.dashboard.customer_lists import Column, customer_list
+from portal.dashboard.components.drill import drill_on
+from portal.dashboard.drilldown import drill_link
 from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
 from portal.platform.tenancy import current_context
@@ -189,8 +191,14 @@ def update_distribution(view: View):
         note = f"{above:,} customers above {view.money(cap)} counted in the last bar" if above else ""
     if hist.empty:
         return message_figure(NO_MATCH, height=FIGURE_HEIGHT)
+    def link(low, high, last):
+        return drill_link(view.filters, PATH, field="clv_12m", min=low, max=high, last="1" if last else None)
+
     return histogram_figure(hist, log, starts, note, first_open=log and bool(note),
-                             last_open=not log and bool(note))
+                            last_open=not log and bool(note), money=view.money, link=link)
+
+
+drill_on("value-distribution")
 
 
 # --------------------------------------------------------------------------
