@@ -145,7 +145,7 @@ def test_saved_view_is_opened_by_a_colleague_but_not_by_another_tenant(manager, 
         assert "Alpha Stores" not in stranger.page.content()
         assert stranger.page.inner_text("#nav-tenant") == "Beta Trading"
         assert stranger.page.query_selector("#no-match, #cohorts-heatmap") is not None
-        csv = stranger.page.evaluate("fetch('/export/segments.csv').then(r => r.text())")
+        csv = stranger.page.evaluate("fetch('/export/segments.csv?raw=1').then(r => r.text())")
         beta = pd.read_csv(io.StringIO(csv), dtype={"customer_id": str})
         assert set(beta["country"]) <= {"Germany", "Netherlands"}
     finally:

@@ -154,8 +154,8 @@ def update_scatter(view: View):
     else:
         note = f"All {len(points):,} {scope} are drawn."
     if options["view"] == "3d":
-        return scatter_3d(shown, clusters.profiles), note
-    return scatter_2d(shown, clusters.profiles, pca=options["axes"] == "pca"), note
+        return scatter_3d(shown, clusters.profiles, view.money), note
+    return scatter_2d(shown, clusters.profiles, pca=options["axes"] == "pca", money=view.money), note
 
 
 # --------------------------------------------------------------------------

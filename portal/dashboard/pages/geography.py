@@ -27,6 +27,7 @@ from analytics.selection import select_customers, select_lines
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view
 from portal.dashboard.money import GBP, MoneyFormat
+from portal.dashboard.components.palette import SELECTED_BACKGROUND
 from portal.dashboard.components.figures import count, message_figure, percent
 from portal.dashboard.components.page import (
     canonical_query,
@@ -123,7 +124,7 @@ def _country_grid(money: MoneyFormat = GBP):
     grid = data_grid("geography-table", _table_columns(money), page_size=20)
     grid.getRowId = "params.data.country"  # cellClicked then carries the country as rowId
     grid.getRowStyle = {"styleConditions": [
-        {"condition": "params.data.selected", "style": {"backgroundColor": "#fde7d9", "fontWeight": "600"}},
+        {"condition": "params.data.selected", "style": {"backgroundColor": SELECTED_BACKGROUND, "fontWeight": "600"}},
     ]}
     return grid
 

@@ -137,7 +137,7 @@ def _profile(view: View, wanted: str, row: pd.Series) -> html.Div:
         dbc.Row(facts),
         dbc.Row(_model_cards(view, row)),
         dbc.Row([
-            dbc.Col(panel("Order history", dcc.Graph(id="profile-timeline", figure=timeline_figure(invoices),
+            dbc.Col(panel("Order history", dcc.Graph(id="profile-timeline", figure=timeline_figure(invoices, view.money),
                                                      config={"displaylogo": False},
                                                      style={"height": f"{TIMELINE_HEIGHT}px"}),
                           subtitle="Orders sized by value; returns as x below zero"), lg=7),

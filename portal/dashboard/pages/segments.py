@@ -22,7 +22,8 @@ from analytics.migration import NOT_YET_CUSTOMER, SegmentMigration
 from analytics.rfm import SEGMENT_ORDER
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view
-from portal.dashboard.components.figures import OKABE_ITO, message_figure, percent, themed
+from portal.dashboard.components.palette import INK, MEASURE
+from portal.dashboard.components.figures import message_figure, percent, themed
 from portal.dashboard.components.page import (
     canonical_query,
     open_view,
@@ -240,13 +241,13 @@ def update_concentration(view: View):
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="Equality", line={"color": "#999999", "dash": "dash"},
                        hoverinfo="skip")
     figure.add_scatter(x=lorenz["customer_share"], y=lorenz["revenue_share"], mode="lines", name="Lorenz curve",
-                       line={"color": OKABE_ITO[0], "width": 2.5}, fill="tonexty", fillcolor=rgba(OKABE_ITO[0], 0.12),
+                       line={"color": MEASURE, "width": 2.5}, fill="tonexty", fillcolor=rgba(MEASURE, 0.12),
                        hovertemplate=("The smallest %{x:.0%} of customers<br>bring %{y:.1%} of net revenue"
                                       "<extra></extra>"))
     top = [(0.01, "top_1pct_share", "Top 1%"), (0.10, "top_10pct_share", "Top 10%"),
            (0.20, "top_20pct_share", "Top 20%")]
     figure.add_scatter(x=[1 - share for share, _, _ in top], y=[1 - stats[key] for _, key, _ in top],
-                       mode="markers", name="Top customers", marker={"color": OKABE_ITO[5], "size": 8},
+                       mode="markers", name="Top customers", marker={"color": INK, "size": 8},
                        customdata=[[label, stats[key]] for _, key, label in top],
                        hovertemplate="%{customdata[0]} of customers: %{customdata[1]:.1%} of revenue<extra></extra>")
     lines = [f"<b>Gini {stats['gini']:.2f}</b>"] + [f"{label} of customers: {percent(stats[key])} of revenue"

@@ -19,7 +19,8 @@ from analytics.clv import TIER_CUTS, p_alive_grid
 from analytics.distributions import histogram
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view, profile_form
-from portal.dashboard.components.figures import OKABE_ITO, SEQUENTIAL, message_figure, themed
+from portal.dashboard.components.palette import INK, MEASURE, REFERENCE
+from portal.dashboard.components.figures import SEQUENTIAL, message_figure, themed
 from portal.dashboard.components.page import (
     canonical_query,
     open_view,
@@ -258,11 +259,11 @@ def update_holdout(view: View):
     labels = [f"{b}" for b in buckets.index]
     figure = go.Figure()
     bg, naive = val.metrics["bgnbd"], val.metrics["naive"]
-    for column_name, name, colour in (("actual", "Actual", OKABE_ITO[7]),
+    for column_name, name, colour in (("actual", "Actual", INK),
                                       ("predicted", f"BG/NBD (MAE {bg['mae']:.2f}, r {bg['correlation']:.2f})",
-                                       OKABE_ITO[0]),
+                                       MEASURE),
                                       ("baseline", f"Naive (MAE {naive['mae']:.2f}, r {naive['correlation']:.2f})",
-                                       OKABE_ITO[1])):
+                                       REFERENCE)):
         figure.add_bar(x=labels, y=buckets[column_name], name=name, marker_color=colour,
                        customdata=buckets["customers"],
                        hovertemplate=f"{name.split(' (')[0]}: %{{y:.2f}} purchase days per customer"
