@@ -106,6 +106,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     services.dash = dash_app
     init_security(server, settings, dash_app)
     init_callback_guard(server)
+    # the composition root imports the layers it wires together when the app is built
+    from .dashboard.components.invitations import register_invite
+    from .digests import init_digests
+    from .platform.account_mail import init_account_mail
+
+    init_digests(server)  # e-mail digests: unsubscribe route, send-digests, beat task, Saved views section
+    init_account_mail(server)  # invitations and password resets by e-mail
+    register_invite(dash_app)
     # Dash's first-request set-up (script registry, page router), now: Dash does it
     # lazily in ``before_request`` and marks it done before it is finished, so under a
     # threaded server (gunicorn gthread) the browser's parallel script requests to a

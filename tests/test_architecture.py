@@ -2,6 +2,7 @@
 
     entry points   portal.worker (Celery), portal.fit (detached fitting), portal.startup (dev start-up)
     app            portal (create_app), portal.cli
+    digests        portal.digests.*     e-mail digests: render, charts, delivery, unsubscribe route
     dashboard      portal.dashboard.*   filters, view, lists, exports, layout, components/, pages/
     data           portal.data.*        storage, imports, cache, results, jobs, background, seed
     platform       portal.platform.*    config, db, models, accounts, auth, tenancy, security, ...
@@ -27,6 +28,7 @@ LAYERS = [  # lowest first; a module belongs to the last entry that matches it
     ("platform", ("portal.platform",)),
     ("data", ("portal.data",)),
     ("dashboard", ("portal.dashboard",)),
+    ("digests", ("portal.digests",)),
     ("app", ("portal", "portal.cli")),
     ("entry points", ("portal.worker", "portal.fit", "portal.startup")),
 ]

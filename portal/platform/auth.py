@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 INVALID_LOGIN = "Invalid email or password."
 PUBLIC_ENDPOINTS = frozenset({"login", "healthz"})
+#: Signed e-mail links (digest unsubscribe, invitation and reset) and "forgot password": no login.
+PUBLIC_ENDPOINTS |= {"digests.unsubscribe", "account.forgot", "account.set_password"}
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
 API_PREFIXES = ("/_dash-", "/_reload-hash", "/api/", "/export")
 

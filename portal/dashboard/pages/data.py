@@ -26,6 +26,7 @@ from portal.dashboard.components.datasets import (
     report_view,
 )
 from portal.data.imports import import_dataset
+from portal.dashboard.components.invitations import invite_controls
 from portal.dashboard.layout import forbidden
 from portal.platform.models import ROLES
 from portal.platform.tenancy import RoleRequired, check_role, current_context
@@ -89,6 +90,7 @@ def layout(**_query):
                 dbc.Col(dbc.Button("Add user", id="add-user", color="primary"), md=2),
             ], className="g-2 mt-3"),
             html.Div(id="users-status", className="mt-2"),
+            invite_controls(),
         ]),
         dcc.Interval(id="data-refresh", interval=3000),
     ])

@@ -18,6 +18,7 @@ from portal.platform.accounts import AccountError
 from portal.dashboard.components.tables import column, data_grid
 from portal.dashboard.filters import Filters
 from portal.platform.tenancy import current_context
+from portal.dashboard.components import digests as digests_ui
 
 dash.register_page(__name__, path="/views", name="Saved views", title="Saved views · Customer analytics", order=85)
 
@@ -64,6 +65,7 @@ def layout(**_query):
         editing,
         html.Div(id="views-status", className="mt-2 small"),
         dcc.Store(id="views-refresh"),
+        digests_ui.section(ctx),
     ])
 
 

@@ -7,6 +7,7 @@ from alembic import context
 from portal.platform.config import Settings
 from portal.platform.db import make_engine
 from portal.platform.models import Base
+import portal.platform.mail_models  # noqa: F401,E402 - tables of migration 0005_digests
 
 config = context.config
 target_metadata = Base.metadata

@@ -8,11 +8,12 @@ from alembic.migration import MigrationContext
 from portal_testlib import make_settings
 from sqlalchemy import inspect
 
+import portal.platform.mail_models  # noqa: F401 - the digests' tables are part of the metadata
 from portal.platform import db
 from portal.platform.models import Base
 
 TABLES = {"tenants", "users", "saved_views", "audit_log", "datasets", "dataset_payloads", "dataset_results",
-          "alembic_version"}
+          "digest_subscriptions", "digest_sends", "account_tokens", "alembic_version"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
