@@ -110,3 +110,55 @@ window.dash_clientside.portal.filtersToUrl = function (start, end, countries, se
     var next = canonical(values);
     return next === canonical(before) ? window.dash_clientside.no_update : next;
 };
+/* Open or close a collapsed block (the phone's filter controls). */
+window.dash_clientside.portal.toggle = function (clicks, isOpen) {
+    return !isOpen;
+};
+/* Drill-down by a clicked label (a treemap tile): /customers with the current global
+   filters, the label as the filter `key`, and where the click came from. */
+["segment", "country"].forEach(function (key) {
+    window.dash_clientside.portal["drillBy_" + key] = function (clickData, keys) {
+        if (!clickData || !clickData.points || !clickData.points.length) {
+            return window.dash_clientside.no_update;
+        }
+        var label = clickData.points[0].label || clickData.points[0].id;
+        if (typeof label !== "string" || !label) {
+            return window.dash_clientside.no_update;
+        }
+        var current = new URLSearchParams(window.location.search);
+        var out = new URLSearchParams();
+        (keys || []).forEach(function (k) {
+            if (k === key) { out.append(k, label); return; }
+            current.getAll(k).forEach(function (v) { out.append(k, v); });
+        });
+        out.append("from", window.location.pathname);
+        return "/customers?" + out.toString();
+    };
+});
+/* Drill-down from a cohort heatmap cell ("Jan 2022", month n): dcc.Graph leaves a heatmap
+   point's customdata out of clickData, so the cell is read from its axes.  A click on the
+   cohort-size bars carries its link in customdata (drillTo). */
+window.dash_clientside.portal.drillBy_cohort = function (clickData, keys) {
+    if (!clickData || !clickData.points || !clickData.points.length) {
+        return window.dash_clientside.no_update;
+    }
+    var point = clickData.points[0];
+    var link = window.dash_clientside.portal.drillTo(clickData);
+    if (link !== window.dash_clientside.no_update) {
+        return link;
+    }
+    var months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    var parts = String(point.y || "").split(" ");
+    var month = months.indexOf(parts[0]);
+    if (month < 0 || !/^[0-9]{4}$/.test(parts[1] || "") || typeof point.x !== "number" || point.z === null
+        || point.z === undefined || isNaN(point.z)) {
+        return window.dash_clientside.no_update;
+    }
+    var current = new URLSearchParams(window.location.search);
+    var out = new URLSearchParams();
+    (keys || []).forEach(function (k) { current.getAll(k).forEach(function (v) { out.append(k, v); }); });
+    out.append("cohort", parts[1] + "-" + (month < 9 ? "0" : "") + (month + 1));
+    out.append("period", String(point.x));
+    out.append("from", window.location.pathname);
+    return "/customers?" + out.toString();
+};

@@ -53,7 +53,7 @@ class Session:
         self.problems: list[str] = []
         self.page.on("console", lambda m: self.problems.append(f"{m.type}: {m.text}")
                      if m.type in ("error", "warning") and not _benign(m.text) else None)
-        self.page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
+        self.page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e} {getattr(e, 'stack', '')[:300]}"))
         self.url = server.url
         self.page.goto(self.url + "/login")
         self.page.fill("#email", email)
@@ -129,6 +129,7 @@ THIRD_PARTY_EXCLUSIONS = {
     "scrollable-region-focusable", "color-contrast", "aria-hidden-focus", "nested-interactive",
     "aria-input-field-name", "aria-toggle-field-name", "label", "button-name", "aria-command-name",
     "empty-table-header", "list", "listitem", "link-name", "select-name", "aria-valid-attr-value",
+    "aria-prohibited-attr", "aria-allowed-attr",
 }
 
 

@@ -171,3 +171,36 @@ def test_axe_finds_no_serious_violation_in_our_markup(manager):
     assert problems == {}
     # what axe reports inside Plotly and AG Grid is listed, with reasons, in docs/ACCESSIBILITY.md
     assert found_inside_components <= THIRD_PARTY_EXCLUSIONS, found_inside_components - THIRD_PARTY_EXCLUSIONS
+
+
+def test_clicks_on_chart_marks_open_their_customers(manager, reference):
+    """A real click on a treemap tile, a cohort cell and a product bar; whichever mark the
+    click lands on, the list holds the customers analytics puts behind it."""
+    cleaned, rfm = reference
+    page = manager.page
+    manager.open(f"/segments?{FILTERS.split('&')[0]}", PAGES["/segments"][1])
+    page.locator("#segments-treemap text", has_text="Hibernating").first.click(force=True)
+    page.wait_for_url("**/customers?**segment=Hibernating**", timeout=20000)
+    assert _query(page.url)["country"] == ["France"] and _query(page.url)["from"] == ["/segments"]
+    expected = int(((rfm["country"] == "France") & (rfm["segment"] == "Hibernating")).sum())
+    assert count_of(grid_count(page)) == expected
+
+    manager.open("/cohorts", PAGES["/cohorts"][1])
+    box = page.locator("#cohorts-heatmap .nsewdrag").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.08, box["y"] + box["height"] * 0.06)  # an early cohort, month 1-2
+    page.wait_for_url("**/customers?cohort=**", timeout=20000)
+    query = _query(page.url)
+    cohorts = cohort_table(cleaned.lines, cleaned.snapshot_date).set_index(["cohort", "period"])
+    import pandas as pd
+
+    cell = cohorts.loc[(pd.Timestamp(query["cohort"][0] + "-01"), int(query["period"][0]))]
+    assert count_of(grid_count(page)) == int(cell["active_customers"] if int(query["period"][0]) else
+                                             cell["cohort_size"])
+
+    manager.open("/products", PAGES["/products"][1])
+    page.locator("#products-top .bars path").last.click(force=True)  # the top bar (drawn last)
+    page.wait_for_url("**/customers?product=**", timeout=20000)
+    product = _query(page.url)["product"][0]
+    products = product_summary(cleaned.lines, cleaned.snapshot_date)
+    assert count_of(grid_count(page)) == int(products.loc[product, "customers"])
+    assert manager.problems == []

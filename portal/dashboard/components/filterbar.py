@@ -63,7 +63,12 @@ def filter_bar(filters: Filters, options: dict[str, Any], *, path: str, extra: A
                          id="filter-clear"),
                 xs="auto", className="d-flex align-items-center"),
     ], className="g-2 align-items-center")
-    body = [controls, applied(filters, path, page_query, high)]
+    count = len(chips(filters))
+    toggle = html.Button(f"Filters{f' ({count} applied)' if count else ''}", id="filter-toggle", type="button",
+                         className="btn btn-outline-secondary btn-sm w-100 d-md-none mb-2")
+    # on phones the controls fold away behind "Filters"; the chips below stay in sight
+    body = [toggle, dbc.Collapse(controls, id="filter-controls", is_open=False, className="d-md-block"),
+            applied(filters, path, page_query, high)]
     if extra is not None:
         body.append(html.Div(extra, className="mt-2"))
     return dbc.Card(dbc.CardBody(body, className="py-2"), className="mb-3 shadow-sm", id="filter-bar")
@@ -107,6 +112,11 @@ def _day(value: object) -> date | None:
 
 def register(app) -> None:
     """The callbacks that turn filter and page-option changes into a new URL."""
+    app.clientside_callback(
+        ClientsideFunction(namespace="portal", function_name="toggle"),
+        Output("filter-controls", "is_open"), Input("filter-toggle", "n_clicks"), State("filter-controls", "is_open"),
+        prevent_initial_call=True,
+    )
 
     # in the browser: a filter change costs no request of its own (portal.js filtersToUrl
     # builds the same canonical query as build_query); the page then renders from the URL

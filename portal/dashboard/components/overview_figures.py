@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from ..money import GBP, MoneyFormat
 from .drill import CLICK_HINT
 from .figures import message_figure, themed
-from .palette import GUESTS, INK, MEASURE, NEW, PARTIAL_LABEL, PARTIAL_PATTERN, REFERENCE, rgba
+from .palette import GUESTS, INK, MEASURE, NEW, PARTIAL_LABEL, PARTIAL_OPACITY, REFERENCE, rgba
 from .states import NO_MATCH
 
 #: Trend series: column -> (legend name, colour).
@@ -45,7 +45,7 @@ def trend_figure(monthly: pd.DataFrame, *, partial: list[pd.Timestamp], money: M
         if column == "revenue_guests" and not guests:
             continue
         figure.add_bar(x=monthly["month"], y=monthly[column], name=name, marker_color=colour,
-                       marker_pattern={**PARTIAL_PATTERN, "shape": ["/" if p else "" for p in is_partial]},
+                       marker_opacity=[PARTIAL_OPACITY if p else 1.0 for p in is_partial],
                        hovertemplate="%{x|%b %Y}: " + money.hover("y") + "<extra>" + name + "</extra>")
     figure.add_scatter(x=monthly["month"], y=monthly["orders"], name="Orders", yaxis="y2", mode="lines+markers",
                        line={"color": INK, "width": 1.5}, marker={"size": 5},
@@ -60,7 +60,8 @@ def trend_figure(monthly: pd.DataFrame, *, partial: list[pd.Timestamp], money: M
         barmode="relative", margin={"l": 70, "r": 60, "t": 24, "b": 40},
         yaxis=money.axis(title=money.label("Net revenue"), automargin=True),
         yaxis2={"title": "Orders", "overlaying": "y", "side": "right", "showgrid": False, "rangemode": "tozero",
-                "tickformat": ",d", "automargin": True},
+                "tickformat": ",", "tickmode": "auto", "nticks": 6, "automargin": True},
+        xaxis={"tickformat": "%b %Y", "nticks": 8, "automargin": True},
         legend={"orientation": "h", "y": -0.15, "x": 0},
     )
     return themed(figure, height=340)
@@ -88,5 +89,6 @@ def bar_figure(table: pd.DataFrame, value: str, labels: list[str], *, money: Mon
         text=[money(v, 0) for v in values], textposition="auto", insidetextanchor="end",
         hovertemplate="%{customdata[0]}: " + money.hover("x") + (CLICK_HINT if links else "") + "<extra></extra>"))
     figure.update_layout(margin={"l": 10, "r": 20, "t": 10, "b": 45}, yaxis={"automargin": True},
-                         xaxis=money.axis(title=money.label("Net revenue"), rangemode="tozero"))
+                         xaxis=money.axis(title=money.label("Net revenue"), rangemode="tozero", nticks=4,
+                                          automargin=True))
     return themed(figure, height=340)

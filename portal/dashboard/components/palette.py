@@ -19,7 +19,8 @@ name               colour       meaning (and only this)
 ``RISK_COLOURS``   vermillion,  churn risk bands high / medium / low; the two
                    orange,      oranges mean risk and nothing else
                    green
-``PARTIAL``        hatching     a period the data covers only in part
+``PARTIAL``        faded +      a period the data covers only in part (bars at
+                   "partial"    ``PARTIAL_OPACITY``, labelled "partial" or "*")
 =================  ===========  ==============================================
 
 Categorical dimensions get their own sets, keyed by name in every legend and
@@ -72,6 +73,7 @@ DIVERGING = "PuOr"
 #: Plotly bar pattern of a partial period (hatched) and the word used in labels.
 PARTIAL_PATTERN = {"shape": "/", "fgcolor": "#ffffff", "size": 6, "solidity": 0.35}
 PARTIAL_LABEL = "partial"
+PARTIAL_OPACITY = 0.45
 
 #: The default colour cycle of the template: the meanings above, in order of use.
 COLOURWAY = [MEASURE, NEW, INK, RETURNS, REFERENCE]

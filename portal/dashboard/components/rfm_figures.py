@@ -21,7 +21,7 @@ from .palette import INK, MEASURE, REFERENCE, SEGMENT_COLOURS, UNKNOWN_SEGMENT
 
 #: The RFM columns drawn as distributions: column -> (title, axis title, hover format).
 FEATURES: dict[str, tuple[str, str, str]] = {
-    "recency": ("Recency", "Days since the last order", "%{y:,.0f} days"),
+    "recency": ("Recency", "Days", "%{y:,.0f} days since the last order"),
     "frequency": ("Frequency", "Orders", "%{y:,.0f} orders"),
     "monetary": ("Monetary", "Net revenue (¤)", "¤%{y:,.2f}"),  # ¤: the tenant's currency symbol
 }
@@ -161,8 +161,8 @@ def rfm_histograms(customers: pd.DataFrame, *, log: bool, money: MoneyFormat = G
                            "%{y:,} customers (%{customdata[2]:.1%})<extra></extra>"),
             row=1, col=i,
         )
-        figure.update_xaxes(title_text=axis + (" (log scale)" if log else ""), type="log" if log else "linear",
-                            **_axis_numbers(feature, log, money), row=1, col=i)
+        figure.update_xaxes(title_text=axis + (", log" if log else ""), type="log" if log else "linear",
+                            nticks=5, **_axis_numbers(feature, log, money), row=1, col=i)
     figure.update_yaxes(title_text="Customers", row=1, col=1)
     if notes:  # below the axis titles, inside the figure's own margin (never cut)
         figure.add_annotation(text="; ".join(notes) + ".", x=0, y=0, yshift=-62, xref="paper", yref="paper",
@@ -196,7 +196,8 @@ def rfm_boxes(customers: pd.DataFrame, *, show: bool, money: MoneyFormat = GBP) 
                 customdata=np.asarray(flagged.index, dtype=object), showlegend=False,
                 hovertemplate=f"Customer %{{customdata}}: {hover}<extra>outlier</extra>", row=1, col=i,
             )
-        figure.update_yaxes(title_text=axis, **_axis_numbers(feature, False, money), row=1, col=i)
+        figure.update_yaxes(title_text=axis, title_standoff=4, nticks=6, **_axis_numbers(feature, False, money),
+                            row=1, col=i)
     figure.update_xaxes(showticklabels=False)
     figure.update_layout(margin={"l": 60, "r": 20, "t": 30, "b": 20})
     total = "; ".join(counts)

@@ -101,6 +101,6 @@ def update_cohorts(view: View):
             curve_figure(view.retention_curve(), metric, view.money))
 
 
-drill_on("cohorts-heatmap")
+drill_on("cohorts-heatmap", key="cohort")
 
 

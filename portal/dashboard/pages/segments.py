@@ -42,7 +42,6 @@ from portal.dashboard.components.rfm_figures import (
 from portal.dashboard.components.states import NO_MATCH_NARROW
 from portal.dashboard.components.tables import column, data_grid
 from portal.dashboard.components.drill import drill_on
-from portal.dashboard.drilldown import drill_link
 from portal.dashboard.components.segments_figures import grid_figure, treemap
 from portal.dashboard.components.help import help_points
 from portal.dashboard.customer_lists import Column, customer_list
@@ -178,8 +177,7 @@ def update_segments(view: View):
     if view.selected_customers.empty:
         return message_figure(NO_MATCH_NARROW, height=420), [], message_figure(NO_MATCH_NARROW, height=420)
     summary = _summary(view)
-    links = {segment: drill_link(view.filters, PATH, segment=segment) for segment in summary.index}
-    return treemap(summary, view.money, links), _table_rows(summary), grid_figure(_score_grid(view))
+    return treemap(summary, view.money, clickable=True), _table_rows(summary), grid_figure(_score_grid(view))
 
 
 def _table_rows(summary: pd.DataFrame) -> list[dict]:
@@ -263,7 +261,7 @@ def update_concentration(view: View):
     return themed(figure, height=374)
 
 
-drill_on("segments-treemap")
+drill_on("segments-treemap", key="segment")
 
 
 # --------------------------------------------------------------------------
