@@ -51,7 +51,7 @@ RANGE_FIELDS: dict[str, tuple[str, str]] = {
 }
 DRILL_KEYS = ("cohort", "period", "product", "cluster", "field", "min", "max", "last", "q", "from")
 MAX_SEARCH = 64
-_SAFE = re.compile(r"[^A-Za-z0-9]+")
+_SAFE = re.compile(r"[^A-Za-z0-9.-]+")
 
 
 @dataclass(frozen=True)

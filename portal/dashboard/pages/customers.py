@@ -12,6 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from portal.dashboard.components.customerlist import customer_list_view
+from portal.dashboard.components.help import help_points
 from portal.dashboard.money import money_format
 from portal.dashboard.components.page import open_view, page_frame
 from portal.dashboard.customer_lists import Column, customer_list
@@ -26,13 +27,8 @@ PAGE_ID = "customers"
 dash.register_page(__name__, path=PATH, name="Customers", title="Customers · Customer analytics", order=90,
                    hidden=True)
 
-HOW_TO = [
-    "The customers behind the chart mark you clicked, within the filters shown above; "
-    "the top bar's search lists the customer ids that contain the text you typed.",
-    "Click a row to open the customer's profile. Managers can export the list as CSV.",
-    "**Recency**: days from the last order to the snapshot. **Orders**: distinct orders. "
-    "**Net revenue**: sales minus returns.",
-]
+#: "How to read this": the points of customers.md beside this module.
+HOW_TO = help_points(__file__)
 
 DRILL_LIST = customer_list(
     "customers", "Customers",
