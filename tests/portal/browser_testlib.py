@@ -93,9 +93,9 @@ def screenshot(page, name: str, folder: Path) -> None:
 
 def grid_count(page) -> str:
     """The text of the first customer list's count ("1,234 customers") once it has one."""
-    wait_until(page, "(document.querySelector('[id*=\"grid-count\"]') || {innerText: ''})"
-                     ".innerText.includes('customer')")
-    return page.locator('[id*="grid-count"]').first.inner_text()
+    expression = "(document.querySelector('[id*=\"grid-count\"]') || {innerText: ''}).innerText"
+    wait_until(page, expression + ".includes('customer')")
+    return page.evaluate(expression)
 
 
 #: Elements whose right edge passes the viewport (a grid's or a chart's own scrolled

@@ -173,6 +173,11 @@ def test_axe_finds_no_serious_violation_in_our_markup(manager):
     assert found_inside_components <= THIRD_PARTY_EXCLUSIONS, found_inside_components - THIRD_PARTY_EXCLUSIONS
 
 
+def _customers_page(page) -> None:
+    page.wait_for_selector("#customers-drill", timeout=30000)
+    settled(page)
+
+
 def test_clicks_on_chart_marks_open_their_customers(manager, reference):
     """A real click on a treemap tile, a cohort cell and a product bar; whichever mark the
     click lands on, the list holds the customers analytics puts behind it."""
@@ -181,6 +186,7 @@ def test_clicks_on_chart_marks_open_their_customers(manager, reference):
     manager.open(f"/segments?{FILTERS.split('&')[0]}", PAGES["/segments"][1])
     page.locator("#segments-treemap text", has_text="Hibernating").first.click(force=True)
     page.wait_for_url("**/customers?**segment=Hibernating**", timeout=20000)
+    _customers_page(page)
     assert _query(page.url)["country"] == ["France"] and _query(page.url)["from"] == ["/segments"]
     expected = int(((rfm["country"] == "France") & (rfm["segment"] == "Hibernating")).sum())
     assert count_of(grid_count(page)) == expected
@@ -189,6 +195,7 @@ def test_clicks_on_chart_marks_open_their_customers(manager, reference):
     box = page.locator("#cohorts-heatmap .nsewdrag").first.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.08, box["y"] + box["height"] * 0.06)  # an early cohort, month 1-2
     page.wait_for_url("**/customers?cohort=**", timeout=20000)
+    _customers_page(page)
     query = _query(page.url)
     cohorts = cohort_table(cleaned.lines, cleaned.snapshot_date).set_index(["cohort", "period"])
     import pandas as pd
@@ -200,6 +207,7 @@ def test_clicks_on_chart_marks_open_their_customers(manager, reference):
     manager.open("/products", PAGES["/products"][1])
     page.locator("#products-top .bars path").last.click(force=True)  # the top bar (drawn last)
     page.wait_for_url("**/customers?product=**", timeout=20000)
+    _customers_page(page)
     product = _query(page.url)["product"][0]
     products = product_summary(cleaned.lines, cleaned.snapshot_date)
     assert count_of(grid_count(page)) == int(products.loc[product, "customers"])
