@@ -49,8 +49,8 @@ def bars_figure(summary: pd.DataFrame, metric: str, scale: str, selected: set[st
     note = " (* not on the map)" if table["iso3"].isna().any() else ""
     figure.update_layout(
         xaxis={"title": f"{money.label(label) if is_money else label}{', log scale' if scale == 'log' else ''}{note}",
-               "type": "log" if scale == "log" else "linear", "tickprefix": unit,
-               "tickformat": ",.0f" if is_money else ",d"},
+               "type": "log" if scale == "log" else "linear", "tickprefix": unit, "showtickprefix": "all",
+               "tickformat": ",.0f" if is_money else ",d", "nticks": 4, "exponentformat": "none"},
         yaxis={"automargin": True, "type": "category"}, margin={"l": 10, "r": 20, "t": 10}, clickmode="event",
     )
     return themed(figure, height=MAP_HEIGHT)

@@ -97,7 +97,7 @@ def _body(view: View) -> html.Div:
                           subtitle="Click a country to filter every page to it; click it again to clear."),
                     lg=7 if european else 12),
             dbc.Col(panel(f"Countries ranked by {label.lower()}", graph("geography-bars", height=MAP_HEIGHT),
-                          subtitle="Every country, mapped or not; selected ones in orange."), lg=5 if european else 12),
+                          subtitle="Every country, mapped or not; selected ones in indigo."), lg=5 if european else 12),
         ]),
         panel("Countries", _country_grid(view.money),
               subtitle=f"Click a row to filter to that country (selected ones highlighted). {new_rule(view)}"),
