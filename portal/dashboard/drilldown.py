@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -168,8 +168,6 @@ def drill_link(filters: Filters, origin: str | None = None, **marks: Any) -> str
 
 
 def _with(filters: Filters, key: str, value: str) -> Filters:
-    from dataclasses import replace
-
     name = {"country": "countries", "segment": "segments", "risk": "risk_bands", "tier": "clv_tiers"}[key]
     return replace(filters, **{name: (value,)})
 

@@ -9,9 +9,10 @@ the logged-in user's own tenant.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from datetime import date
+from dataclasses import dataclass, fields, replace
+from datetime import date, timedelta
 from urllib.parse import parse_qs, urlencode
 
 #: Query-string key -> Filters field; the key is what appears in links.
@@ -106,8 +107,6 @@ FILTER_LABELS: dict[str, str] = {"countries": "Country", "segments": "Segment", 
 
 def without(filters: Filters, name: str, value: str | None = None) -> Filters:
     """``filters`` with one value of ``name`` removed (``"dates"``: both dates)."""
-    from dataclasses import replace
-
     if name == "dates":
         return replace(filters, start=None, end=None)
     return replace(filters, **{name: tuple(v for v in getattr(filters, name) if v != value)})
@@ -130,8 +129,6 @@ def date_presets(last_day: date | None) -> list[tuple[str, date | None, date | N
     Relative to the data, not to today: the log of a shop may end months ago."""
     if last_day is None:
         return []
-    from datetime import timedelta
-
     quarter_start = date(last_day.year, 3 * ((last_day.month - 1) // 3) + 1, 1)
     return [
         ("Last 30 days", last_day - timedelta(days=29), last_day),
@@ -147,8 +144,6 @@ def file_slug(filters: Filters, max_length: int = 80) -> str:
     """The filters for a file name: ``2011-01-01_2011-06-30-France-Champions`` ("all" when none).
 
     Only ASCII letters, digits, ``-`` and ``_`` survive (values come from the URL)."""
-    import re
-
     parts: list[str] = []
     if filters.start or filters.end:  # dates: ISO days, no free text
         parts.append(f"{filters.start or 'start'}_{filters.end or 'end'}")
