@@ -67,10 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--time-zone", type=_time_zone, default=None,
                         help="the shop's IANA time zone, e.g. Europe/London: dates with a UTC offset are "
                              "converted to it (without it they are refused; dates without one are shop-local)")
+    report.add_argument("--mapping", default=None, metavar="FILE.json",
+                        help="read any order export through this column mapping (JSON: {\"fields\": {field: "
+                             "column}}; 'auto' = the proposed one); writes quality.json")
     report.add_argument("--lookback-days", type=_positive_int, default=90,
                         help="migration / new-customer / KPI window in days (default 90)")
     report.add_argument("--seed", type=int, default=0, help="seed of the clustering (default 0)")
     report.add_argument("--skip-models", action="store_true", help="descriptive tables only (no CLV/churn)")
+    report.add_argument("--clv-model", choices=("auto", "bgnbd", "mbgnbd", "pnbd"), default="auto",
+                        help="purchase model of the CLV: chosen on a holdout (auto, default) or forced "
+                             "(BG/NBD, MBG/NBD, Pareto/NBD)")
     bar = report.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="always show the progress bar (default: only on a terminal)")
@@ -105,6 +111,8 @@ def _report(args: argparse.Namespace) -> int:
         paths = run_report(
             args.input, args.out, snapshot_date=args.snapshot_date, skip_models=args.skip_models,
             lookback_days=args.lookback_days, seed=args.seed, progress=tick, time_zone=args.time_zone,
+            mapping=args.mapping,
+            clv_model=args.clv_model,
         )
     print(f"wrote {len(paths)} files to {args.out}")
     return EXIT_OK

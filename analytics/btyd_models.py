@@ -43,6 +43,7 @@ import contextlib
 import io
 import warnings
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,7 @@ from scipy.optimize import minimize
 from scipy.special import betainc, expit, roots_legendre
 
 from .errors import InsufficientDataError
+from .model_store import pack_arrays, unpack_arrays
 
 PENALIZER_LADDER: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0)
 PARAM_RANGE = (1e-6, 1e6)
@@ -68,9 +70,58 @@ _NODES = (_EDGES[:-1, None] + np.diff(_EDGES)[:, None] * (_U + 1) / 2).ravel()
 _WEIGHTS = (np.diff(_EDGES)[:, None] / 2 * _W).ravel()
 
 
+class PurchaseFitBase:
+    """What every fitted purchase model shares: name, record round trip, boundary test.
+
+    Subclasses are frozen dataclasses with ``params``, ``penalizer``,
+    ``n_customers``, ``log_likelihood`` and ``notes`` and define
+    :meth:`p_alive`, :meth:`expected_purchases` and :attr:`dropout_share`.
+    """
+
+    model: ClassVar[str]
+    label: ClassVar[str]
+    param_names: ClassVar[tuple[str, ...]]
+
+    @property
+    def n_params(self) -> int:
+        return len(self.param_names)
+
+    @property
+    def no_dropout(self) -> bool:
+        """Boundary fit: the model finds no dropout (``dropout_share`` below NO_DROPOUT)."""
+        return self.dropout_share < NO_DROPOUT
+
+    def boundary_note(self) -> str | None:
+        """Plain words for a boundary fit, None when the model finds dropout."""
+        if not self.no_dropout:
+            return None
+        return (f"{self.label}: the data shows no sign of customers leaving for good (the fitted dropout "
+                f"is on the boundary, {self.dropout_share:.2g}), so P(alive) is about 1 for everybody and "
+                "carries no information; use the churn model for risk.")
+
+    def to_record(self, dataset_version: str | None = None) -> bytes:
+        """Versioned record (see :mod:`analytics.model_store`)."""
+        return pack_arrays(self.model, {k: float(v) for k, v in self.params.items()},
+                           dataset_version=dataset_version,
+                           meta={"penalizer": self.penalizer, "n_customers": self.n_customers,
+                                 "log_likelihood": self.log_likelihood, "notes": list(self.notes)})
+
+    @classmethod
+    def from_record(cls, record: bytes, dataset_version: str | None = None):
+        """Inverse of :meth:`to_record`; refuses other formats and versions (ModelRecordError)."""
+        params, _, meta = unpack_arrays(record, cls.model, dataset_version)
+        return cls(params={k: float(params[k]) for k in cls.param_names}, penalizer=meta["penalizer"],
+                   n_customers=meta["n_customers"], log_likelihood=meta["log_likelihood"],
+                   notes=tuple(meta["notes"]))
+
+
 @dataclass(frozen=True)
-class BgNbdFit:
+class BgNbdFit(PurchaseFitBase):
     """Fitted BG/NBD: ``params`` r, alpha (time units), a, b; the penalizer used."""
+
+    model: ClassVar[str] = "bgnbd"
+    label: ClassVar[str] = "BG/NBD"
+    param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
 
     params: dict[str, float]
     penalizer: float
@@ -79,9 +130,9 @@ class BgNbdFit:
     notes: tuple[str, ...] = ()
 
     @property
-    def no_dropout(self) -> bool:
-        """Mean dropout probability a / (a + b) below NO_DROPOUT (boundary fit)."""
-        return self.params["a"] / (self.params["a"] + self.params["b"]) < NO_DROPOUT
+    def dropout_share(self) -> float:
+        """Mean dropout probability after a purchase, a / (a + b)."""
+        return self.params["a"] / (self.params["a"] + self.params["b"])
 
     def p_alive(self, summary: pd.DataFrame) -> np.ndarray:
         """P(alive at the end of the observation) per summary row (1 without repeats).
@@ -128,6 +179,31 @@ class GammaGammaFit:
         p, q, v = (self.params[k] for k in ("p", "q", "v"))
         return p * v / (q - 1)
 
+    def to_record(self, dataset_version: str | None = None) -> bytes:
+        """Versioned record (see :mod:`analytics.model_store`)."""
+        return pack_arrays("gamma_gamma", {k: float(v) for k, v in self.params.items()},
+                           dataset_version=dataset_version,
+                           meta={"penalizer": self.penalizer, "n_customers": self.n_customers,
+                                 "monetary_cap": self.monetary_cap, "freq_monetary_corr": self.freq_monetary_corr,
+                                 "notes": list(self.notes)})
+
+    @classmethod
+    def from_record(cls, record: bytes, dataset_version: str | None = None) -> "GammaGammaFit":
+        params, _, meta = unpack_arrays(record, "gamma_gamma", dataset_version)
+        return cls({k: float(params[k]) for k in ("p", "q", "v")}, meta["penalizer"], meta["n_customers"],
+                   meta["monetary_cap"], meta["freq_monetary_corr"], tuple(meta["notes"]))
+
+    def posterior_rate(self, frequency: np.ndarray, monetary_value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior of a customer's ``nu`` (their mean value is p / nu): Gamma(shape, rate)
+        with shape = p x + q and rate = v + x m (capped m; x = 0 where m is 0: the prior)."""
+        p, q, v = (self.params[k] for k in ("p", "q", "v"))
+        x = np.asarray(frequency, dtype=float)
+        m = np.asarray(monetary_value, dtype=float)
+        if self.monetary_cap is not None:
+            m = np.minimum(m, self.monetary_cap)
+        x = np.where(m > 0, x, 0.0)
+        return p * x + q, v + x * np.where(m > 0, m, 0.0)
+
     def expected_value(self, frequency: np.ndarray, monetary_value: np.ndarray) -> np.ndarray:
         """Conditional mean purchase value (Gamma-Gamma eq. 5), the capped value
         weighted by ``p x / (p x + q - 1)``; the population mean where x or value is 0."""
@@ -141,7 +217,22 @@ class GammaGammaFit:
         return (1 - weight) * self.population_mean + weight * np.where(m > 0, m, 0.0)
 
 
-def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.001,
+def unique_rows(summary: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Unique (frequency, recency, T) rows (``weight`` = customers) and, per summary row,
+    the position of its unique row: forecasts computed once per row, spread by ``[inverse]``."""
+    grouped = summary.groupby(["frequency", "recency", "T"], sort=False)
+    return grouped.size().rename("weight").reset_index(), grouped.ngroup().to_numpy()
+
+
+def pooled_rows(summary: pd.DataFrame) -> pd.DataFrame:
+    """Unique (frequency, recency, T) rows with ``weight`` = customers (summed if given)."""
+    keys = ["frequency", "recency", "T"]
+    if "weight" in summary.columns:
+        return summary.groupby(keys, sort=True)["weight"].sum().reset_index()
+    return summary.groupby(keys, sort=True).size().rename("weight").reset_index()
+
+
+def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.0,
               ladder: tuple[float, ...] = PENALIZER_LADDER) -> BgNbdFit:
     """Fit BG/NBD to a :func:`analytics.btyd.customer_summary`, retrying up the ladder.
 
@@ -149,13 +240,13 @@ def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.001,
     leaves the likelihood unchanged.  Raises InsufficientDataError when there
     are too few customers or repeaters, or when every penalizer fails.
     """
-    n = len(summary)
-    repeaters = int((summary["frequency"] > 0).sum()) if n else 0
-    if n < MIN_CUSTOMERS or repeaters < MIN_REPEAT_CUSTOMERS or summary["T"].max() <= 0:
+    pooled = pooled_rows(summary)
+    n = int(pooled["weight"].sum())
+    repeaters = int(pooled.loc[pooled["frequency"] > 0, "weight"].sum())
+    if n < MIN_CUSTOMERS or repeaters < MIN_REPEAT_CUSTOMERS or not (pooled["T"].max() > 0):
         raise InsufficientDataError(
             f"BG/NBD needs at least {MIN_CUSTOMERS} customers of whom {MIN_REPEAT_CUSTOMERS} made a repeat "
             f"purchase (and some time observed); got {n} customers, {repeaters} repeating.")
-    pooled = summary.groupby(["frequency", "recency", "T"]).size().rename("weight").reset_index()
     notes: list[str] = []
     for pen in _penalizers(penalizer, ladder):
         try:
@@ -172,16 +263,13 @@ def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.001,
             if notes:
                 notes.append(f"BG/NBD refitted at penalizer {pen:g}.")
             if fit.no_dropout:
-                notes.append(
-                    "BG/NBD: no evidence of dropout in the data (mean dropout probability per purchase "
-                    f"a/(a+b) = {params['a'] / (params['a'] + params['b']):.2g}, on the boundary of the "
-                    "parameter space); P(alive) is about 1 except for extreme purchase patterns.")
+                notes.append(fit.boundary_note())
             return BgNbdFit(params, pen, n, log_lik, tuple(notes))
         notes.append(f"BG/NBD failed at penalizer {pen:g}: {problem}.")
     raise InsufficientDataError("The BG/NBD model could not be fitted: " + " ".join(notes))
 
 
-def fit_gamma_gamma(summary: pd.DataFrame, penalizer: float = 0.001,
+def fit_gamma_gamma(summary: pd.DataFrame, penalizer: float = 0.0,
                     monetary_cap_quantile: float | None = 0.99,
                     ladder: tuple[float, ...] = PENALIZER_LADDER) -> GammaGammaFit:
     """Fit Gamma-Gamma on repeat customers with a positive ``monetary_value``."""
@@ -235,13 +323,14 @@ def _bgnbd_mle(pooled: pd.DataFrame, penalizer: float) -> tuple[dict[str, float]
     return params, {names[i] for i in at_bound}, -mean_nll * float(w.sum())
 
 
-def _minimise(nll, args: tuple, n_params: int) -> tuple[np.ndarray, set[int]]:
+def _minimise(nll, args: tuple, n_params: int, x0: np.ndarray | None = None) -> tuple[np.ndarray, set[int]]:
     """Minimise a lifetimes objective ``nll(log_params, *args)`` (mean negative
     log-likelihood + penalty) with L-BFGS-B, log-parameters in +-LOG_BOUND, from
     lifetimes' start (all 0.1).  Returns the log-parameters and the indices on a bound."""
     with _quiet():
         from autograd import value_and_grad
-        res = minimize(value_and_grad(nll), x0=np.full(n_params, 0.1), jac=True, method="L-BFGS-B",
+        res = minimize(value_and_grad(nll), x0=np.full(n_params, 0.1) if x0 is None else x0, jac=True,
+                       method="L-BFGS-B",
                        args=args, bounds=[(-LOG_BOUND, LOG_BOUND)] * n_params,
                        options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
     if not (res.success and np.all(np.isfinite(res.x)) and np.isfinite(res.fun)):

@@ -1,27 +1,36 @@
-"""Churn: who will not order again soon, trained on past cut-offs.
+"""Churn: who will not order again soon, chosen and judged on held-out time.
 
 **Definition.**  At a cut-off date c (midnight), a customer is *active* if
 they placed at least one order before c; an active customer has *churned*
 (label 1) if they place no order in the next H days, ``[c, c + H)``, and is
-*retained* (label 0) otherwise.  The default horizon H is
-:func:`suggest_churn_horizon`.
+*retained* (label 0) otherwise.  H: :func:`analytics.churn_horizon.churn_horizon`
+(Kaplan-Meier on the gaps observed before S - H, no look-ahead) or given.
 
-**Time-based validation** (no random split): with snapshot S, features at
-``S - 2H`` are labelled by orders in ``[S - 2H, S - H)`` (training) and
-features at ``S - H`` by orders in ``[S - H, S)`` (evaluation).  A logistic
-regression (signed-log, imputed, standardised features) and a histogram
-gradient-boosting classifier are trained; the one with the higher ROC AUC on
-the evaluation cut-off is chosen.  Its decision threshold maximises F1 on
-3-fold out-of-fold predictions of the *training* cut-off (so the evaluation
-confusion matrix is not tuned on itself).  Naive baseline: the recency in
-days as churn score (and the rule "churned if recency > H").  Feature
-importance: permutation importance (drop in ROC AUC, 3 repeats, at most
-10,000 customers) of the chosen model on the evaluation cut-off.  The chosen
-model is then refitted on the evaluation cut-off (the latest labelled data)
-and :func:`score_customers` applies it to every customer at the snapshot.
+**Honest evaluation.**  With snapshot S: training rows are the features at
+``S - 2H`` labelled by orders in ``[S - 2H, S - H)`` -- plus ``S - 3H`` labelled by
+``[S - 3H, S - 2H)`` when the log spans at least 5H (4H plus the holdout).  Every
+choice is made by customer-grouped, stratified 3-fold cross-validation on these
+rows only (:func:`grouped_folds`):
 
-Features (:func:`churn_features`) use only lines dated before the cut-off;
-see :data:`FEATURES` for units and definitions.
+* the model: logistic regression (signed-log, imputed, standardised features) or
+  histogram gradient boosting, the higher out-of-fold ROC AUC (ties to the
+  logistic regression);
+* the calibration: none, Platt (logistic on the log-odds) or isotonic, whichever
+  has the lowest Brier score when fitted and scored across the folds of the
+  out-of-fold predictions (none unless it lowers the Brier score);
+* the threshold: maximising F1 on the calibrated out-of-fold predictions.
+
+The chosen, calibrated model is then fitted on all training rows and reported
+on ``S - H`` labelled by ``[S - H, S)``, which no choice has touched: ROC and PR
+curves, Brier score (and the base-rate Brier score), reliability curve,
+confusion matrix at the threshold, permutation importance.  For scoring at the
+snapshot (:func:`score_customers`) the same recipe -- model, calibration,
+threshold and calibration map, all frozen -- is refitted on the training
+cut-offs shifted by H (``S - H``, plus ``S - 2H`` when two were used), so it is
+applied one horizon after its latest labels, exactly as the evaluated model was.  Naive baseline: recency in days as churn score.
+
+Features (:func:`churn_features`) use only lines dated before their cut-off,
+one function for training and scoring; see :data:`FEATURES`.
 """
 from __future__ import annotations
 
@@ -36,17 +45,19 @@ from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     average_precision_score,
+    brier_score_loss,
     classification_report,
     confusion_matrix,
     precision_recall_curve,
     roc_auc_score,
     roc_curve,
 )
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from .calibration import CalibratedChurnModel, choose_calibration, fit_calibrator
 from .churn_features import (  # noqa: F401 - re-exported: analytics.churn is the public module
     DAYS_PER_MONTH,
     FEATURES,
@@ -55,22 +66,28 @@ from .churn_features import (  # noqa: F401 - re-exported: analytics.churn is th
     churn_labels,
     suggest_churn_horizon,
 )
+from .churn_horizon import HORIZON_RULE, churn_horizon
 from .constants import LOWEST_RISK_BAND, RISK_BAND_LABELS, RISK_BANDS
-from .dates import as_day
+from .dates import as_day, require_shop_local
 from .errors import InsufficientDataError
+from .model_store import pack_estimator, unpack_estimator
 
 MIN_CUSTOMERS = 20
 MIN_PER_CLASS = 5
+FOLDS = 3
 
 
 @dataclass(frozen=True)
 class ChurnModel:
-    """A trained churn model and its evaluation at the evaluation cut-off.
+    """A churn model chosen on the training cut-off(s) and evaluated on ``cutoff_eval``.
 
-    ``metrics``: model name -> ``roc_auc``, ``pr_auc`` (average precision) for
-    "logistic_regression", "gradient_boosting" and "baseline_recency".
-    Curves, confusion matrix and report are for the chosen model on the
-    evaluation cut-off; ``estimator`` is the chosen model refitted there.
+    ``metrics``: model name -> ``roc_auc``, ``pr_auc``, ``brier`` on the
+    evaluation cut-off ("logistic_regression", "gradient_boosting" -- each fitted
+    on the training rows, uncalibrated, for comparison only -- "chosen" (the
+    calibrated model that scores) and "baseline_recency").  ``cv``: the
+    cross-validated figures the choices were made on.  ``estimator``: the
+    scoring model (:class:`CalibratedChurnModel`), the chosen recipe refitted on
+    the training cut-offs shifted by one horizon.
     """
 
     definition: str
@@ -91,18 +108,34 @@ class ChurnModel:
     pr_curve: pd.DataFrame
     confusion_matrix: pd.DataFrame
     classification_report: dict
-    calibration: pd.DataFrame
+    calibration: pd.DataFrame  # reliability curve on the evaluation cut-off
     feature_importance: pd.DataFrame
     baseline: dict
     feature_names: tuple[str, ...]
     seed: int
     notes: tuple[str, ...] = ()
     estimator: object = field(default=None, repr=False, compare=False)
+    calibration_method: str = "none"
+    cv: dict = field(default_factory=dict)
+    training_cutoffs: tuple[pd.Timestamp, ...] = ()
+    horizon_path: tuple[int, ...] = ()
+
+    def to_record(self, dataset_version: str | None = None) -> bytes:
+        """The scoring model (classifier + calibrator) as a version-checked joblib record."""
+        return pack_estimator("churn", self.estimator, dataset_version=dataset_version,
+                              meta={"feature_names": list(self.feature_names), "chosen": self.chosen,
+                                    "calibration": self.calibration_method, "threshold": self.threshold,
+                                    "horizon_days": self.horizon_days})
+
+    @staticmethod
+    def estimator_from_record(record: bytes, dataset_version: str | None = None) -> tuple[object, dict]:
+        """``(estimator, meta)`` of :meth:`to_record`; refuses old or mismatched records."""
+        return unpack_estimator(record, "churn", dataset_version)
 
 
 def train_churn_model(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp,
                       horizon_days: int | None = None, seed: int = 0) -> ChurnModel:
-    """Train and evaluate churn models on two past cut-offs (see the module docstring).
+    """Choose, train and evaluate the churn model (see the module docstring).
 
     Raises InsufficientDataError (with the reason) when the log is too short
     for two horizons, too few customers are active at a cut-off, or a cut-off
@@ -116,60 +149,85 @@ def train_churn_model(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp,
 
 def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days: int | None,
            seed: int) -> ChurnModel:
+    require_shop_local(lines)
     snapshot = as_day(snapshot_date, "snapshot_date")
+    path: list[int] = []
     if horizon_days is None:
-        horizon = suggest_churn_horizon(lines, snapshot)
-        rule = "90th percentile of the gaps between consecutive purchase days"
+        horizon, path = churn_horizon(lines, snapshot)
+        rule = HORIZON_RULE
     else:
         horizon, rule = int(horizon_days), "given"
         if horizon < 1:
             raise ValueError("horizon_days must be >= 1")
     step = pd.Timedelta(days=horizon)
     cutoff_train, cutoff_eval = snapshot - 2 * step, snapshot - step
-    X_train, y_train = _labelled(lines, cutoff_train, horizon, "training")
-    X_eval, y_eval = _labelled(lines, cutoff_eval, horizon, "evaluation")
+    first = lines.loc[lines["customer_id"].notna(), "invoice_date"].min()
+    span = (snapshot - first.normalize()).days if pd.notna(first) else 0
+    cutoffs = [cutoff_train] + ([snapshot - 3 * step] if span >= 5 * horizon else [])
+    parts = [_labelled(lines, c, horizon, "training") for c in cutoffs]
+    X_train = pd.concat([X for X, _ in parts])
+    y_train = pd.concat([y for _, y in parts])
+    groups = X_train.index.to_numpy()
     notes = []
-    columns = [c for c in X_train.columns if X_train[c].notna().any() and X_eval[c].notna().any()]
+    columns = [c for c in X_train.columns if X_train[c].notna().any()]
     if len(columns) < X_train.shape[1]:
-        notes.append("Left out (no values at a cut-off): " + ", ".join(sorted(set(X_train) - set(columns))) + ".")
-    X_train, X_eval = X_train[columns], X_eval[columns]
+        notes.append("Left out (no values at the training cut-off): "
+                     + ", ".join(sorted(set(X_train) - set(columns))) + ".")
+    X_train = X_train[columns]
+    folds = grouped_folds(groups, y_train.to_numpy(), FOLDS, seed)
+    y = y_train.to_numpy()
+    oof = {name: cross_val_predict(model, X_train, y, cv=folds, method="predict_proba")[:, 1]
+           for name, model in _candidates(seed).items()}
+    cv = {name: {"roc_auc": float(roc_auc_score(y, p)), "pr_auc": float(average_precision_score(y, p)),
+                 "brier": float(brier_score_loss(y, p))} for name, p in oof.items()}
+    chosen = max(oof, key=lambda name: (cv[name]["roc_auc"], name == "logistic_regression"))
+    method, calibrated, briers = choose_calibration(oof[chosen], y, folds)
+    cv["calibration_brier"] = briers
+    calibrator = None if method == "none" else fit_calibrator(method, oof[chosen], y)
+    threshold = _f1_threshold(calibrated, y)
 
-    models = _candidates(seed)
-    scores, metrics = {}, {}
-    for name, model in models.items():
-        model.fit(X_train, y_train)
-        scores[name] = model.predict_proba(X_eval)[:, 1]
-        metrics[name] = {"roc_auc": float(roc_auc_score(y_eval, scores[name])),
-                         "pr_auc": float(average_precision_score(y_eval, scores[name]))}
+    X_eval, y_eval = _labelled(lines, cutoff_eval, horizon, "evaluation")
+    X_eval = X_eval.reindex(columns=columns)
+    ye = y_eval.to_numpy()
+    metrics, fitted = {}, {}
+    for name, model in _candidates(seed).items():
+        fitted[name] = model.fit(X_train, y)
+        metrics[name] = _scores(ye, fitted[name].predict_proba(X_eval)[:, 1])
+    evaluated = CalibratedChurnModel(fitted[chosen], method, calibrator)
+    prob = evaluated.predict_proba(X_eval)[:, 1]
+    metrics["chosen"] = _scores(ye, prob)
     recency = X_eval["recency_days"].to_numpy()
-    metrics["baseline_recency"] = {"roc_auc": float(roc_auc_score(y_eval, recency)),
-                                   "pr_auc": float(average_precision_score(y_eval, recency))}
-    chosen = max(models, key=lambda name: (metrics[name]["roc_auc"], name == "logistic_regression"))
-    prob = scores[chosen]
-    threshold = _f1_threshold(_candidates(seed)[chosen], X_train, y_train, seed)
+    metrics["baseline_recency"] = {"roc_auc": float(roc_auc_score(ye, recency)),
+                                   "pr_auc": float(average_precision_score(ye, recency))}
+    base_rate = float(y.mean())
+    metrics["baseline_base_rate"] = {"brier": float(brier_score_loss(ye, np.full(len(ye), base_rate)))}
     predicted = (prob >= threshold).astype(int)
     rule_pred = (recency > horizon).astype(int)
-    fpr, tpr, roc_thr = roc_curve(y_eval, prob)
-    precision, recall, pr_thr = precision_recall_curve(y_eval, prob)
-    frac, mean_pred = calibration_curve(y_eval, prob, n_bins=10, strategy="quantile")
-    importance = permutation_importance(models[chosen], X_eval, y_eval, scoring="roc_auc", n_repeats=3,
-                                        random_state=seed, max_samples=min(1.0, 10_000 / len(y_eval)))
-    final = _candidates(seed)[chosen].fit(X_eval, y_eval)
+    fpr, tpr, roc_thr = roc_curve(ye, prob)
+    precision, recall, pr_thr = precision_recall_curve(ye, prob)
+    frac, mean_pred = calibration_curve(ye, prob, n_bins=10, strategy="quantile")
+    importance = permutation_importance(evaluated, X_eval, ye, scoring="roc_auc", n_repeats=3, random_state=seed,
+                                        max_samples=min(1.0, 5_000 / len(ye)))
+    # the training cut-offs shifted by H: T - H (and T - 2H when two were used)
+    later = [(X_eval, y_eval)] + ([(parts[0][0][columns], parts[0][1])] if len(cutoffs) > 1 else [])
+    final = _refit(chosen, method, calibrator, seed, pd.concat([X for X, _ in later]),
+                   np.concatenate([yy.to_numpy() for _, yy in later]))
     return ChurnModel(
         definition=(f"Churned = no order in the {horizon} days after the cut-off, among customers with "
                     "at least one order before it."),
         horizon_days=horizon, horizon_rule=rule, snapshot_date=snapshot,
-        cutoff_train=cutoff_train, cutoff_eval=cutoff_eval, n_train=len(y_train), n_eval=len(y_eval),
-        churn_rate_train=float(y_train.mean()), churn_rate_eval=float(y_eval.mean()),
+        cutoff_train=cutoff_train, cutoff_eval=cutoff_eval, n_train=len(y), n_eval=len(ye),
+        churn_rate_train=base_rate, churn_rate_eval=float(ye.mean()),
         metrics=metrics, chosen=chosen, threshold=threshold,
-        threshold_rule="maximises F1 on 3-fold out-of-fold predictions at the training cut-off",
+        threshold_rule=(f"maximises F1 on the calibrated {FOLDS}-fold customer-grouped out-of-fold predictions "
+                        "of the training rows"),
         roc_curve=_thin(pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": roc_thr})),
         pr_curve=_thin(pd.DataFrame({"precision": precision[:-1], "recall": recall[:-1],
                                      "threshold": pr_thr})),
-        confusion_matrix=pd.DataFrame(confusion_matrix(y_eval, predicted, labels=[0, 1]),
+        confusion_matrix=pd.DataFrame(confusion_matrix(ye, predicted, labels=[0, 1]),
                                       index=pd.Index(["retained", "churned"], name="actual"),
                                       columns=pd.Index(["retained", "churned"], name="predicted")),
-        classification_report=classification_report(y_eval, predicted, labels=[0, 1], zero_division=0,
+        classification_report=classification_report(ye, predicted, labels=[0, 1], zero_division=0,
                                                      target_names=["retained", "churned"], output_dict=True),
         calibration=pd.DataFrame({"mean_predicted": mean_pred, "fraction_churned": frac}),
         feature_importance=pd.DataFrame(
@@ -178,31 +236,34 @@ def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days:
                                                               ignore_index=True),
         baseline={"score": "recency_days", "rule": f"churned if recency_days > {horizon}",
                   **metrics["baseline_recency"],
-                  "rule_precision": _share(y_eval.to_numpy()[rule_pred == 1]),
-                  "rule_recall": _share(rule_pred[y_eval.to_numpy() == 1]),
-                  "rule_accuracy": float((rule_pred == y_eval.to_numpy()).mean())},
-        feature_names=tuple(columns), seed=seed, notes=tuple(notes), estimator=final)
+                  "rule_precision": _share(ye[rule_pred == 1]),
+                  "rule_recall": _share(rule_pred[ye == 1]),
+                  "rule_accuracy": float((rule_pred == ye).mean())},
+        feature_names=tuple(columns), seed=seed, notes=tuple(notes), estimator=final,
+        calibration_method=method, cv=cv, training_cutoffs=tuple(cutoffs), horizon_path=tuple(path))
 
 
 def score_customers(model: ChurnModel, lines: pd.DataFrame, snapshot_date: str | pd.Timestamp | None = None,
-                    clv_12m: pd.Series | None = None, p_alive: pd.Series | None = None) -> pd.DataFrame:
+                    net_clv_12m: pd.Series | None = None) -> pd.DataFrame:
     """Churn probability of every customer active before the snapshot.
 
-    Columns: ``churn_probability``, ``risk_band`` (:data:`RISK_BANDS`),
-    ``clv_12m`` (given, e.g. ``ClvResult.customers["clv_12m"]``; NaN if not)
-    and ``revenue_at_risk`` = churn_probability x clv_12m (currency).
+    Features by the same :func:`churn_features` as in training.  Columns:
+    ``churn_probability`` (calibrated as chosen), ``risk_band``
+    (:data:`RISK_BANDS`), ``net_clv_12m`` (given, e.g. ``ClvResult.customers
+    ["net_clv_12m"]``; NaN if not) and ``net_revenue_at_risk`` =
+    churn_probability x net_clv_12m (currency, net basis).
     """
     snapshot = model.snapshot_date if snapshot_date is None else as_day(snapshot_date, "snapshot_date")
-    features = churn_features(lines, snapshot, p_alive=p_alive, with_p_alive="p_alive" in model.feature_names)
+    features = churn_features(lines, snapshot, with_p_alive="p_alive" in model.feature_names)
     with threadpool_limits(limits=1, user_api="openmp"):
-        prob = model.estimator.predict_proba(features[list(model.feature_names)])[:, 1]
+        prob = model.estimator.predict_proba(features.reindex(columns=list(model.feature_names)))[:, 1]
     out = pd.DataFrame({"churn_probability": prob}, index=features.index)
     band = np.full(len(out), LOWEST_RISK_BAND, dtype=object)
     for label, cut in reversed(RISK_BANDS):
         band[prob >= cut] = label
     out["risk_band"] = pd.Categorical(band, categories=list(RISK_BAND_LABELS))
-    out["clv_12m"] = np.nan if clv_12m is None else clv_12m.reindex(out.index).to_numpy(dtype=float)
-    out["revenue_at_risk"] = out["churn_probability"] * out["clv_12m"]
+    out["net_clv_12m"] = np.nan if net_clv_12m is None else net_clv_12m.reindex(out.index).to_numpy(dtype=float)
+    out["net_revenue_at_risk"] = out["churn_probability"] * out["net_clv_12m"]
     return out
 
 
@@ -219,13 +280,45 @@ def _labelled(lines: pd.DataFrame, cutoff: pd.Timestamp, horizon: int, which: st
     return X, y
 
 
+def _refit(chosen: str, method: str, calibrator, seed: int, X: pd.DataFrame, y: np.ndarray) -> CalibratedChurnModel:
+    """The chosen recipe refitted on the training cut-offs shifted by H (T - H, and T - 2H when
+    two were used), so that, like the evaluated model, it is applied one horizon after its latest labels.  The calibration map is the one
+    chosen and fitted on the training rows' out-of-fold predictions."""
+    return CalibratedChurnModel(_candidates(seed)[chosen].fit(X, y), method, calibrator)
+
+
+def grouped_folds(groups: np.ndarray, y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` folds (train, test indices) that keep every customer's rows together and are
+    stratified by the customer's churn share: customers sorted by it (random order among
+    equals, seeded) are dealt to the folds in turn.  O(n log n), unlike StratifiedGroupKFold."""
+    codes, uniques = pd.factorize(groups)
+    share = np.bincount(codes, weights=y) / np.bincount(codes)
+    order = np.lexsort((np.random.default_rng(seed).random(len(uniques)), share))
+    fold_of = np.empty(len(uniques), dtype=np.int64)
+    fold_of[order] = np.arange(len(uniques)) % k
+    fold = fold_of[codes]
+    return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(k)]
+
+
+def _scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    return {"roc_auc": float(roc_auc_score(y, p)), "pr_auc": float(average_precision_score(y, p)),
+            "brier": float(brier_score_loss(y, np.clip(p, 0, 1)))}
+
+
+def _f1_threshold(prob: np.ndarray, y: np.ndarray) -> float:
+    precision, recall, thresholds = precision_recall_curve(y, prob)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)[:-1]
+    return float(thresholds[int(np.argmax(f1))])
+
+
 def _candidates(seed: int) -> dict:
     signed_log = FunctionTransformer(_signed_log, feature_names_out="one-to-one")
     return {
         "logistic_regression": make_pipeline(SimpleImputer(strategy="median"), signed_log, StandardScaler(),
                                              LogisticRegression(max_iter=2000)),
         "gradient_boosting": HistGradientBoostingClassifier(
-            max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
+            max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20,
             l2_regularization=1.0, early_stopping=False, random_state=seed),
     }
 
@@ -233,15 +326,6 @@ def _candidates(seed: int) -> dict:
 def _signed_log(values: np.ndarray) -> np.ndarray:
     """sign(v) log(1 + |v|): tames heavy-tailed money and counts for the linear model."""
     return np.sign(values) * np.log1p(np.abs(values))
-
-
-def _f1_threshold(model, X: pd.DataFrame, y: pd.Series, seed: int) -> float:
-    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
-    prob = cross_val_predict(model, X, y, cv=folds, method="predict_proba")[:, 1]
-    precision, recall, thresholds = precision_recall_curve(y, prob)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)[:-1]
-    return float(thresholds[int(np.argmax(f1))])
 
 
 def _thin(curve: pd.DataFrame, points: int = 500) -> pd.DataFrame:
@@ -259,24 +343,24 @@ def risk_band_summary(customers: pd.DataFrame) -> pd.DataFrame:
     """Per risk band (high, medium, low; all three rows, even when empty).
 
     ``customers``: a per-customer table with ``risk_band``,
-    ``churn_probability`` and ``revenue_at_risk`` (e.g. :func:`score_customers`
+    ``churn_probability`` and ``net_revenue_at_risk`` (e.g. :func:`score_customers`
     or the portal's customer table); rows without a band (not scored) are left
     out.  Columns: ``customers``, ``share`` (of the banded customers; NaN if
-    none), ``revenue_at_risk`` (sum, currency; 0 when empty),
-    ``revenue_at_risk_share`` (of the total; NaN if the total is 0),
+    none), ``net_revenue_at_risk`` (sum, currency, net basis; 0 when empty),
+    ``net_revenue_at_risk_share`` (of the total; NaN if the total is 0),
     ``mean_churn_probability`` (NaN when empty).  Band cut-offs: :data:`RISK_BANDS`.
     """
     bands = list(RISK_BAND_LABELS)
     band = pd.Categorical(customers["risk_band"].astype("object"), categories=bands)
-    grouped = customers[["churn_probability", "revenue_at_risk"]].groupby(band, observed=False)
+    grouped = customers[["churn_probability", "net_revenue_at_risk"]].groupby(band, observed=False)
     out = pd.DataFrame({
         "customers": grouped.size().astype("int64"),
-        "revenue_at_risk": grouped["revenue_at_risk"].sum(min_count=0).astype("float64"),
+        "net_revenue_at_risk": grouped["net_revenue_at_risk"].sum(min_count=0).astype("float64"),
         "mean_churn_probability": grouped["churn_probability"].mean().astype("float64"),
     }).reindex(bands)
-    total, money = int(out["customers"].sum()), float(out["revenue_at_risk"].sum())
+    total, money = int(out["customers"].sum()), float(out["net_revenue_at_risk"].sum())
     out.insert(1, "share", out["customers"] / total if total else np.nan)
-    out.insert(3, "revenue_at_risk_share", out["revenue_at_risk"] / money if money else np.nan)
+    out.insert(3, "net_revenue_at_risk_share", out["net_revenue_at_risk"] / money if money else np.nan)
     out.index = pd.Index(bands, dtype="str", name="risk_band")
     return out
 

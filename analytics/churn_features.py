@@ -32,7 +32,8 @@ FEATURES: dict[str, str] = {
     "product_diversity": "distinct products bought",
     "home_country": "1 if the customer's country (of their latest order) is the most common one",
     "orders_per_month": "orders / max(tenure_days, 30) x 30.44",
-    "p_alive": "BG/NBD P(alive) fitted on the orders before the cut-off (NaN if it cannot be fitted)",
+    "p_alive": "BG/NBD P(alive), the model fitted (penalizer 0) on the orders before the cut-off "
+               "(NaN if it cannot be fitted or finds no dropout: then P(alive) is about 1 and only noise)",
 }
 
 
@@ -74,12 +75,12 @@ def churn_labels(lines: pd.DataFrame, cutoff: str | pd.Timestamp, horizon_days: 
     return pd.Series(churned.astype("int8"), index=ids, name="churned").sort_index()
 
 
-def churn_features(lines: pd.DataFrame, cutoff: str | pd.Timestamp,
-                   p_alive: pd.Series | None = None, with_p_alive: bool = True) -> pd.DataFrame:
+def churn_features(lines: pd.DataFrame, cutoff: str | pd.Timestamp, with_p_alive: bool = True) -> pd.DataFrame:
     """One row per customer active before ``cutoff``, columns :data:`FEATURES`.
 
-    Built only from lines dated strictly before the cut-off.  ``p_alive`` may
-    be given (indexed by customer id) to skip the BG/NBD fit; with
+    Built only from lines dated strictly before the cut-off, the same way for
+    training and for scoring (``p_alive`` included: a BG/NBD fitted at plain
+    maximum likelihood on the orders before the cut-off); with
     ``with_p_alive=False`` the column is left out.
     """
     cutoff = as_day(cutoff, "cutoff")
@@ -120,8 +121,7 @@ def churn_features(lines: pd.DataFrame, cutoff: str | pd.Timestamp,
     out["home_country"] = (country == home).to_numpy(dtype=float)
     out["orders_per_month"] = frequency / np.maximum(tenure, 30.0) * DAYS_PER_MONTH
     if with_p_alive:
-        out["p_alive"] = (p_alive.reindex(ids).to_numpy(dtype=float) if p_alive is not None
-                          else _p_alive(orders, cutoff, ids))
+        out["p_alive"] = _p_alive(orders, cutoff, ids)
     return out
 
 
@@ -162,5 +162,7 @@ def _p_alive(orders: pd.DataFrame, cutoff: pd.Timestamp, ids: pd.Index) -> np.nd
     try:
         fit = fit_bgnbd(summary)
     except InsufficientDataError:
+        return np.full(len(ids), np.nan)
+    if fit.no_dropout:  # boundary fit: P(alive) ~ 1 everywhere, noise only
         return np.full(len(ids), np.nan)
     return pd.Series(fit.p_alive(summary), index=summary.index).reindex(ids).to_numpy()

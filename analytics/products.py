@@ -79,9 +79,10 @@ def product_summary(lines: pd.DataFrame, snapshot_date: L.DateLike | None = None
     sold = np.bincount(stock[sales], weights=arrays.quantity[sales], minlength=n)
     returned = -np.bincount(stock[~sales], weights=arrays.quantity[~sales], minlength=n)
     buyer = sales & (arrays.customer >= 0)
-    customer_pairs = pd.unique(stock[buyer] * np.int64(len(arrays.customers) + 1) + arrays.customer[buyer])
+    # distinct (product, customer) and (product, order) pairs, counted per product
+    customer_pairs = L.distinct(stock[buyer] * np.int64(len(arrays.customers) + 1) + arrays.customer[buyer])
     customers = np.bincount(customer_pairs // (len(arrays.customers) + 1), minlength=n)
-    order_pairs = pd.unique(stock[sales] * np.int64(len(arrays.invoices)) + arrays.invoice[sales])
+    order_pairs = L.distinct(stock[sales] * np.int64(len(arrays.invoices)) + arrays.invoice[sales])
     orders = np.bincount(order_pairs // len(arrays.invoices), minlength=n) if len(arrays.invoices) else np.zeros(n)
     description = _most_frequent(stock, desc, descs, n)
     present = np.flatnonzero(np.bincount(stock[stock >= 0], minlength=n) > 0)

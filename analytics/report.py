@@ -24,6 +24,7 @@ from ._json import jsonable
 from .cleaning import CleanedLog, CleaningReport, clean_transactions
 from .clusters import ClusterResult, cluster_customers
 from .cohorts import average_retention_curve, cohort_table, retention_matrix
+from .mapping import ColumnMapping, apply_mapping, propose_mapping, read_table
 from .distributions import rfm_distributions
 from .errors import AnalyticsError, InsufficientDataError
 from .geography import country_summary, unmapped_countries
@@ -54,9 +55,12 @@ REPORT_FILES: dict[str, str] = {
 
 #: Files the default model step adds.
 MODEL_FILES: dict[str, str] = {
-    "clv.csv": "per customer: P(alive), expected orders in 30/90/365 days, expected order value, CLV, tier",
-    "churn.csv": "per customer: churn probability, risk band, 12-month CLV, revenue at risk",
-    "models.json": "every fitted parameter and validation figure (CLV, churn, recommendations)",
+    "clv.csv": "per customer: BTYD summary, P(alive), expected purchase days in 30/90/365 days, expected gross "
+               "purchase value, net/gross ratio, gross and net CLV, net 12-month CLV with its 80% interval, tier",
+    "churn.csv": "per customer: churn probability, risk band, net 12-month CLV, net revenue at risk",
+    "valuable_at_risk.csv": "the valuable customers at risk (analytics.risk), ranked by net revenue at risk",
+    "models.json": "every fitted parameter, candidate model, choice and validation figure (CLV, churn, "
+                   "recommendations)",
 }
 
 #: Floats in the CSV files: 12 significant digits (cents up to 10 billion).
@@ -83,12 +87,13 @@ class ModelOutput:
 ModelStep = Callable[[CleanedLog, "DescriptiveReport"], ModelOutput]
 
 
-def fit_model_step(cleaned: CleanedLog, report: "DescriptiveReport") -> ModelOutput:
+def fit_model_step(cleaned: CleanedLog, report: "DescriptiveReport", clv_model: str = "auto") -> ModelOutput:
     """CLV, churn and recommendations (:func:`analytics.models.fit_models`): the
-    model columns of customers.csv, clv.csv, churn.csv and models.json."""
+    model columns of customers.csv, clv.csv, churn.csv, valuable_at_risk.csv and
+    models.json.  ``clv_model``: "auto" or a forced purchase model."""
     from .models import customer_model_columns, fit_models, model_summary, model_tables
 
-    results = fit_models(cleaned, seed=report.seed)
+    results = fit_models(cleaned, seed=report.seed, clv_model=clv_model)
     return ModelOutput("models", customer_model_columns(results), model_summary(results), model_tables(results))
 
 
@@ -294,21 +299,39 @@ def run_report(
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     time_zone: str | None = None,
+    mapping: str | Path | dict | None = None,
+    clv_model: str = "auto",
 ) -> dict[str, Path]:
     """Load -> clean -> :func:`describe` -> model steps -> :func:`write_report`.
 
     ``progress`` is called with a step name after each step; ``time_zone`` is
-    the shop's (see :func:`analytics.loading.load_transactions`).
+    the shop's (see :func:`analytics.loading.load_transactions`).  ``mapping``
+    (a JSON file, text or dict of :class:`analytics.mapping.ColumnMapping`)
+    reads any export through it instead (``"auto"``: the proposed mapping); its
+    quality report is written as ``quality.json``; ``clv_model``
+    ("auto", "bgnbd", "mbgnbd", "pnbd") is passed to model steps that take it.
     """
     tick = progress or (lambda _name: None)
-    transactions = load_transactions(source, time_zone=time_zone)
+    quality = None
+    if mapping is None:
+        transactions = load_transactions(source, time_zone=time_zone)
+    else:
+        raw = read_table(source)
+        columns = propose_mapping(list(raw.columns)) if mapping == "auto" else ColumnMapping.from_json(mapping)
+        mapped = apply_mapping(raw, columns, time_zone)
+        transactions, quality = mapped.transactions, mapped.report.to_dict()
     tick("load")
     cleaned = clean_transactions(transactions, snapshot_date)
     tick("clean")
     report = describe(cleaned, lookback_days=lookback_days, seed=seed, on_step=tick)
-    outputs = [] if skip_models else [step(cleaned, report) for step in MODEL_STEPS]
+    outputs = [] if skip_models else [
+        step(cleaned, report, clv_model=clv_model) if step is fit_model_step else step(cleaned, report)
+        for step in MODEL_STEPS]
     tick("models")
     paths = write_report(report, out_dir, outputs)
+    if quality is not None:
+        paths["quality"] = Path(out_dir) / "quality.json"
+        paths["quality"].write_text(json.dumps(quality, indent=2, default=str), encoding="utf-8")
     tick("write")
     return paths
 

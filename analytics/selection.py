@@ -10,7 +10,9 @@ The dashboards filter by a date window, countries and customer attributes
   (of their latest order) is one of them.
 * **Customer attributes** keep the customers whose column value is one of the
   given values; lines are then restricted to those customers, so guests'
-  lines drop out as soon as any customer attribute is filtered.
+  lines drop out as soon as any customer attribute is filtered.  CLV tiers
+  are cumulative (:mod:`analytics.tiers`): asking for "top 10%" keeps the
+  "top 1%" too.
 
 An empty tuple (or ``None``) means "no filter" for that dimension.
 """
@@ -23,6 +25,7 @@ import pandas as pd
 
 from .dates import DateLike, as_day, require_shop_local
 from .schema import LINE_IS_RETURN
+from .tiers import REST, TIER_ORDER
 
 
 def date_window_mask(dates: pd.Series, start: DateLike | None, end: DateLike | None) -> np.ndarray:
@@ -96,6 +99,10 @@ def select_customers(
             continue
         if column not in customers.columns:
             return customers.iloc[:0]
+        if column == "clv_tier":  # cumulative: "top 10%" includes the narrower "top 1%"
+            keep = tuple({narrower for tier in keep if tier in TIER_ORDER
+                          for narrower in TIER_ORDER[:TIER_ORDER.index(tier) + 1]
+                          if tier != REST or narrower == REST} | set(keep))
         mask &= category_mask(customers[column], keep)
     if start is not None or end is not None:
         if lines is None:

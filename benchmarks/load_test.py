@@ -53,7 +53,7 @@ def summarise(log: Path, elapsed: float) -> dict:
     rows = [line.rstrip("\n").split("\t") for line in log.read_text().splitlines() if line.strip()]
     by_kind: dict[str, list[float]] = {}
     errors: dict[str, int] = {}
-    for name, ms, ok, _detail in rows:
+    for name, ms, ok, _detail, _at in rows:
         kind = kind_of(name)
         by_kind.setdefault(kind, []).append(float(ms))
         if ok != "1":
@@ -65,8 +65,14 @@ def summarise(log: Path, elapsed: float) -> dict:
                        "p95_ms": float(np.percentile(array, 95)), "p99_ms": float(np.percentile(array, 99)),
                        "errors": errors.get(kind, 0)}
     failures = [r for r in rows if r[2] != "1"][:5]
+    # sign-ins (the POSTs answered 302) under the production limits, all from 127.0.0.1
+    started = min(float(r[4]) for r in rows)
+    signed_in = [float(r[4]) - started for r in rows if r[0] == "login" and r[3] == "302"]
+    refused = [r for r in rows if r[0] == "login" and r[2] != "1"]
+    sign_ins = {"ok": len(signed_in), "failed": len(refused),
+                "last_s": round(max(signed_in), 1) if signed_in else None}
     return {"requests": len(rows), "rps": len(rows) / elapsed, "errors": sum(errors.values()), "kinds": kinds,
-            "first_errors": failures}
+            "first_errors": failures, "sign_ins": sign_ins}
 
 
 def main() -> int:
@@ -114,6 +120,9 @@ def print_run(run: dict) -> None:
     peaks = ", ".join(f"{mb:.0f}" for mb in run["worker_peak_rss_mb"])
     print(f"\n-- {run['users']} users: {run['requests']} requests, {run['rps']:.1f} req/s, "
           f"{run['errors']} errors, worker peak RSS MB: {peaks}")
+    sign_ins = run["sign_ins"]
+    print(f"   sign-ins from one address: {sign_ins['ok']} ok, {sign_ins['failed']} refused, "
+          f"last one {sign_ins['last_s']} s after the start")
     print(f"   {'kind':<8} {'requests':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for kind, k in run["kinds"].items():
         print(f"   {kind:<8} {k['requests']:>9} {k['p50_ms']:>8.0f} {k['p95_ms']:>8.0f} {k['p99_ms']:>8.0f} "

@@ -44,7 +44,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask server and its Dash app; does not touch the schema (migrate first)."""
     # Deliberate lazy loading: importing the package (``portal.platform.config`` from a
     # migration, a test or the Celery worker) must not load Dash, the layers and every page.
-    import dash
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from .cli import register_cli
@@ -57,28 +56,36 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .data import jobs
     from .data.background import make_background_manager
     from .data.cache import build_result_cache
+    from .data.uploads import UPLOAD_ENDPOINT, init_import_gate, init_uploads
     from .platform import dash_compat, db
+    from .platform.account import init_account
     from .platform.auth import init_auth
     from .platform.callback_guard import init_callback_guard
+    from .platform.hardening import PortalDash, init_hardening
     from .platform.health import init_health
     from .platform.observability import configure_logging, init_observability
     from .platform.security import configure_session, init_security
 
     settings = settings or Settings.from_env()
+    settings.check_production()  # also for settings built in code, not only from the environment
     configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     server = Flask(__name__, static_folder=None, template_folder="templates")
     configure_session(server, settings)
-    if settings.production:
-        # Behind the PaaS router: trust one proxy hop for the client address and scheme.
-        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    if settings.proxy_hops:
+        # Behind PROXY_HOPS proxies (1 = the PaaS router): the client address is the one the
+        # nearest trusted proxy appended to X-Forwarded-For; anything further left is the
+        # client's own claim and is ignored.
+        hops = settings.proxy_hops
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     services = Services(settings=settings, db=db.configure(settings), cache=build_result_cache(server, settings))
     server.extensions["portal"] = services
 
-    init_observability(server, expose_pid=not settings.production)
+    init_observability(server)
     services.limiter = init_auth(server, settings)
     init_health(server)
+    init_account(server)
     init_exports(server)
     init_view_links(server)
     register_cli(server)
@@ -87,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     services.celery = getattr(background, "celery_app", None)
     if services.celery is not None:
         jobs.register_fit_task(services.celery)
-    dash_app = dash.Dash(
+    dash_app = PortalDash(
         __name__, server=server, use_pages=True, pages_folder=str(PAGES_DIR),
         assets_folder=str(ASSETS_DIR), serve_locally=True, suppress_callback_exceptions=True,
         background_callback_manager=background,
@@ -104,8 +111,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     # the page's language, for screen readers (axe: html-has-lang)
     dash_app.index_string = dash_app.index_string.replace("<html>", '<html lang="en">', 1)
     services.dash = dash_app
-    init_security(server, settings, dash_app)
+    csrf = init_security(server, settings, dash_app)
     init_callback_guard(server)
+    init_uploads(server, csrf)
+    init_import_gate(server)
     # the composition root imports the layers it wires together when the app is built
     from .dashboard.components.invitations import register_invite
     from .digests import init_digests
@@ -119,5 +128,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     # threaded server (gunicorn gthread) the browser's parallel script requests to a
     # fresh worker could hit a half-filled registry and get 500s.
     dash_compat.set_up_server_now(server, dash_app)
+    init_hardening(server, settings, upload_endpoints=(UPLOAD_ENDPOINT,))  # its body check runs first
     return server
 

@@ -6,11 +6,16 @@ request, 2 for a usage error), never a traceback.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 
+from analytics.errors import LoadError
+from analytics.mapping import ColumnMapping, read_table
+
 from .data.imports import import_dataset
+from .data.mappings import quality_lines, save_mapping
 from .data.jobs import fit_dataset_models
 from .data.seed import SeedError, demo_logins, print_logins
 from .data.seed import seed_demo as seed
@@ -101,16 +106,29 @@ def register_cli(app: Flask) -> None:
     @click.argument("slug")
     @click.argument("path", type=click.Path(dir_okay=False))
     @click.option("--no-models", is_flag=True, help="Do not fit the models after the import.")
-    def import_file(slug, path, no_models):
+    @click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False, exists=True), default=None,
+                  help="Column mapping (JSON) for an export of another layout; saved for the tenant.")
+    @click.option("--append", is_flag=True, help="Add the file's new lines to the current version.")
+    def import_file(slug, path, no_models, mapping_path, append):
         """Import FILE as the tenant's new dataset version, then fit its models."""
         try:
             ctx = system_context(slug)
         except LookupError as exc:
             raise click.ClickException(str(exc)) from None
-        outcome = import_dataset(ctx, path, progress=_progress_line)
+        mapping = None
+        if mapping_path:
+            try:
+                mapping = ColumnMapping.from_json(Path(mapping_path))
+                save_mapping(ctx, list(read_table(path, max_rows=5).columns), mapping)
+            except LoadError as exc:
+                raise click.ClickException(str(exc)) from None
+        outcome = import_dataset(ctx, path, progress=_progress_line, mapping=mapping,
+                                 mode="append" if append else "replace")
         if not outcome.ok:
             raise click.ClickException(outcome.message)
         click.echo(outcome.message)
+        for line in quality_lines(outcome.quality or {}):
+            click.echo(f"  {line}")
         if not no_models:
             status = fit_dataset_models(outcome.dataset_id, progress=_progress_line)
             click.echo(f"Models: {status}.")

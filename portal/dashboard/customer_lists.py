@@ -7,7 +7,17 @@ URL's filters).  Customer lists are exports whose rows are customers, indexed
 by ``customer_id``; the customer id is always the first column.
 
 Register with :func:`register_export`; pages use :func:`grid_columns` for their
-``customer_grid`` and :func:`list_rows` for its ``getRowsRequest`` callback.
+``customer_grid`` and :func:`grid_rows` for its ``getRowsRequest`` callback.
+
+Who sees which rows (the ONE place it is decided, :func:`grid_rows`; the CSV
+route requires the manager role, :mod:`portal.dashboard.exports`):
+
+* managers and admins page through every row of every list and export them;
+* viewers see the aggregated pages and, of each customer list, only the first
+  ``VIEWER_LIST_ROWS`` (default 100) customers in the list's default order
+  (after the page's filters); the grid's column filters and sorts act within
+  those rows, and asking for rows beyond them returns nothing;
+* viewers get no grid of the raw record lists (``orders``, ``transactions``).
 """
 from __future__ import annotations
 
@@ -15,10 +25,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
+from flask import current_app
 
 from .money import MoneyFormat, money_format
 from .components.tables import column
+from .gridquery import rows_block
 from .view import View
+
+#: Lists of raw records rather than customers: managers and up only, grid and export alike.
+RECORD_LISTS = frozenset({"orders", "transactions"})
+
+
+class ListForbidden(PermissionError):
+    """The caller's role does not see this list."""
 
 
 @dataclass(frozen=True)
@@ -112,3 +131,22 @@ def grid_columns(export: TableExport, money: MoneyFormat | None = None) -> list[
             extra.update(pinned="left", minWidth=c.width or 110)
         columns.append(column(c.field, display_header(c, money), c.kind, **extra))
     return columns
+
+
+def viewer_may_see(export: TableExport) -> bool:
+    return export.name not in RECORD_LISTS and export.columns[0].field == "customer_id"
+
+
+def grid_rows(export: TableExport, view: View, request: dict) -> dict:
+    """Answer a grid's ``getRowsRequest`` under the role policy of the module docstring:
+    ``{"rowData", "rowCount", "totalCount", "capped"}``.  Raises :class:`ListForbidden`."""
+    frame = list_rows(export, view)
+    total = int(len(frame))
+    if view.ctx.has_role("manager"):
+        return {**rows_block(frame, request), "totalCount": total, "capped": False}
+    if not viewer_may_see(export):
+        raise ListForbidden(f"The {export.title} list needs the manager role.")
+
+    cap = current_app.extensions["portal"].settings.viewer_list_rows
+    block = rows_block(frame.head(cap), request)  # only these rows exist for a viewer
+    return {**block, "totalCount": total, "capped": total > cap}

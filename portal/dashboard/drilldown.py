@@ -44,8 +44,7 @@ RANGE_FIELDS: dict[str, tuple[str, str]] = {
     "frequency": ("Orders", "int"),
     "recency": ("Recency (days)", "int"),
     "tenure": ("Tenure (days)", "int"),
-    "clv_12m": ("Predicted 12-month CLV", "money"),
-    "expected_order_value": ("Expected order value", "money"),
+    "net_clv_12m": ("Predicted 12-month CLV", "money"),
     "churn_probability": ("Churn probability", "pct"),
     "p_alive": ("P(alive)", "pct"),
 }

@@ -193,8 +193,16 @@ def page_options(query: str | Mapping[str, object] | None, allowed: Mapping[str,
     return options
 
 
+#: Dates outside these bounds are clamped to them: ``?start=0001-01-01&end=9999-12-31``
+#: means "everything", and the page's comparison window (as long again before the start)
+#: stays inside what pandas timestamps hold (1677-2262).
+MIN_DATE = date(1970, 1, 1)
+MAX_DATE = date(2099, 12, 31)
+
+
 def _parse_date(value: str) -> date | None:
     try:
-        return date.fromisoformat(value[:10])
+        parsed = date.fromisoformat(value[:10])
     except ValueError:
         return None
+    return min(max(parsed, MIN_DATE), MAX_DATE)

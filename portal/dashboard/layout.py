@@ -55,7 +55,8 @@ def navbar(ctx: PortalContext) -> dbc.Navbar:
         method="POST", action="/logout", className="d-flex mb-0 ms-3",
     )
     user = html.Span(
-        [html.Span(ctx.email, id="nav-user-email"), " ",
+        [html.A(ctx.email, href="/account/password", id="nav-user-email", className="link-light",
+                title="Change your password"), " ",
          dbc.Badge(ctx.role, color="light", text_color="dark", className="ms-1", id="nav-user-role")],
         className="navbar-text text-light small",
     )

@@ -24,13 +24,15 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 import analytics
+from analytics.mapping import ColumnMapping
 
 from ..platform.accounts import audit
 from ..platform.db import session_scope
 from ..platform.models import Dataset, Tenant, User, utcnow
-from . import results
+from . import results, shop_import
 from .storage import frame_to_parquet, write_payload
 from ..platform.tenancy import PortalContext, system_context
+from .upload_checks import check_expansion
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +55,18 @@ class ImportOutcome:
     rows_clean: int | None = None
     report: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    quality: dict[str, Any] | None = None
+    pruned: list[int] = field(default_factory=list)
 
     @property
     def message(self) -> str:
         if not self.ok:
             return f"Import failed: {self.error}"
+        duplicates = (self.quality or {}).get("duplicates_of_loaded", 0)
         return (f"Imported version {self.version}: {self.rows_in:,} rows read, "
-                f"{self.rows_clean:,} kept after cleaning.")
+                f"{self.rows_clean:,} kept after cleaning."
+                + (f" {duplicates:,} line{' was' if duplicates == 1 else 's were'} already loaded and "
+                   f"{'was' if duplicates == 1 else 'were'} not added again." if duplicates else ""))
 
 
 def source_size(source: Source) -> int | None:
@@ -91,13 +98,18 @@ def check_size(source: Source, max_bytes: int) -> None:
 
 def import_dataset(ctx_or_tenant: PortalContext | str, source: Source, filename: str | None = None,
                    user: User | int | None = None, progress: Progress | None = None,
-                   *, ip: str | None = None) -> ImportOutcome:
+                   *, ip: str | None = None, mapping: ColumnMapping | None = None,
+                   mode: str = "replace") -> ImportOutcome:
     """Validate, store and switch to a new dataset version of a tenant.
 
     ``ctx_or_tenant`` is the caller's context (web) or a tenant slug (CLI,
     seeding).  ``user`` defaults to the context's user.  ``progress(fraction,
     message)`` is called at each stage.  Never raises for a bad file: the
     outcome says what went wrong.
+
+    ``mapping`` (any export's columns -> fields; default the tenant's saved one
+    or the proposal) and ``mode`` (``"replace"`` or ``"append"``): see
+    :mod:`portal.data.shop_import`.  Dates are read in the tenant's time zone.
     """
     ctx = ctx_or_tenant if isinstance(ctx_or_tenant, PortalContext) else system_context(ctx_or_tenant)
     user_id = user.id if isinstance(user, User) else (user if user is not None else ctx.user_id)
@@ -109,8 +121,11 @@ def import_dataset(ctx_or_tenant: PortalContext | str, source: Source, filename:
     started = time.perf_counter()
     try:
         check_size(source, settings.max_upload_bytes)
+        check_expansion(source, name, settings.max_decompressed_bytes, settings.max_import_rows)
         report(0.05, f"Reading {name}")
-        frame = analytics.load_transactions(source, filename=name)
+        # -- shops (issue 15): mapping, tenant time zone, append, personal data --
+        prepared = shop_import.prepare(ctx, source, name, mapping, mode)
+        frame = prepared.frame
         timings["load_s"] = time.perf_counter() - started
         stage = "cleaning"
         report(0.35, f"Validated {len(frame):,} rows; cleaning")
@@ -120,7 +135,9 @@ def import_dataset(ctx_or_tenant: PortalContext | str, source: Source, filename:
         stage = "storing"
         report(0.6, "Storing the dataset")
         payload = frame_to_parquet(frame)
-        dataset_id, version = _store(ctx, name, user_id, frame, cleaned, payload, settings, ip)
+        dataset_id, version = _store(ctx, name, user_id, frame, cleaned, payload, settings, ip,
+                                     finish=lambda session, dataset: shop_import.finish(session, ctx, dataset,
+                                                                                        prepared))
         timings["store_s"] = time.perf_counter() - started - sum(timings.values())
     except Exception as exc:  # noqa: BLE001 - every failure is recorded and reported
         expected = isinstance(exc, (analytics.AnalyticsError, ImportRefused, ValueError))
@@ -139,7 +156,8 @@ def import_dataset(ctx_or_tenant: PortalContext | str, source: Source, filename:
                                         "rows": len(frame), "duration_ms": round(sum(timings.values()) * 1000)})
     return ImportOutcome(ok=True, tenant_slug=ctx.tenant_slug, dataset_id=dataset_id, version=version,
                          rows_in=len(frame), rows_clean=len(cleaned.lines),
-                         report=cleaned.report.to_dict(), timings=timings)
+                         report=cleaned.report.to_dict(), timings=timings, quality=prepared.quality,
+                         pruned=prepared.pruned)
 
 
 def _check_usable(report) -> None:
@@ -166,7 +184,7 @@ def _lock_tenant(session, tenant_id: int) -> None:
     session.execute(update(Tenant).where(Tenant.id == tenant_id).values(updated_at=utcnow()))
 
 
-def _store(ctx, name, user_id, frame, cleaned, payload, settings, ip) -> tuple[int, int]:
+def _store(ctx, name, user_id, frame, cleaned, payload, settings, ip, finish=None) -> tuple[int, int]:
     """Two transactions: (1) record the version as ``importing`` (so an import that is
     killed stays visible to the admin as interrupted); (2) store the payload, mark the
     version ready and switch the tenant to it, all or nothing."""
@@ -195,8 +213,11 @@ def _store(ctx, name, user_id, frame, cleaned, payload, settings, ip) -> tuple[i
             dataset.customers, dataset.orders, dataset.payload_bytes = report.customers, report.orders, len(payload)
             dataset.status, dataset.models_message = "ready", "waiting for model fitting"
             session.execute(update(Tenant).where(Tenant.id == ctx.tenant_id).values(current_dataset_id=dataset_id))
+            if finish is not None:  # shops (issue 15): quality report, contacts, pruning - same transaction
+                finish(session, dataset)
             audit(session, "import", tenant_id=ctx.tenant_id, user_id=user_id, ip=ip,
-                  detail={"dataset_id": dataset_id, "version": version, "filename": name, "rows": report.rows_in})
+                  detail={"dataset_id": dataset_id, "version": version, "filename": name, "rows": report.rows_in,
+                          "mode": dataset.import_mode})
     except Exception as exc:
         exc.dataset_id = dataset_id  # type: ignore[attr-defined] - _record_failure marks this row
         raise

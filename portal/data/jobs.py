@@ -81,7 +81,8 @@ def fit_dataset_models(dataset_id: int, progress: Progress | None = None, *, for
             return "running"
         tenant = session.get(Tenant, row.tenant_id)
         ctx = PortalContext(tenant_id=tenant.id, tenant_slug=tenant.slug, tenant_name=tenant.name,
-                            user_id=None, email=None, role="system", dataset_id=row.id)
+                            user_id=None, email=None, role="system", dataset_id=row.id,
+                            currency=tenant.currency, time_zone=tenant.time_zone)
         row.models_status, row.models_progress = "running", 0.0
         row.models_message, row.models_started_at, row.models_updated_at = "starting", utcnow(), utcnow()
 

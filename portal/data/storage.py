@@ -29,6 +29,20 @@ class DatasetNotFound(LookupError):
     """No ready dataset with that id for the context's tenant."""
 
 
+#: Ids and versions are 32-bit integer columns: anything outside is no dataset.
+_INT_RANGE = (-(2 ** 31), 2 ** 31 - 1)
+
+
+def _as_key(value, what: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise DatasetNotFound(f"{what} {str(value)[:40]} not found.") from None
+    if not _INT_RANGE[0] <= number <= _INT_RANGE[1]:
+        raise DatasetNotFound(f"{what} {str(value)[:40]} not found.")
+    return number
+
+
 def frame_to_parquet(frame: pd.DataFrame) -> bytes:
     """Serialise a canonical frame (dtypes, categoricals included) to Parquet bytes."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
@@ -83,6 +97,8 @@ class DatasetInfo:
     models_progress: float
     models_message: str | None
     models_updated_at: Any
+    quality_report: dict | None = None
+    import_mode: str | None = None
 
     @classmethod
     def of(cls, row: Dataset) -> "DatasetInfo":
@@ -94,6 +110,7 @@ def get_dataset(ctx: PortalContext, dataset_id: int | None = None, *, ready_only
     dataset_id = ctx.dataset_id if dataset_id is None else dataset_id
     if dataset_id is None:
         raise DatasetNotFound("No dataset has been imported yet.")
+    dataset_id = _as_key(dataset_id, "Dataset")
     with session_scope() as session:
         row = session.get(Dataset, dataset_id)
         if row is None or row.tenant_id != ctx.tenant_id or (ready_only and row.status != "ready"):
@@ -102,9 +119,10 @@ def get_dataset(ctx: PortalContext, dataset_id: int | None = None, *, ready_only
 
 
 def get_dataset_by_version(ctx: PortalContext, version: int) -> DatasetInfo:
+    version = _as_key(version, "Version")
     with session_scope() as session:
         row = session.scalars(
-            select(Dataset).where(Dataset.tenant_id == ctx.tenant_id, Dataset.version == int(version))
+            select(Dataset).where(Dataset.tenant_id == ctx.tenant_id, Dataset.version == version)
         ).one_or_none()
         if row is None:
             raise DatasetNotFound(f"Version {version} not found.")

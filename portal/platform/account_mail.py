@@ -5,10 +5,10 @@
   the invitee gets a link to choose their own, so nobody types passwords for others.
 * ``/account/forgot`` asks for an address and always answers the same sentence, in the
   same time (the e-mail goes out from a background thread), whether or not the address
-  has an account: no account enumeration.  Rate-limited per client address (flask-limiter,
+  has an account: no account enumeration.  Rate-limited per client address (the shared ``login_attempts`` table,
   ``RESET_RATE_LIMIT``) and per account (at most ``RESET_PER_ACCOUNT_PER_HOUR`` links an
   hour, counted in the database every worker shares).
-* Links: ``/account/password?token=<token>`` (in the query string, which the request log leaves
+* Links: ``/account/set-password?token=<token>`` (in the query string, which the request log leaves
   out; the form posts it back in its body), the token signed with SECRET_KEY (itsdangerous)
   and holding a row id and a random secret whose SHA-256 is stored
   (:class:`portal.platform.mail_models.AccountToken`).  Single use (a conditional UPDATE marks
@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
+from limits import parse as parse_limit
 from sqlalchemy import func, select, update
 
 from .accounts import (
@@ -42,13 +43,13 @@ from .accounts import (
 from .db import session_scope
 from .mail_models import AccountToken
 from .mail_settings import MailSettings, mail_settings
+from .models import LoginAttempt, Tenant, User, new_session_token, utcnow
 from .smtp import send_simple
-from .models import Tenant, User, new_session_token, utcnow
 from .tenancy import PortalContext
 
 log = logging.getLogger(__name__)
 
-TOKEN_SALT = "portal.account-link"
+TOKEN_SALT = "portal.platform.account-link"
 SAME_ANSWER = ("If an account with this address exists, we have sent it a link to choose a new password. "
                "The link works once, for a limited time.")
 BAD_LINK = "This link is not valid any more: it was used already, it expired, or it is damaged."
@@ -84,7 +85,7 @@ def issue_token(user_id: int, purpose: str, lifetime: timedelta, now: datetime |
 
 def password_path(token: str) -> str:
 
-    return "/account/password?token=" + quote(token, safe="")
+    return "/account/set-password?token=" + quote(token, safe="")
 
 
 def _lookup(session, token: str, now: datetime) -> AccountToken | None:
@@ -254,6 +255,29 @@ def _reset_mail(settings: MailSettings, address: str, now: datetime) -> None:
 # routes
 
 
+#: The account column of ``login_attempts`` rows that count "forgot password" requests of an address.
+RESET_MARK = "(password reset)"
+
+
+def _reset_address_wait(address: str, now: datetime | None = None) -> int:
+    """Seconds until ``address`` may ask for another reset (0: now, and the request is counted).
+
+    ``RESET_RATE_LIMIT`` per client address, counted in the ``login_attempts`` table that
+    every worker and host shares (the sign-in limits' table)."""
+    now = now or utcnow()
+    item = parse_limit(mail_settings().reset_rate_limit)
+    window = timedelta(seconds=int(item.get_expiry()))
+    with session_scope() as session:
+        count, oldest = session.execute(
+            select(func.count(), func.min(LoginAttempt.at)).where(
+                LoginAttempt.address == address[:64], LoginAttempt.account == RESET_MARK,
+                LoginAttempt.at > now - window)).one()
+        if count >= int(item.amount):
+            return max(1, int((oldest + window - now).total_seconds()) + 1)
+        session.add(LoginAttempt(address=address[:64], account=RESET_MARK, at=now))
+    return 0
+
+
 def _page(template: str, status: int = 200, **values):
     return render_template(template, **values), status
 
@@ -262,11 +286,17 @@ def _page(template: str, status: int = 200, **values):
 def forgot():
     if request.method == "GET":
         return _page("forgot.html", title="Forgot your password?")
+    wait = _reset_address_wait(request.remote_addr or "")
+    if wait:
+        response = current_app.make_response(
+            _page("forgot.html", 429, title="Forgot your password?", error="Too many requests. Wait and try again."))
+        response.headers["Retry-After"] = str(wait)
+        return response
     request_reset(request.form.get("email", "") if isinstance(request.form.get("email"), str) else "")
     return _page("forgot.html", title="Forgot your password?", notice=SAME_ANSWER, sent=True)
 
 
-@blueprint.route("/account/password", methods=["GET", "POST"])
+@blueprint.route("/account/set-password", methods=["GET", "POST"])
 def set_password():
     token = request.args.get("token", "") if request.method == "GET" else request.form.get("token", "")
     token = token if isinstance(token, str) else ""
@@ -293,14 +323,4 @@ def set_password():
 def init_account_mail(app: Flask) -> None:
     """Register the routes (public: the link or the same answer is the only thing they give)
     and their rate limit."""
-    services = app.extensions["portal"]
-    limiter = services.limiter
-    settings = app.extensions["portal_mail"]
-    if limiter is not None:
-        limit = limiter.limit(settings.reset_rate_limit, methods=["POST"],
-                              key_func=lambda: "reset-address:" + (request.remote_addr or ""),
-                              error_message="Too many requests. Wait and try again.")
-        app.register_blueprint(blueprint)
-        app.view_functions["account.forgot"] = limit(app.view_functions["account.forgot"])
-    else:
-        app.register_blueprint(blueprint)
+    app.register_blueprint(blueprint)

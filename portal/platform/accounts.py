@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,6 +19,10 @@ log = logging.getLogger(__name__)
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
+#: Additions refused for an existing address that one admin may make per hour; beyond
+#: it every addition is refused for the hour, so the one answer that must exist
+#: (emails are unique logins) cannot be used to enumerate other tenants' users.
+MAX_REFUSED_ADDITIONS_PER_HOUR = 10
 #: werkzeug's scrypt (N=2**15, r=8, p=1): memory-hard, ~50 ms per check.
 PASSWORD_METHOD = "scrypt"
 _DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password", method=PASSWORD_METHOD)
@@ -104,8 +109,18 @@ def create_user(tenant_id: int, email: str, password: str, role: str, *,
     if problem:
         raise AccountError(problem)
     with session_scope() as session:
+        if actor_id is not None and _refused_additions(session, actor_id) >= MAX_REFUSED_ADDITIONS_PER_HOUR:
+            raise AccountError("Too many additions were refused in the last hour; try again later.")
         if session.scalars(select(User).where(User.email == email)).first() is not None:
-            raise AccountError(f"A user with the email {email!r} already exists.")
+            # One answer whichever tenant holds the address: it never says which, or that
+            # it is another one (the admin's own users are listed on the page anyway).
+            message = f"{email!r} cannot be added: a portal login with this address already exists. Use another address."
+            if actor_id is not None:
+                record_refusal = AuditEntry(tenant_id=tenant_id, user_id=actor_id, action="user_create_refused",
+                                            detail={"email": email}, ip=ip, at=utcnow())
+                session.add(record_refusal)
+                session.commit()
+            raise AccountError(message)
         user = User(tenant_id=tenant_id, email=email, password_hash=hash_password(password), role=role,
                     active=True, session_token=new_session_token())
         session.add(user)
@@ -113,6 +128,13 @@ def create_user(tenant_id: int, email: str, password: str, role: str, *,
         audit(session, "user_created", tenant_id=tenant_id, user_id=actor_id, ip=ip,
               detail={"email": email, "role": role, "new_user_id": user.id})
         return user
+
+
+def _refused_additions(session: Session, actor_id: int) -> int:
+
+    return session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.user_id == actor_id, AuditEntry.action == "user_create_refused",
+        AuditEntry.at > utcnow() - timedelta(hours=1)))
 
 
 def set_password(user_id: int, password: str) -> None:

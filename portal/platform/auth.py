@@ -4,8 +4,9 @@
   ``"<user id>:<session token>"``, checked against the database on every request,
   so logging out, a password change, a role change or a deactivation (each gives
   the user a new token) ends every earlier session of that user on every worker.
-* Sign-in attempts are rate-limited per address AND per submitted email
-  (``LOGIN_RATE_LIMIT``, storage Redis when ``REDIS_URL`` is set).
+* FAILED sign-ins are limited per address (blocked for the rest of the window)
+  and per account (slowed down, never locked), counted in the database every
+  worker shares (:mod:`portal.platform.login_limits`); refusals are 429 with ``Retry-After``.
 * An unknown email and a wrong password get the same answer, after the same
   password-hash work.
 * Everything except the login page, ``/healthz`` and static files needs a login:
@@ -17,14 +18,13 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import Flask, jsonify, redirect, render_template, request, session, url_for
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from sqlalchemy import select
 
 from .accounts import audit, end_sessions, normalize_email, record, verify_password
 from .config import Settings
 from .db import session_scope
+from .login_limits import LoginLimits
 from .models import User, utcnow
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ PUBLIC_ENDPOINTS = frozenset({"login", "healthz"})
 #: Signed e-mail links (digest unsubscribe, invitation and reset) and "forgot password": no login.
 PUBLIC_ENDPOINTS |= {"digests.unsubscribe", "account.forgot", "account.set_password"}
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
-API_PREFIXES = ("/_dash-", "/_reload-hash", "/api/", "/export")
+API_PREFIXES = ("/_dash-", "/_reload-hash", "/api/", "/export", "/upload")
 
 
 class LoginUser(UserMixin):
@@ -89,34 +89,21 @@ def safe_next(target: str | None) -> str:
 
 
 def client_ip() -> str:
-    return (get_remote_address() or "")[:64]
+    """The client address: the peer, or what the ``PROXY_HOPS`` trusted proxies report."""
+    return (request.remote_addr or "")[:64]
 
 
-def _account_key() -> str:
-    return "account:" + normalize_email(request.form.get("email", ""))[:254]
+TOO_MANY = "Too many failed sign-in attempts. Try again in {seconds} seconds."
 
 
-def init_auth(app: Flask, settings: Settings) -> Limiter:
+def init_auth(app: Flask, settings: Settings) -> LoginLimits:
     login_manager = LoginManager(app)
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(unauthorized)
     login_manager.session_protection = None  # the session token does this job
 
-    limiter = Limiter(
-        key_func=get_remote_address, app=app,
-        storage_uri=settings.redis_url or "memory://",
-        storage_options={"socket_connect_timeout": 1, "socket_timeout": 2} if settings.redis_url else {},
-        strategy="fixed-window", key_prefix=f"{settings.cache_prefix}-limits",
-        swallow_errors=True, in_memory_fallback_enabled=True, headers_enabled=False,
-    )
-    message = "Too many sign-in attempts. Wait a minute and try again."
-    per_address = limiter.limit(settings.login_rate_limit, methods=["POST"], error_message=message,
-                                key_func=lambda: "address:" + get_remote_address())
-    per_account = limiter.limit(settings.login_rate_limit, methods=["POST"], error_message=message,
-                                key_func=_account_key)
+    limits = LoginLimits(settings)
 
-    @per_address
-    @per_account
     def login():
         next_url = request.args.get("next")
         if request.method == "GET":
@@ -125,6 +112,14 @@ def init_auth(app: Flask, settings: Settings) -> Limiter:
             return render_template("login.html", next_url=next_url, notice=request.args.get("notice"))
         email = normalize_email(request.form.get("email", ""))[:254]
         password = request.form.get("password", "")
+        verdict = limits.check(client_ip(), email)
+        if not verdict.allowed:
+            # a log line, not an audit row: a refused attempt must stay cheap under a flood
+            log.warning("sign-in refused by the limits", extra={
+                "event": "login_limited", "rule": verdict.rule, "retry_after": verdict.retry_after, "ip": client_ip()})
+            page = render_template("login.html", error=TOO_MANY.format(seconds=verdict.retry_after),
+                                   email=email, next_url=next_url)
+            return page, 429, {"Retry-After": str(verdict.retry_after)}
         with session_scope() as db:
             user = db.scalars(select(User).where(User.email == email)).one_or_none()
             valid = verify_password(user, password)  # always hashes: same time either way
@@ -140,7 +135,9 @@ def init_auth(app: Flask, settings: Settings) -> Limiter:
                 snapshot = LoginUser(user)
                 failed = False
         if failed:
+            limits.record_failure(client_ip(), email)
             return render_template("login.html", error=INVALID_LOGIN, email=email, next_url=next_url), 401
+        limits.record_success(email)
         session.clear()  # no session fixation: a fresh session for the new login
         login_user(snapshot)
         session.permanent = True
@@ -163,12 +160,6 @@ def init_auth(app: Flask, settings: Settings) -> Limiter:
     app.add_url_rule("/login", "login", login, methods=["GET", "POST"])
     app.add_url_rule("/logout", "logout", logout, methods=["GET", "POST"])
 
-    @app.errorhandler(429)
-    def too_many(error):
-        if request.endpoint == "login":
-            return render_template("login.html", error=message, next_url=request.args.get("next")), 429
-        return jsonify(error="too many requests"), 429
-
     @app.before_request
     def require_login():
         if request.endpoint in PUBLIC_ENDPOINTS or request.path.startswith(PUBLIC_PREFIXES):
@@ -177,4 +168,4 @@ def init_auth(app: Flask, settings: Settings) -> Limiter:
             return unauthorized()
         return None
 
-    return limiter
+    return limits

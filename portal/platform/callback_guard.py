@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, request
+from dash.exceptions import CallbackException
+from flask import Flask, current_app, jsonify, request
 
 SCALAR = (str, int, float, bool, type(None))
 
@@ -37,12 +38,30 @@ PROPERTY_TYPES: dict[str, tuple[type, ...]] = {
     "value": (str, int, float, bool, list, type(None)),
 }
 MAX_ENTRIES = 500
+#: Deepest nesting of lists/objects accepted in a callback body (dash-renderer's own
+#: requests stay under 15: pattern-matching ids, AG Grid filter models, figures' clickData).
+MAX_DEPTH = 40
+
+
+def depth_over(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests lists/dicts deeper than ``limit`` (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def problem(body: Any) -> str | None:
     """What is malformed in a callback request body, or None."""
     if not isinstance(body, dict):
         return "the body is not a JSON object"
+    if depth_over(body):
+        return f"the body nests deeper than {MAX_DEPTH} levels"
     for section in ("inputs", "state"):
         entries = body.get(section, [])
         if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
@@ -76,15 +95,25 @@ def _entry_problem(item: Any) -> str | None:
     return None
 
 
-def arity_problem(body: dict, callback_map: dict) -> str | None:
-    """Whether the request names a declared callback with as many inputs and states as it declares
-    (Dash indexes them by position and fails with an IndexError on a short list)."""
-    declared = callback_map.get(body.get("output")) if isinstance(body.get("output"), str) else None
-    if declared is None:
+def _unknown_callback(body: dict) -> str | None:
+    """Dash answers a request for a callback it does not have with a KeyError (500), and one
+    with fewer inputs than declared with an IndexError (500)."""
+    dash_app = current_app.extensions["portal"].dash
+    output = body.get("output")
+    if not isinstance(output, str) or (dash_app is not None and output not in dash_app.callback_map):
         return "no such callback"
+    if dash_app is None:
+        return None
+    spec = dash_app.callback_map[output]
+    outputs = body.get("outputs")
+    if output.startswith(".."):
+        if not isinstance(outputs, list) or len(outputs) != len(output.strip(".").split("...")):
+            return "outputs do not match the callback"
+    elif not isinstance(outputs, dict):
+        return "outputs do not match the callback"
     for section in ("inputs", "state"):
-        if len(body.get(section, [])) != len(declared.get(section, [])):
-            return f"{section} do not match the callback's {len(declared.get(section, []))}"
+        if len(body.get(section) or []) != len(spec.get(section) or []):
+            return f"{section} do not match the callback"
     return None
 
 
@@ -93,11 +122,24 @@ def init_callback_guard(app: Flask) -> None:
     def check_callback_request():
         if request.method != "POST" or not request.path.endswith("/_dash-update-component"):
             return None
-        body = request.get_json(silent=True)
-        issue = problem(body)
-        if issue is None:
-            dash_app = getattr(app.extensions.get("portal"), "dash", None)
-            issue = arity_problem(body, dash_app.callback_map) if dash_app is not None else None
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # nesting deeper than the JSON parser goes
+            issue = f"the body nests deeper than {MAX_DEPTH} levels"
+        else:
+            issue = problem(body) or _unknown_callback(body)
         if issue:
             return jsonify(error="bad callback request", message=issue), 400
         return None
+
+
+    @app.errorhandler(CallbackException)
+    def callback_mismatch(error):
+        # Dash checks a request's outputs against the callback's definition and raises
+        # this when a hand-written request does not match: the request is bad, not the server.
+        # Its subclasses (a callback returning a wrong value...) are server faults: 500 and logged.
+        if type(error) is not CallbackException:
+            from .observability import log_unhandled
+
+            return log_unhandled(error)
+        return jsonify(error="bad callback request", message=str(error)[:200]), 400

@@ -11,12 +11,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
+from limits import parse
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 #: Documented demo password, used for the demo logins only outside production.
 DEFAULT_DEMO_PASSWORD = "demo-portal-2024"
 
 ENVIRONMENTS = ("development", "production", "test")
+#: Shortest SECRET_KEY accepted in production (a short key can be brute-forced offline
+#: from any signed cookie, which then forges every session).
+MIN_SECRET_KEY_LENGTH = 32
 BACKGROUND_JOBS = ("auto", "diskcache", "celery")
 
 
@@ -79,7 +84,27 @@ class Settings:
     lru_max_mb: int = 512
     #: Memory bound of the per-process memo of rendered page callbacks (figures, tables).
     view_cache_mb: int = 64
+    #: FAILED sign-ins allowed per client address in the window (limits notation); then
+    #: that address gets 429 with Retry-After until the window has passed.
     login_rate_limit: str = "10 per minute"
+    #: Failed sign-ins of one account (from any address) before it is slowed down.
+    login_account_free_failures: int = 5
+    #: Longest wait between two sign-in attempts of a slowed-down account (never a lockout).
+    login_account_max_delay_s: int = 60
+    #: Proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted
+    #: (1 right behind a PaaS router; 0 when clients connect directly).
+    proxy_hops: int = 0
+    #: Largest request body except uploads (413 before it is read).
+    max_request_kb: int = 1024
+    #: Largest decompressed size of a compressed upload (XLSX, .gz, Parquet) and most rows.
+    max_decompressed_mb: int = 1024
+    max_import_rows: int = 5_000_000
+    #: Rows of a customer list a viewer's grid shows (the first ones, no paging beyond).
+    viewer_list_rows: int = 100
+    #: Token that opens the detailed /healthz (header X-Health-Token); admins see it too.
+    health_token: str | None = None
+    #: Production only: run on a local SQLite file anyway (data lost when the disk is).
+    allow_local_database: bool = False
     demo_password: str | None = None
     session_cookie_secure: bool = False
     auto_setup: bool = True
@@ -104,6 +129,41 @@ class Settings:
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def max_request_bytes(self) -> int:
+        return self.max_request_kb * 1024
+
+    @property
+    def max_decompressed_bytes(self) -> int:
+        return self.max_decompressed_mb * 1024 * 1024
+
+    def production_problems(self) -> list[str]:
+        """What in these settings must not run in production (empty outside production)."""
+        if not self.production:
+            return []
+        problems = []
+        if not self.secret_key:
+            problems.append(
+                "SECRET_KEY is not set. In production (PORTAL_ENV=production) the portal refuses "
+                "to start without it: set SECRET_KEY to a long random value, e.g. the output of "
+                "`python -c \"import secrets; print(secrets.token_hex(32))\"`.")
+        elif len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            problems.append(
+                f"SECRET_KEY is {len(self.secret_key)} characters long; production needs at least "
+                f"{MIN_SECRET_KEY_LENGTH} random characters, e.g. the output of "
+                "`python -c \"import secrets; print(secrets.token_hex(32))\"`.")
+        if self.is_sqlite and not self.allow_local_database:
+            problems.append(
+                "DATABASE_URL is not set, so production would keep every tenant's data in a SQLite file "
+                "on this machine's disk, which a PaaS wipes on every restart. Set DATABASE_URL to a "
+                "PostgreSQL URL, or set ALLOW_LOCAL_DATABASE=1 if this disk is really persistent.")
+        return problems
+
+    def check_production(self) -> None:
+        problems = self.production_problems()
+        if problems:
+            raise ConfigError(" ".join(problems))
 
     @property
     def cache_dir(self) -> Path:
@@ -137,12 +197,6 @@ class Settings:
             env.get("DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'portal.sqlite3'}"
         )
         secret_key = env.get("SECRET_KEY", "").strip()
-        if production and not secret_key:
-            raise ConfigError(
-                "SECRET_KEY is not set. In production (PORTAL_ENV=production) the portal refuses "
-                "to start without it: set SECRET_KEY to a long random value, e.g. the output of "
-                "`python -c \"import secrets; print(secrets.token_hex(32))\"`."
-            )
         demo_password = env.get("DEMO_PASSWORD") or (None if production else DEFAULT_DEMO_PASSWORD)
         try:
             sleep = float(env.get("PORTAL_TEST_IMPORT_SLEEP", "0") or 0)
@@ -153,7 +207,13 @@ class Settings:
         if background_jobs == "celery" and not redis_url:
             raise ConfigError("BACKGROUND_JOBS=celery needs REDIS_URL (the Celery broker and result store); "
                               "set REDIS_URL or use BACKGROUND_JOBS=diskcache.")
-        return cls(
+        login_rate_limit = env.get("LOGIN_RATE_LIMIT", "").strip() or "10 per minute"
+        try:
+
+            parse(login_rate_limit)
+        except ValueError:
+            raise ConfigError(f"LOGIN_RATE_LIMIT must look like '10 per minute', got {login_rate_limit!r}.") from None
+        settings = cls(
             env=mode,
             secret_key=secret_key,
             database_url=database_url,
@@ -163,7 +223,16 @@ class Settings:
             cache_timeout=_int(env, "CACHE_TIMEOUT", 7 * 24 * 3600),
             lru_max_mb=_int(env, "LRU_MAX_MB", 512),
             view_cache_mb=_int(env, "VIEW_CACHE_MB", 64),
-            login_rate_limit=env.get("LOGIN_RATE_LIMIT", "").strip() or "10 per minute",
+            login_rate_limit=login_rate_limit,
+            login_account_free_failures=_int(env, "LOGIN_ACCOUNT_FREE_FAILURES", 5, minimum=1),
+            login_account_max_delay_s=_int(env, "LOGIN_ACCOUNT_MAX_DELAY", 60, minimum=1),
+            proxy_hops=_int(env, "PROXY_HOPS", 1 if production else 0),
+            max_request_kb=_int(env, "MAX_REQUEST_KB", 1024, minimum=16),
+            max_decompressed_mb=_int(env, "MAX_DECOMPRESSED_MB", 1024, minimum=1),
+            max_import_rows=_int(env, "MAX_IMPORT_ROWS", 5_000_000, minimum=1),
+            viewer_list_rows=_int(env, "VIEWER_LIST_ROWS", 100),
+            health_token=env.get("HEALTH_TOKEN", "").strip() or None,
+            allow_local_database=_flag(env, "ALLOW_LOCAL_DATABASE", False),
             demo_password=demo_password,
             session_cookie_secure=_flag(env, "SESSION_COOKIE_SECURE", production),
             auto_setup=_flag(env, "AUTO_SETUP", not production),
@@ -175,6 +244,8 @@ class Settings:
             log_level=(env.get("LOG_LEVEL", "INFO").strip() or "INFO").upper(),
             import_sleep_in_tx=0.0 if production else sleep,
         )
+        settings.check_production()
+        return settings
 
     def resolved_secret_key(self) -> str:
         """``SECRET_KEY``, or (development/test only) a random key persisted in
@@ -183,7 +254,7 @@ class Settings:
         if self.secret_key:
             return self.secret_key
         if self.production:  # from_env already refuses this; guard direct construction too
-            raise ConfigError("SECRET_KEY is required in production.")
+            self.check_production()
         path = self.data_dir / "secret_key"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not path.exists():

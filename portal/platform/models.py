@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -59,6 +60,15 @@ class Tenant(Base):
     current_dataset_id: Mapped[int | None] = mapped_column(
         ForeignKey("datasets.id", use_alter=True, name="fk_tenants_current_dataset", ondelete="SET NULL")
     )
+    #: Settings (migration 0004_tenant_settings; validated in portal.data.tenant_settings).
+    currency: Mapped[str] = mapped_column(String(3), default="GBP", server_default="GBP")
+    time_zone: Mapped[str] = mapped_column(String(64), default="Europe/London", server_default="Europe/London")
+    week_start: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0 = Monday
+    fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    keep_versions: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    store_personal_data: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Secret of the tenant's customer-id hashes (portal.data.privacy); made on first use.
+    privacy_salt: Mapped[str | None] = mapped_column(String(64))
 
     users: Mapped[list["User"]] = relationship(back_populates="tenant", order_by="User.email")
     current_dataset: Mapped["Dataset | None"] = relationship(foreign_keys=[current_dataset_id])
@@ -144,6 +154,38 @@ class Dataset(Base):
     models_started_at: Mapped[datetime | None]
     #: Heartbeat of the model-fitting job; older than JOB_STALE_MINUTES = dead job.
     models_updated_at: Mapped[datetime | None]
+    #: Data-quality report of the import (analytics.mapping.QualityReport + append duplicates).
+    quality_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: "replace", "append" or "rezone" (re-derived in a new time zone).
+    import_mode: Mapped[str | None] = mapped_column(String(16))
+
+
+class TenantMapping(Base):
+    """A tenant's column mapping for one header (fingerprint), reused on the next upload."""
+
+    __tablename__ = "tenant_mappings"
+    __table_args__ = (UniqueConstraint("tenant_id", "fingerprint", name="uq_tenant_mappings_fingerprint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    layout: Mapped[str] = mapped_column(String(64))
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON)
+    header: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomerContact(Base):
+    """E-mail and name of a customer: stored only when the tenant opts in (store_personal_data)."""
+
+    __tablename__ = "customer_contacts"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    name: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class DatasetPayload(Base):
@@ -166,3 +208,43 @@ class DatasetResult(Base):
     format: Mapped[str] = mapped_column(String(16), default="pickle")
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginAttempt(Base):
+    """One FAILED sign-in (successful ones are not kept): the shared counter of the
+    login limits, read by every worker and host (:mod:`portal.platform.login_limits`)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_address_at", "address", "at"),
+                      Index("ix_login_attempts_account_at", "account", "at"),
+                      Index("ix_login_attempts_at", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StagedUpload(Base):
+    """A file an admin uploaded through ``POST /upload``, waiting for its import job
+    (:mod:`portal.data.uploads`).  The job finds it by its unguessable ``token`` and only
+    for the same user and tenant; it is deleted once imported (or after a day)."""
+
+    __tablename__ = "staged_uploads"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class StagedUploadChunk(Base):
+    """The bytes of a staged upload, in chunks (shared by every host, like the payloads)."""
+
+    __tablename__ = "staged_upload_chunks"
+
+    token: Mapped[str] = mapped_column(ForeignKey("staged_uploads.token", ondelete="CASCADE"), primary_key=True)
+    chunk_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

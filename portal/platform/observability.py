@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import sys
 import time
@@ -62,7 +61,7 @@ def configure_logging(level: str = "INFO") -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # we log requests ourselves
 
 
-def init_observability(app: Flask, *, expose_pid: bool) -> None:
+def init_observability(app: Flask) -> None:
     access = logging.getLogger("portal.access")
 
     @app.before_request
@@ -77,8 +76,6 @@ def init_observability(app: Flask, *, expose_pid: bool) -> None:
         duration = round((time.perf_counter() - started) * 1000, 1) if started else None
         request_id = g.get("request_id") or uuid.uuid4().hex
         response.headers["X-Request-ID"] = request_id
-        if expose_pid:
-            response.headers["X-Worker-PID"] = str(os.getpid())
         ctx = g.get("_portal_context")
         user_id = ctx.user_id if ctx else None
         if user_id is None:
@@ -110,11 +107,16 @@ def init_observability(app: Flask, *, expose_pid: bool) -> None:
             response = _error_response(503, "Database unavailable",
                                        "The database is briefly unavailable. Try again in a few seconds.")
             return response[0], 503, {"Retry-After": "5"}
-        logging.getLogger("portal.errors").error(
-            "unhandled error", exc_info=error,
-            extra={"event": "error", "request_id": g.get("request_id"), "path": request.path},
-        )
-        return _error_response(500, "Something went wrong", "The error has been logged.")
+        return log_unhandled(error)
+
+
+def log_unhandled(error: BaseException):
+    """Log an unexpected error with its traceback and answer a generic 500."""
+    logging.getLogger("portal.errors").error(
+        "unhandled error", exc_info=error,
+        extra={"event": "error", "request_id": g.get("request_id"), "path": request.path},
+    )
+    return _error_response(500, "Something went wrong", "The error has been logged.")
 
 
 def _http_error(error: HTTPException):

@@ -40,8 +40,7 @@ def configure_session(app: Flask, settings: Settings) -> None:
         # a dashboard left open for hours can still run its callbacks.
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_HEADERS=["X-CSRFToken", "X-CSRF-Token"],
-        # Base64 uploads through dcc.Upload are 4/3 of the file, plus the JSON around them.
-        MAX_CONTENT_LENGTH=int(settings.max_upload_bytes * 4 / 3) + 1024 * 1024,
+        # Request bodies are capped by portal.platform.hardening (MAX_REQUEST_KB; uploads: MAX_UPLOAD_MB).
     )
 
 
@@ -86,7 +85,7 @@ def init_security(app: Flask, settings: Settings, dash_app) -> CSRFProtect:
         headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if settings.session_cookie_secure:
+        if settings.production or settings.session_cookie_secure:
             headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         if request.path.startswith(STATIC_PREFIXES):
             return response

@@ -44,6 +44,9 @@ class PortalContext:
     email: str | None
     role: str
     dataset_id: int | None
+    #: The tenant's ISO 4217 currency (analytics.units.format_money) and IANA time zone.
+    currency: str = "GBP"
+    time_zone: str = "Europe/London"
 
     def has_role(self, role: str) -> bool:
         return role_rank(self.role) >= role_rank(role)
@@ -71,7 +74,7 @@ def context_for_user(user_id: int, session_token: str | None = None) -> PortalCo
         return PortalContext(
             tenant_id=tenant.id, tenant_slug=tenant.slug, tenant_name=tenant.name,
             user_id=user.id, email=user.email, role=user.role,
-            dataset_id=tenant.current_dataset_id,
+            dataset_id=tenant.current_dataset_id, currency=tenant.currency, time_zone=tenant.time_zone,
         )
 
 
@@ -84,6 +87,7 @@ def system_context(tenant_slug: str) -> PortalContext:
         return PortalContext(
             tenant_id=tenant.id, tenant_slug=tenant.slug, tenant_name=tenant.name,
             user_id=None, email=None, role="system", dataset_id=tenant.current_dataset_id,
+            currency=tenant.currency, time_zone=tenant.time_zone,
         )
 
 

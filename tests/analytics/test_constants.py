@@ -64,7 +64,7 @@ def test_risk_band_summary_lists_every_band_in_order():
     import pandas as pd
 
     scores = pd.DataFrame({"churn_probability": [0.9, 0.5, 0.1, 0.2], "risk_band": ["high", "medium", "low", "low"],
-                           "clv_12m": [10.0, 20.0, 30.0, 40.0], "revenue_at_risk": [9.0, 10.0, 3.0, 8.0]})
+                           "net_clv_12m": [10.0, 20.0, 30.0, 40.0], "net_revenue_at_risk": [9.0, 10.0, 3.0, 8.0]})
     summary = churn.risk_band_summary(scores)
     assert list(summary.index) == list(constants.RISK_BAND_LABELS)
-    assert summary["customers"].tolist() == [1, 1, 2] and summary["revenue_at_risk"].tolist() == [9.0, 10.0, 11.0]
+    assert summary["customers"].tolist() == [1, 1, 2] and summary["net_revenue_at_risk"].tolist() == [9.0, 10.0, 11.0]

@@ -63,18 +63,18 @@ def test_risk_band_summary_by_hand():
     customers = pd.DataFrame({
         "churn_probability": [0.9, 0.75, 0.5, 0.1, np.nan],
         "risk_band": pd.Categorical(["high", "high", "medium", "low", None], categories=["high", "medium", "low"]),
-        "revenue_at_risk": [90.0, 30.0, 10.0, np.nan, np.nan],
+        "net_revenue_at_risk": [90.0, 30.0, 10.0, np.nan, np.nan],
     }, index=pd.Index(list("abcde"), name="customer_id"))
     out = risk_band_summary(customers)
     assert list(out.index) == ["high", "medium", "low"]
     assert out["customers"].tolist() == [2, 1, 1]  # e (no band) left out
     assert out["share"].tolist() == pytest.approx([0.5, 0.25, 0.25])
-    assert out["revenue_at_risk"].tolist() == pytest.approx([120.0, 10.0, 0.0])
-    assert out["revenue_at_risk_share"].tolist() == pytest.approx([120 / 130, 10 / 130, 0.0])
+    assert out["net_revenue_at_risk"].tolist() == pytest.approx([120.0, 10.0, 0.0])
+    assert out["net_revenue_at_risk_share"].tolist() == pytest.approx([120 / 130, 10 / 130, 0.0])
     assert out["mean_churn_probability"].tolist() == pytest.approx([0.825, 0.5, 0.1])
     only_high = risk_band_summary(customers.iloc[:2])
     assert only_high["customers"].tolist() == [2, 0, 0]
-    assert only_high.loc["medium", "revenue_at_risk"] == 0.0
+    assert only_high.loc["medium", "net_revenue_at_risk"] == 0.0
     assert np.isnan(only_high.loc["medium", "mean_churn_probability"])
     nobody = risk_band_summary(customers.iloc[:0])
     assert nobody["customers"].sum() == 0 and nobody["share"].isna().all()

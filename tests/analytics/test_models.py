@@ -59,8 +59,10 @@ def test_customer_columns_join_the_models(fitted):
     assert list(table.columns) == list(CUSTOMER_COLUMNS)
     clv, scores = results.clv.customers, results.churn_scores
     assert set(table.index) == set(clv.index) | set(scores.index)
-    np.testing.assert_allclose(table["clv_12m"], clv["clv_12m"].reindex(table.index))
-    np.testing.assert_allclose(table["revenue_at_risk"], table["churn_probability"] * table["clv_12m"])
+    np.testing.assert_allclose(table["net_clv_12m"], clv["net_clv_12m"].reindex(table.index))
+    np.testing.assert_allclose(table["net_revenue_at_risk"], table["churn_probability"] * table["net_clv_12m"])
+    assert (table["net_clv_12m_low"] <= table["net_clv_12m_high"]).all()
+    assert table["valuable_at_risk"].sum() == len(results.valuable_at_risk.customers)
     assert table["p_alive"].between(0, 1).all() and table["churn_probability"].between(0, 1).all()
 
 
@@ -68,20 +70,23 @@ def test_summary_and_outputs(fitted, tmp_path):
     _, results, _ = fitted
     summary = model_summary(results)
     text = json.dumps(summary, allow_nan=False)  # JSON-ready: no NaN, no numpy types
-    assert summary["clv"]["bgnbd_params"] == results.clv.bgnbd_params
-    assert summary["clv"]["gg_params"] == results.clv.gg_params
+    assert summary["clv"]["purchase_params"] == results.clv.purchase_params
+    assert summary["clv"]["gg_params_gross"] == results.clv.gg_params
+    choice = summary["clv"]["choice"]
+    assert set(choice["candidates"]) == {"bgnbd", "mbgnbd", "pnbd"} and choice["chosen"] == results.clv.purchase_model
     metrics = results.clv_validation.metrics
     assert summary["clv_validation"]["mae_reduction_vs_naive"] == pytest.approx(
-        1 - metrics["bgnbd"]["mae"] / metrics["naive"]["mae"])
+        1 - metrics[results.clv_validation.model]["mae"] / metrics["naive"]["mae"])
+    assert summary["clv"]["summary"]["text"] and summary["churn"]["summary"]["text"]
     assert summary["churn"]["metrics"] == results.churn.metrics
     assert summary["churn"]["cutoff_eval"] == results.churn.cutoff_eval.isoformat()
     assert summary["recommendation_evaluation"]["hit_rate"] == results.recommendation_evaluation.hit_rate
     paths = write_model_outputs(results, tmp_path / "out")
     assert json.loads(paths["models"].read_text()) == json.loads(text)
     clv = pd.read_csv(paths["clv"], index_col="customer_id", dtype={"customer_id": str})
-    np.testing.assert_allclose(clv["clv"], results.clv.customers["clv"].reindex(clv.index))
+    np.testing.assert_allclose(clv["net_clv"], results.clv.customers["net_clv"].reindex(clv.index))
     churn = pd.read_csv(paths["churn"], index_col="customer_id", dtype={"customer_id": str})
-    assert list(churn.columns) == ["churn_probability", "risk_band", "clv_12m", "revenue_at_risk"]
+    assert list(churn.columns) == ["churn_probability", "risk_band", "net_clv_12m", "net_revenue_at_risk"]
     assert len(churn) == len(results.churn_scores)
 
 
@@ -100,7 +105,8 @@ def tiny_log():
 
 def test_failures_are_isolated(monkeypatch, tmp_path):
     results = fit_models(tiny_log())
-    assert set(results.errors) == {"clv", "clv_validation", "churn", "churn_scores", "recommendation_evaluation"}
+    assert set(results.errors) == {"clv", "clv_validation", "clv_intervals", "churn", "churn_scores",
+                                   "valuable_at_risk", "recommendation_evaluation"}
     assert "BG/NBD needs at least 10 customers" in results.errors["clv"]
     assert results.errors["churn_scores"] == "Not available because the churn part failed."
     assert len(results.association_rules) == 2  # P1 -> P2 and P2 -> P1 (2 of 4 orders)
@@ -128,8 +134,8 @@ def test_online_retail_models_beat_their_baselines():
     results = fit_models(clean_transactions(load_transactions(path)))
     assert results.errors == {}
     validation = results.clv_validation.metrics
-    assert validation["bgnbd"]["mae"] < 0.8 * validation["naive"]["mae"]  # measured 0.94 vs 1.45
+    assert validation[results.clv_validation.model]["mae"] < 0.8 * validation["naive"]["mae"]  # 0.94 vs 1.45
     churn = results.churn.metrics
-    assert churn[results.churn.chosen]["roc_auc"] > churn["baseline_recency"]["roc_auc"] + 0.03  # 0.74 vs 0.69
+    assert churn["chosen"]["roc_auc"] > churn["baseline_recency"]["roc_auc"] + 0.03
     evaluation = results.recommendation_evaluation
     assert evaluation.hit_rate > evaluation.popularity_hit_rate + 0.05  # 0.43 vs 0.32

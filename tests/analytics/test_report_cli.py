@@ -134,15 +134,16 @@ def test_report_with_models_writes_clv_churn_and_models_json(tmp_path):
     assert models["errors"] == {}
     # the columns joined to customers.csv are the model tables' own values
     joined = customers.loc[clv.index]
-    assert joined["clv_12m"].to_numpy() == pytest.approx(clv["clv_12m"].to_numpy())
+    assert joined["net_clv_12m"].to_numpy() == pytest.approx(clv["net_clv_12m"].to_numpy())
     assert joined["p_alive"].to_numpy() == pytest.approx(clv["p_alive"].to_numpy())
     assert customers.loc[churn.index, "risk_band"].tolist() == churn["risk_band"].tolist()
-    expected_risk = churn["churn_probability"] * churn["clv_12m"]
-    assert churn["revenue_at_risk"].to_numpy() == pytest.approx(expected_risk.to_numpy(), nan_ok=True)
-    assert set(models["clv"]["bgnbd_params"]) == {"r", "alpha", "a", "b"}
+    expected_risk = churn["churn_probability"] * churn["net_clv_12m"]
+    assert churn["net_revenue_at_risk"].to_numpy() == pytest.approx(expected_risk.to_numpy(), nan_ok=True)
+    params = {"bgnbd": {"r", "alpha", "a", "b"}, "mbgnbd": {"r", "alpha", "a", "b"}, "pnbd": {"r", "alpha", "s", "beta"}}
+    assert set(models["clv"]["purchase_params"]) == params[models["clv"]["purchase_model"]]
     assert models["clv"]["customers"] == len(clv)
     assert models["churn"]["chosen"] in models["churn"]["metrics"]
-    assert models["clv_validation"]["metrics"]["bgnbd"]["mae"] > 0
+    assert models["clv_validation"]["metrics"][models["clv_validation"]["model"]]["mae"] > 0
 
 
 def test_synth_bad_arguments():

@@ -82,7 +82,12 @@ def settings_env(settings: Settings) -> dict[str, str]:
                DATA_DIR=str(settings.data_dir), LOGIN_RATE_LIMIT=settings.login_rate_limit,
                CACHE_PREFIX=settings.cache_prefix, AUTO_SETUP="0", SEED_DEMO="0",
                DEMO_PASSWORD=settings.demo_password or "", DEMO_FIT_MODELS="skip",
-               PYTHONPATH=str(ROOT))
+               PYTHONPATH=str(ROOT), MAX_UPLOAD_MB=str(settings.max_upload_mb),
+               MAX_REQUEST_KB=str(settings.max_request_kb), MAX_DECOMPRESSED_MB=str(settings.max_decompressed_mb),
+               MAX_IMPORT_ROWS=str(settings.max_import_rows), PROXY_HOPS=str(settings.proxy_hops),
+               LOGIN_ACCOUNT_FREE_FAILURES=str(settings.login_account_free_failures),
+               LOGIN_ACCOUNT_MAX_DELAY=str(settings.login_account_max_delay_s),
+               VIEWER_LIST_ROWS=str(settings.viewer_list_rows))
     if settings.redis_url:
         env["REDIS_URL"] = settings.redis_url
     return env

@@ -40,14 +40,14 @@ def clean(mail):
 
 
 def _link(message) -> str:
-    return re.search(r"http://portal\.test(/account/password\?token=\S+)", body(message)).group(1)
+    return re.search(r"http://portal\.test(/account/set-password\?token=\S+)", body(message)).group(1)
 
 
 def _set_password(client, link: str, password: str, confirm: str | None = None):
     page = client.get(link)
     assert page.status_code == 200, page.data[:300]
     token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
-    return client.post("/account/password", data={"csrf_token": csrf_from(page.data), "token": token,
+    return client.post("/account/set-password", data={"csrf_token": csrf_from(page.data), "token": token,
                                                    "password": password,
                                                    "confirm": password if confirm is None else confirm})
 
@@ -79,7 +79,7 @@ def test_invitation_sets_own_password_once(app, mail):
     token = link.split("token=", 1)[1]
     reuse = app.test_client()
     form = reuse.get("/account/forgot")
-    replay = reuse.post("/account/password", data={"csrf_token": csrf_from(form.data), "token": token,
+    replay = reuse.post("/account/set-password", data={"csrf_token": csrf_from(form.data), "token": token,
                                                    "password": "Another-pass-99", "confirm": "Another-pass-99"})
     assert replay.status_code == 404
     assert login(app.test_client(), "new.analyst@alpha.test", "Another-pass-99").status_code == 401
@@ -105,7 +105,7 @@ def test_links_expire_and_forged_links_fail(app):
     assert client.get(password_path(fresh)).status_code == 200
     assert client.get(password_path(fresh[:-2] + "xx")).status_code == 404  # signature broken
     assert client.get(password_path("A" * 600)).status_code == 404
-    assert client.get("/account/password").status_code == 404
+    assert client.get("/account/set-password").status_code == 404
 
 
 def test_forgot_password_answers_alike_and_mails_only_real_accounts(app, mail):

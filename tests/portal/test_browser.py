@@ -87,9 +87,17 @@ def test_upload_through_the_background_callback(page, server, tmp_path, bad_csv)
     small_log(25, 2, seed=9).to_csv(upload, index=False)
     sign_in(page, server, "admin@alpha.test", "/data")
     page.wait_for_selector("#datasets-grid .ag-row", timeout=20000)
-    page.set_input_files("#upload input[type=file]", str(upload))
+    posted: list[tuple[str, int]] = []
+    page.on("request", lambda r: posted.append((r.url.split("?")[0].rsplit("/", 1)[-1], len(r.post_data_buffer or b"")))
+            if r.method == "POST" else None)
+    with page.expect_response("**/upload") as staged:
+        page.set_input_files("#upload input[type=file]", str(upload))
+    # the file went to POST /upload, streamed as it is; the callbacks carry only its reference
+    assert staged.value.status == 201 and staged.value.request.headers["x-filename"] == "upload.csv"
     page.wait_for_selector("#import-status .alert-success", timeout=60000)
     assert "Imported version 2" in page.inner_text("#import-status")
+    assert [name for name, _ in posted].count("upload") == 1
+    assert max(size for name, size in posted if name == "_dash-update-component") < 4096, posted
     wait_until(page, "document.querySelectorAll('#datasets-grid .ag-center-cols-container .ag-row').length >= 2",
                timeout=20)
     page.set_input_files("#upload input[type=file]", str(bad_csv))

@@ -170,7 +170,7 @@ def test_customer_grid_shows_sorts_and_counts_the_filtered_customers(manager):
     wait_until(page, "document.querySelectorAll('[id*=\"customer-grid\"] .ag-center-cols-container .ag-row').length >= 10")
     assert page.locator('[id*="grid-count"]').first.inner_text() == f"{len(exported):,} customers"
     # default order: revenue at risk, largest first (the pinned id column is rendered apart from the others)
-    top = exported.sort_values("revenue_at_risk", ascending=False, kind="stable")["customer_id"].head(5).tolist()
+    top = exported.sort_values("net_revenue_at_risk", ascending=False, kind="stable")["customer_id"].head(5).tolist()
     assert _grid_rows(page, "customer_id")[:5] == top
 
     page.locator('.ag-header-cell[col-id="recency"] .ag-header-cell-label').first.click()  # sort by recency

@@ -11,7 +11,7 @@ from digests_testlib import ctx_of
 
 
 def _expected_order(scores: pd.DataFrame) -> list[str]:
-    ordered = scores.sort_index().sort_values("revenue_at_risk", ascending=False, kind="stable",
+    ordered = scores.sort_index().sort_values("net_revenue_at_risk", ascending=False, kind="stable",
                                               na_position="last")
     return ordered.index.astype(str).tolist()
 
@@ -49,4 +49,4 @@ def test_churn_digest_lists_the_high_risk_customers_of_the_model(dashboard_app, 
     kpis = {k.name: k for k in digest.kpis}
     assert kpis["revenue"].raw_value == pytest.approx(in_window["revenue"].sum())
     assert kpis["customers"].raw_value == in_window["customer_id"].nunique()
-    assert kpis["revenue_at_risk"].raw_value == pytest.approx(high["revenue_at_risk"].sum())
+    assert kpis["revenue_at_risk"].raw_value == pytest.approx(high["net_revenue_at_risk"].sum())

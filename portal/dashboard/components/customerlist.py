@@ -13,9 +13,8 @@ import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 
-from portal.dashboard.customer_lists import EXPORTS, grid_columns, list_rows
+from portal.dashboard.customer_lists import EXPORTS, ListForbidden, grid_columns, grid_rows
 from portal.dashboard.view import View
-from portal.dashboard.gridquery import rows_block
 from portal.platform.tenancy import current_context
 
 from ..money import money_format
@@ -62,9 +61,16 @@ def register(app) -> None:
         view = View(current_context(), query)
         if export.needs_models and not view.models.ready:
             return {"rowData": [], "rowCount": 0}, "models not fitted yet"
-        block = rows_block(list_rows(export, view), request)
+        try:
+            block = grid_rows(export, view, request)  # the role policy lives there
+        except ListForbidden as refused:
+            return {"rowData": [], "rowCount": 0}, str(refused)
         noun = "customer" if export.columns[0].field == "customer_id" else "row"
-        return block, f"{block['rowCount']:,} {noun}{'' if block['rowCount'] == 1 else 's'}"
+        count = f"{block['rowCount']:,} {noun}{'' if block['rowCount'] == 1 else 's'}"
+        if block.pop("capped"):
+            count += f" shown of {block['totalCount']:,} (viewers see the first ones; managers see all)"
+        block.pop("totalCount")
+        return block, count
 
     # a click on a customer's row opens their profile (no server round trip to decide)
     app.clientside_callback(

@@ -53,10 +53,10 @@ def _scored(view: View):
 CHURN_LIST = customer_list(
     "churn", "Customers at risk of churning",
     (Column("churn_probability", "Churn prob.", "pct"), Column("risk_band", "Risk band"),
-     Column("revenue_at_risk", "Revenue at risk", "money"), Column("clv_12m", "CLV 12m", "money"),
+     Column("net_revenue_at_risk", "Revenue at risk", "money"), Column("net_clv_12m", "CLV 12m", "money"),
      Column("last_order", "Last order", "date"), Column("recency", "Recency (days)", "int"),
      Column("frequency", "Orders", "int"), Column("segment", "Segment"), Column("country", "Country")),
-    rows=_scored, default_sort=(("revenue_at_risk", "desc"),), needs_models=True,
+    rows=_scored, default_sort=(("net_revenue_at_risk", "desc"),), needs_models=True,
 )
 
 #: "How to read this": the points of churn.md beside this module.
@@ -111,11 +111,11 @@ def update_cards(view: View):
               for band in BAND_ORDER]
     people.append(col(kpi_card("Scored customers", count(len(scored)), card_id="churn-card-scored",
                                note="with a churn probability at the snapshot")))
-    at_risk = [col(kpi_card(f"Revenue at risk: {band}", view.money(summary.loc[band, "revenue_at_risk"]),
+    at_risk = [col(kpi_card(f"Revenue at risk: {band}", view.money(summary.loc[band, "net_revenue_at_risk"]),
                             card_id=f"churn-card-{band}-revenue",
-                            note=f"{percent(summary.loc[band, 'revenue_at_risk_share'])} of the total"))
+                            note=f"{percent(summary.loc[band, 'net_revenue_at_risk_share'])} of the total"))
                for band in BAND_ORDER]
-    at_risk.append(col(kpi_card("Revenue at risk: total", view.money(summary["revenue_at_risk"].sum()),
+    at_risk.append(col(kpi_card("Revenue at risk: total", view.money(summary["net_revenue_at_risk"].sum()),
                                 card_id="churn-card-revenue-at-risk", note="churn probability x 12-month CLV")))
     return [dbc.Row(people), dbc.Row(at_risk)]
 

@@ -34,7 +34,7 @@ DRILL_LIST = customer_list(
     "customers", "Customers",
     (Column("segment", "Segment"), Column("country", "Country"), Column("monetary", "Net revenue", "money"),
      Column("frequency", "Orders", "int"), Column("recency", "Recency (days)", "int"),
-     Column("clv_12m", "Predicted CLV 12m", "money"), Column("churn_probability", "Churn probability", "pct"),
+     Column("net_clv_12m", "Predicted CLV 12m", "money"), Column("churn_probability", "Churn probability", "pct"),
      Column("risk_band", "Risk band"), Column("last_order", "Last order", "date")),
     rows=drill_customers, default_sort=(("monetary", "desc"),),
     file_part=lambda view: Drill.from_query(view.query).slug(),

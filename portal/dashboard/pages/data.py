@@ -7,9 +7,8 @@ version, an email) are only looked up inside the caller's own tenant.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
+import os
 
 import dash
 import dash_bootstrap_components as dbc
@@ -17,7 +16,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from flask import current_app, request
 
 from portal.platform import accounts
-from portal.data import jobs, storage
+from portal.data import jobs, storage, uploads
 from portal.dashboard.components.datasets import (
     DATASET_COLUMNS,
     USER_COLUMNS,
@@ -27,6 +26,7 @@ from portal.dashboard.components.datasets import (
 )
 from portal.data.imports import import_dataset
 from portal.dashboard.components.invitations import invite_controls
+from portal.dashboard.components import mapping_panel
 from portal.dashboard.layout import forbidden
 from portal.platform.models import ROLES
 from portal.platform.tenancy import RoleRequired, check_role, current_context
@@ -37,6 +37,9 @@ dash.register_page(__name__, path="/data", name="Data", title="Data · Customer 
                    min_role="admin")
 
 
+mapping_panel.register_callbacks()  # shops (issue 15): the "Bring your own export" panel
+
+
 def _settings():
     return current_app.extensions["portal"].settings
 
@@ -45,6 +48,11 @@ def layout(**_query):
     ctx = current_context()
     if not ctx.has_role("admin"):
         return forbidden("admin")
+    # assets/upload.js streams the chosen or dropped file to POST /upload, shows the
+    # upload's progress, then puts the returned reference into "upload-ref" (the import job's input).
+    # dcc.Upload is only the drop zone and file picker here: assets/upload.js takes the
+    # chosen or dropped file before dcc.Upload reads it, streams it to POST /upload and puts
+    # the returned reference into "upload-ref", the import job's input.
     upload = dcc.Upload(
         id="upload", multiple=False,
         children=html.Div(["Drop a transaction file here or ", html.A("choose one", href="#")]),
@@ -59,9 +67,11 @@ def layout(**_query):
                    "The current version stays in use until the new one is stored.",
                    className="text-secondary small"),
             upload,
+            dcc.Store(id=uploads.REF_ID),
             dbc.Progress(id="import-progress", value=0, label="", className="mt-2", style={"height": "1.5rem"}),
             html.Div(id="import-status", className="mt-2"),
         ], className="mb-4"),
+        mapping_panel.section(ctx),  # shops (issue 15): any export, mapped once
         html.Section([
             html.Div([
                 html.H3("Dataset versions", className="h5 mb-0"),
@@ -102,34 +112,36 @@ def _alert(message: str, color: str) -> dbc.Alert:
 
 @callback(
     Output("import-status", "children"),
-    Input("upload", "contents"),
-    State("upload", "filename"),
+    Input(uploads.REF_ID, "data"),
     background=True,
     progress=[Output("import-progress", "value"), Output("import-progress", "label")],
     running=[(Output("upload", "disabled"), True, False)],
     prevent_initial_call=True,
 )
-def run_import(set_progress, contents, filename):
-    """Runs in a background process: validate, store, then fit the models."""
+def run_import(set_progress, ref):
+    """Runs in a background process: fetch the staged upload, validate, store, then fit
+    the models.  The role was already checked before the job was created
+    (:func:`portal.data.uploads.init_import_gate`); checked again here, inside the job."""
     try:
         ctx = check_role("admin")
     except RoleRequired:
         return _alert("Importing needs the admin role.", "warning")
-    if not contents:
+    token = ref.get("upload") if isinstance(ref, dict) else None
+    if not token:
         return no_update
-    settings = _settings()
-    header, _, encoded = contents.partition(",")
-    if len(encoded) * 3 // 4 > settings.max_upload_bytes:  # before decoding anything
-        return _alert(f"The file is larger than {settings.max_upload_mb} MB (MAX_UPLOAD_MB).", "danger")
-    try:
-        data = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        return _alert("The upload could not be read (bad encoding).", "danger")
 
     def progress(fraction: float, message: str) -> None:
         set_progress((round(fraction * 100), message))
 
-    outcome = import_dataset(ctx, data, filename or "upload", progress=lambda f, m: progress(f * 0.5, m))
+    try:
+        path, filename = uploads.materialise(ctx, token, _settings().data_dir / "tmp")
+    except uploads.UploadNotFound as exc:
+        return _alert(str(exc), "warning")
+    try:
+        outcome = import_dataset(ctx, path, filename, progress=lambda f, m: progress(f * 0.5, m))
+    finally:
+        os.unlink(path)
+        uploads.discard(token)
     if not outcome.ok:
         progress(0.0, "")
         return _alert(outcome.message, "danger")
@@ -157,7 +169,8 @@ def show_report(selected):
     if not selected:
         return ""
     try:
-        return report_view(storage.get_dataset_by_version(ctx, int(selected[0]["version"])))
+        dataset = storage.get_dataset_by_version(ctx, int(selected[0]["version"]))
+        return html.Div([report_view(dataset), mapping_panel.quality_view(dataset)])
     except (storage.DatasetNotFound, KeyError, TypeError, ValueError):
         return _alert("That version does not exist.", "warning")
 

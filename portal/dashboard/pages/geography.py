@@ -60,7 +60,7 @@ GEOGRAPHY_LIST = customer_list(
     "geography", "Customers of the selected countries",
     (Column("country", "Country"), Column("segment", "Segment"), Column("recency", "Recency (d)", "int"),
      Column("frequency", "Orders", "int"), Column("monetary", "Net revenue", "money"),
-     Column("clv_12m", "CLV 12m", "money"), Column("risk_band", "Risk")),
+     Column("net_clv_12m", "CLV 12m", "money"), Column("risk_band", "Risk")),
     default_sort=(("monetary", "desc"),),
 )
 

@@ -139,8 +139,8 @@ def _model_cards(view: View) -> list[dbc.Col]:
                 for title, card_id in (("Revenue at risk", "kpi-revenue-at-risk"),
                                        ("Predicted 12-month CLV", "kpi-clv"))]
     customers = view.selected_customers
-    at_risk = customers["revenue_at_risk"].sum(min_count=1)
-    clv = customers["clv_12m"].sum(min_count=1)
+    at_risk = customers["net_revenue_at_risk"].sum(min_count=1)
+    clv = customers["net_clv_12m"].sum(min_count=1)
     high = int((customers["risk_band"] == "high").sum())
     return [
         dbc.Col(kpi_card("Revenue at risk", view.money(at_risk), card_id="kpi-revenue-at-risk",

@@ -154,9 +154,9 @@ def _profile(view: View, wanted: str, row: pd.Series) -> html.Div:
 
 
 def _model_cards(view: View, row: pd.Series) -> list[dbc.Col]:
-    specs = (("12-month CLV", "clv_12m", money, "profile-kpi-clv"),
+    specs = (("12-month CLV", "net_clv_12m", money, "profile-kpi-clv"),
              ("P(alive)", "p_alive", percent, "profile-kpi-p-alive"),
-             ("Expected orders 90 d", "expected_orders_90d", lambda v: "–" if np.isnan(v) else f"{v:.2f}",
+             ("Expected orders 90 d", "expected_purchase_days_90d", lambda v: "–" if np.isnan(v) else f"{v:.2f}",
               "profile-kpi-expected-orders"),
              ("Churn probability", "churn_probability", percent, "profile-kpi-churn"))
     cards = []
@@ -166,9 +166,9 @@ def _model_cards(view: View, row: pd.Series) -> list[dbc.Col]:
         else:
             value = row.get(field)
             value = float(value) if value is not None and pd.notna(value) else float("nan")
-            note = {"clv_12m": f"tier: {row.get('clv_tier')}" if pd.notna(row.get("clv_tier")) else "not scored",
+            note = {"net_clv_12m": f"tier: {row.get('clv_tier')}" if pd.notna(row.get("clv_tier")) else "not scored",
                     "p_alive": "BG/NBD, at the snapshot",
-                    "expected_orders_90d": "purchase days, BG/NBD",
+                    "expected_purchase_days_90d": "purchase days, BG/NBD",
                     "churn_probability": (f"risk band: {row.get('risk_band')}" if pd.notna(row.get("risk_band"))
                                           else "not scored")}[field]
             card = kpi_card(title, fmt(value), card_id=card_id, note=note)

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from dash import Output, html
 
 from analytics.clv import TIER_CUTS, p_alive_grid
+from analytics.purchase_models import LABELS
 from analytics.distributions import histogram
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view, profile_form
@@ -58,20 +59,20 @@ def _valued(view: View) -> pd.DataFrame:
     """The filtered customers with a CLV, plus the expected order value of the CLV table."""
     customers = view.selected_customers
     clv = view.models.results.clv if view.models.ready else None
-    if clv is None or "clv_12m" not in customers.columns:
+    if clv is None or "net_clv_12m" not in customers.columns:
         return customers.iloc[:0]
-    customers = customers.loc[customers["clv_12m"].notna()]
-    return customers.join(clv.customers[["expected_order_value"]], how="left")
+    customers = customers.loc[customers["net_clv_12m"].notna()]
+    return customers.join(clv.customers[["expected_purchase_value_gross"]], how="left")
 
 
 VALUE_LIST = customer_list(
     "value", "Customers by predicted value",
-    (Column("clv_12m", "CLV 12m", "money"), Column("clv_tier", "CLV tier"),
-     Column("p_alive", "P(alive)", "pct"), Column("expected_orders_90d", "Exp. orders 90 days", "float"),
-     Column("expected_order_value", "Exp. order value", "money"), Column("frequency", "Orders", "int"),
+    (Column("net_clv_12m", "CLV 12m", "money"), Column("clv_tier", "CLV tier"),
+     Column("p_alive", "P(alive)", "pct"), Column("expected_purchase_days_90d", "Exp. orders 90 days", "float"),
+     Column("expected_purchase_value_gross", "Exp. order value", "money"), Column("frequency", "Orders", "int"),
      Column("recency", "Recency (days)", "int"), Column("monetary", "Net revenue", "money"),
      Column("segment", "Segment"), Column("country", "Country")),
-    rows=_valued, default_sort=(("clv_12m", "desc"),), needs_models=True,
+    rows=_valued, default_sort=(("net_clv_12m", "desc"),), needs_models=True,
 )
 
 #: "How to read this": the points of value.md beside this module.
@@ -121,14 +122,13 @@ def _body(view: View) -> html.Div:
 
 def _parameters(view: View) -> html.Div:
     clv = view.models.results.clv
-    bg, gg = clv.bgnbd_params, clv.gg_params
-    dropout = bg["a"] / (bg["a"] + bg["b"])
-    groups = [("BG/NBD: purchases", [
-        ("r", f"{bg['r']:.4g}", "shape of the purchase-rate distribution (Gamma)"),
-        ("alpha", f"{bg['alpha']:.4g} days", "scale of the purchase-rate distribution"),
-        ("a", f"{bg['a']:.4g}", "dropout probability ~ Beta(a, b)"),
-        ("b", f"{bg['b']:.4g}", "dropout probability ~ Beta(a, b)"),
-        ("Mean dropout per purchase", f"{dropout:.3g}", "a / (a + b)"),
+    bg, gg = clv.purchase_params, clv.gg_params
+    label = clv.fit.label
+    groups = [(f"{label}: purchases", [
+        *[(name, f"{value:.4g}" + (" days" if name in ("alpha", "beta") else ""), "fitted parameter")
+          for name, value in bg.items()],
+        ("Mean dropout", f"{clv.fit.dropout_share:.3g}",
+         "s / beta per day" if clv.purchase_model == "pnbd" else "a / (a + b) per purchase"),
         ("Penalizer", f"{clv.penalizer:g}", "L2 penalty of the fit"),
     ])]
     if gg is not None:
@@ -166,7 +166,7 @@ def tier_starts(clv_table: pd.DataFrame) -> dict[str, float]:
     """Lowest 12-month CLV in each top tier (the tiers are ranks over all customers)."""
     starts = {}
     for label, _ in TIER_CUTS:
-        values = clv_table.loc[clv_table["clv_tier"] == label, "clv_12m"]
+        values = clv_table.loc[clv_table["clv_tier"] == label, "net_clv_12m"]
         if len(values):
             starts[label] = float(values.min())
     return starts
@@ -176,7 +176,7 @@ def tier_starts(clv_table: pd.DataFrame) -> dict[str, float]:
 def update_distribution(view: View):
     if not view.models.ready or view.models.results.clv is None:
         return message_figure("The CLV models are not available.", height=FIGURE_HEIGHT)
-    values = _valued(view)["clv_12m"]
+    values = _valued(view)["net_clv_12m"]
     if values.empty:
         return message_figure(NO_MATCH, height=FIGURE_HEIGHT)
     log = page_options(view.query, OPTIONS)["scale"] == "log"
@@ -193,7 +193,7 @@ def update_distribution(view: View):
     if hist.empty:
         return message_figure(NO_MATCH, height=FIGURE_HEIGHT)
     def link(low, high, last):
-        return drill_link(view.filters, PATH, field="clv_12m", min=low, max=high, last="1" if last else None)
+        return drill_link(view.filters, PATH, field="net_clv_12m", min=low, max=high, last="1" if last else None)
 
     return histogram_figure(hist, log, starts, note, first_open=log and bool(note),
                             last_open=not log and bool(note), money=view.money, link=link)
@@ -209,15 +209,15 @@ drill_on("value-distribution")
 def palive_axes(clv) -> tuple[float, list[int], list[float]]:
     """The grid shown: typical age T (median, days), frequencies 0..N, recencies 0..T."""
     customers = clv.customers
-    T = float(np.round(customers["T"].median()))
-    top = int(np.clip(np.ceil(customers["frequency"].quantile(0.95)), MIN_FREQUENCY, MAX_FREQUENCY))
+    T = float(np.round(customers["btyd_age_days"].median()))
+    top = int(np.clip(np.ceil(customers["repeat_purchase_days"].quantile(0.95)), MIN_FREQUENCY, MAX_FREQUENCY))
     recencies = np.unique(np.round(np.linspace(0, T, RECENCY_STEPS + 1)))
     return T, list(range(top + 1)), recencies.tolist()
 
 
 def _palive_subtitle(clv) -> str:
     T, frequencies, _ = palive_axes(clv)
-    return (f"From the fitted BG/NBD formula for a customer of age T = {T:.0f} days (the median); "
+    return (f"From the fitted {clv.fit.label} formula for a customer of age T = {T:.0f} days (the median); "
             f"repeat purchase days 0 to {frequencies[-1]}")
 
 
@@ -227,7 +227,7 @@ def update_palive(view: View):
     if clv is None:
         return message_figure("The CLV models are not available.", height=FIGURE_HEIGHT + 40)
     T, frequencies, recencies = palive_axes(clv)
-    grid = p_alive_grid(clv.bgnbd_params, T, frequencies, recencies)
+    grid = p_alive_grid(clv.purchase_params, T, frequencies, recencies, model=clv.purchase_model)
     figure = go.Figure(go.Heatmap(
         z=grid.to_numpy(), x=grid.columns.to_numpy(), y=grid.index.to_numpy(), colorscale=SEQUENTIAL,
         zmin=0, zmax=1, hoverongaps=False, name="P(alive)",
@@ -258,9 +258,10 @@ def update_holdout(view: View):
     buckets = val.buckets
     labels = [f"{b}" for b in buckets.index]
     figure = go.Figure()
-    bg, naive = val.metrics["bgnbd"], val.metrics["naive"]
+    bg, naive = val.metrics[val.model], val.metrics["naive"]
     for column_name, name, colour in (("actual", "Actual", INK),
-                                      ("predicted", f"BG/NBD (MAE {bg['mae']:.2f}, r {bg['correlation']:.2f})",
+                                      ("predicted", f"{LABELS[val.model]} (MAE {bg['mae']:.2f}, "
+                                                    f"r {bg['correlation']:.2f})",
                                        MEASURE),
                                       ("baseline", f"Naive (MAE {naive['mae']:.2f}, r {naive['correlation']:.2f})",
                                        REFERENCE)):
@@ -274,7 +275,7 @@ def update_holdout(view: View):
                          margin={"t": 40})
     rows = [("Actual", "", "", "", f"{val.total_actual:,.0f}")] + [
         (name, f"{m['mae']:.3f}", f"{m['rmse']:.3f}", f"{m['correlation']:.3f}", f"{m['total_predicted']:,.0f}")
-        for name, m in (("BG/NBD", bg), ("Naive baseline", naive))]
+        for name, m in ((LABELS[val.model], bg), ("Naive baseline", naive))]
     table = small_table(("Method", "MAE", "RMSE", "Correlation", "Total purchase days"), rows,
                         table_id="value-holdout-table")
     return themed(figure, height=FIGURE_HEIGHT), html.Div([table, html.P(

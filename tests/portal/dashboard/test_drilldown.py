@@ -32,8 +32,8 @@ def test_links_keep_the_filters_and_say_where_they_came_from():
     filters = Filters(countries=("France",), segments=("Lost",))
     assert drill_link(filters, "/segments", segment="Champions") == \
         "/customers?country=France&segment=Champions&from=%2Fsegments"
-    assert drill_link(Filters(), "/value", field="clv_12m", min=1.5, max=None, last=None) == \
-        "/customers?field=clv_12m&min=1.5&from=%2Fvalue"
+    assert drill_link(Filters(), "/value", field="net_clv_12m", min=1.5, max=None, last=None) == \
+        "/customers?field=net_clv_12m&min=1.5&from=%2Fvalue"
 
 
 def _exported(client, query: str) -> pd.DataFrame:

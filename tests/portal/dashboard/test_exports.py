@@ -62,7 +62,7 @@ def test_export_format_is_the_screens(dashboard_app, alpha_reference):
     exported = pd.read_csv(io.StringIO(response.get_data(as_text=True)), dtype={"Customer": str})
     assert exported.columns[0] == "Customer"
     assert any(c.endswith("(£)") for c in exported.columns) and any(c.endswith("(%)") for c in exported.columns)
-    assert not any(c in exported.columns for c in ("churn_probability", "revenue_at_risk", "clv_12m"))
+    assert not any(c in exported.columns for c in ("churn_probability", "net_revenue_at_risk", "net_clv_12m"))
     raw = read_csv(client.get("/export/churn.csv?country=France&raw=1"))
     assert len(raw) == len(exported) > 0
     fields = dict(zip(exported.columns, raw.columns))  # same columns, same order

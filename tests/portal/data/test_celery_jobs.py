@@ -19,7 +19,6 @@ DATA_DIR) and headless Chromium.
 """
 from __future__ import annotations
 
-import base64
 import importlib.util
 import json
 import os
@@ -281,16 +280,23 @@ def _end_id(client) -> str:
     return json.loads(config.group(1))["end_id"]
 
 
-def _import_body(contents, filename) -> dict:
+def _import_body(ref) -> dict:
     return {"output": IMPORT_OUTPUT, "outputs": {"id": "import-status", "property": "children"},
-            "inputs": [{"id": "upload", "property": "contents", "value": contents}],
-            "state": [{"id": "upload", "property": "filename", "value": filename}],
-            "changedPropIds": ["upload.contents"]}
+            "inputs": [{"id": "upload-ref", "property": "data", "value": ref}], "state": [],
+            "changedPropIds": ["upload-ref.data"]}
+
+
+def _stage(client, data: bytes, filename: str) -> dict:
+    """POST /upload as the Data page's script does; returns the reference the job gets."""
+    response = client.post("/upload", data=data, content_type="application/octet-stream",
+                           headers={**dash_headers(client), "X-Filename": filename})
+    assert response.status_code == 201, response.data[:300]
+    return {"upload": response.json["upload"], "filename": filename}
 
 
 def _poll(client, handles: dict, **extra):
     query = urlencode({**handles, **extra})
-    return client.post(f"/_dash-update-component?{query}", json=_import_body(None, None),
+    return client.post(f"/_dash-update-component?{query}", json=_import_body(None),
                        headers=dash_headers(client))
 
 
@@ -308,11 +314,11 @@ def test_a_job_of_one_tenant_is_not_readable_by_another(stack):
     alpha, beta = logged_in(app, "admin@alpha.test"), logged_in(app, "admin@beta.test")
 
     frame = small_log(20, 2, seed=5)
-    contents = "data:text/csv;base64," + base64.b64encode(frame.to_csv(index=False).encode()).decode()
+    ref = _stage(alpha, frame.to_csv(index=False).encode(), "alpha-next.csv")
     version = _dataset(app, "alpha").version + 1
     alpha_end = _end_id(alpha)
     submitted = alpha.post(f"/_dash-update-component?{urlencode({'endId': alpha_end})}",
-                           json=_import_body(contents, "alpha-next.csv"), headers=dash_headers(alpha))
+                           json=_import_body(ref), headers=dash_headers(alpha))
     assert submitted.status_code == 200, submitted.data[:500]
     handles = {"endId": alpha_end, "cacheKey": submitted.json["cacheKey"], "job": submitted.json["job"]}
     raw_key, raw_job = handles["cacheKey"].rpartition("~")[0], handles["job"].rpartition("~")[0]
@@ -322,7 +328,7 @@ def test_a_job_of_one_tenant_is_not_readable_by_another(stack):
     _wait(lambda: store.exists(prefix + raw_key), 90, "the job result", stack.worker.output)
     worker_log = stack.worker.output()
     assert raw_job in worker_log  # it ran there, and its log holds neither the upload nor the session
-    assert contents[30:90] not in worker_log and "session_token" not in worker_log
+    assert ref["upload"] not in worker_log and "session_token" not in worker_log
 
     secret = app.secret_key.encode()
     beta_end = _end_id(beta)
@@ -391,11 +397,10 @@ def test_a_forged_job_message_is_refused_by_the_worker(stack):
         admin = session.scalars(select(User).where(User.email == "admin@alpha.test")).one()
         user_id, token = admin.id, admin.session_token
     before = _dataset(app, "alpha").version
-    frame = small_log(20, 2, seed=6)
-    contents = "data:text/csv;base64," + base64.b64encode(frame.to_csv(index=False).encode()).decode()
     key = f"{background.celery_key_prefix(settings)}forged{uuid.uuid4().hex}-t1-u{user_id}"
     forged_context = {"portal_context": {"user_id": user_id, "session_token": token, "mac": "0" * 64}}
-    task.apply_async(args=(key, key + "-progress", [contents, "forged.csv"], forged_context))
+    task.apply_async(args=(key, key + "-progress", [{"upload": "x" * 43, "filename": "forged.csv"}],
+                           forged_context))
 
     store = redis.Redis.from_url(settings.redis_url)
     stored = _wait(lambda: store.get(key), 60, "the refusal", stack.worker.output)

@@ -13,21 +13,31 @@ from portal.platform.observability import JsonFormatter
 def test_healthz_up(app):
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
-    body = response.json
-    assert body["status"] == "ok" and body["database"]["ok"] and body["cache"]["ok"]
+    assert response.json == {"status": "ok"}  # anonymous: no database or cache kinds
     assert "alpha" not in response.get_data(as_text=True)
+    body = logged_in(app, "admin@alpha.test").get("/healthz").json  # an admin sees the details
+    assert body["status"] == "ok" and body["database"] == {"ok": True, "dialect": "sqlite"}
+    assert body["cache"]["ok"] and body["cache"]["kind"]
+    assert logged_in(app, "manager@alpha.test").get("/healthz").json == {"status": "ok"}
+
+
+def test_healthz_details_with_the_health_token(tmp_path):
+    app = build_app(make_settings(tmp_path, health_token="probe-token-0123456789"), tenants=False)
+    client = app.test_client()
+    assert client.get("/healthz", headers={"X-Health-Token": "probe-token-0123456789"}).json["database"]["ok"]
+    assert client.get("/healthz", headers={"X-Health-Token": "guess"}).json == {"status": "ok"}
 
 
 def test_healthz_503_when_the_database_is_unreachable(tmp_path):
     settings = make_settings(tmp_path, database_url="postgresql+psycopg://postgres@127.0.0.1:1/nothing")
     response = create_app(settings).test_client().get("/healthz")
     assert response.status_code == 503
-    assert response.json["database"]["ok"] is False and response.json["status"] == "down"
+    assert response.json == {"status": "down"}
 
 
 def test_healthz_with_redis(tmp_path, redis_server):
-    app = build_app(make_settings(tmp_path, redis_url=redis_server), tenants=False)
-    body = app.test_client().get("/healthz").json
+    app = build_app(make_settings(tmp_path, redis_url=redis_server, health_token="t" * 24), tenants=False)
+    body = app.test_client().get("/healthz", headers={"X-Health-Token": "t" * 24}).json
     assert body["cache"] == {"ok": True, "kind": "redis"}
 
 

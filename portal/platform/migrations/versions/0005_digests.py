@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_digests"
-down_revision = "0001_initial"
+down_revision = "0004_tenant_settings"
 branch_labels = None
 depends_on = None
 

@@ -124,14 +124,14 @@ def test_drill_down_lists_exactly_the_customers_of_the_country(dashboard_app, al
     from portal.platform.tenancy import current_context
 
     export = EXPORTS["geography"]
-    assert export.fields == ["customer_id", "country", "segment", "recency", "frequency", "monetary", "clv_12m",
+    assert export.fields == ["customer_id", "country", "segment", "recency", "frequency", "monetary", "net_clv_12m",
                              "risk_band"]
     rfm = rfm_table(alpha.lines, alpha.snapshot_date)
     with as_user(dashboard_app, "manager@alpha.test"):
         rows = list_rows(export, View(current_context(), "?country=France"))
         page = geography.layout(country="France")
     assert sorted(rows["customer_id"]) == sorted(rfm.index[rfm["country"] == "France"])
-    assert (rows["country"] == "France").all() and rows["clv_12m"].notna().all()
+    assert (rows["country"] == "France").all() and rows["net_clv_12m"].notna().all()
     assert rows["monetary"].tolist() == pytest.approx(rfm.loc[rows["customer_id"], "monetary"].tolist())
     assert "/export/geography.csv?country=France" in str(page)
 

@@ -95,7 +95,7 @@ def test_model_figures_and_segment_history(dashboard_app, alpha, profile):
         str(rfm.loc[cid, "segment"]).split()
     before = segment_migration(cleaned.lines, cleaned.snapshot_date, 90).customers.loc[cid, "previous"]
     assert _text(page["profile-segment-90"]).endswith(str(before))
-    assert page["profile-kpi-clv"].children == money(stored["clv_12m"])
+    assert page["profile-kpi-clv"].children == money(stored["net_clv_12m"])
     assert page["profile-kpi-p-alive"].children == f"{stored['p_alive'] * 100:.1f}%"
     assert page["profile-kpi-churn"].children == f"{stored['churn_probability'] * 100:.1f}%"
     assert str(stored["risk_band"]) in page["profile-kpi-churn-change"].children[0].children

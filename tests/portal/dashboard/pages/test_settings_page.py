@@ -1,0 +1,77 @@
+"""Settings page: admins change the tenant's settings, erase a customer, export or delete
+the tenant; every callback checks the role on the server."""
+from __future__ import annotations
+
+import base64
+import io
+import zipfile
+
+import pytest
+from portal_testlib import build_app, callback_outputs, dash_post, logged_in, make_settings
+
+from portal.data import storage
+from portal.platform.tenancy import system_context
+
+
+def _text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+@pytest.fixture
+def settings_app(tmp_path, alpha_csv):
+    return build_app(make_settings(tmp_path), logs={"alpha": alpha_csv})
+
+
+def _save(client, **values):
+    defaults = {"currency": "GBP", "time-zone": "Europe/London", "week-start": "0", "fiscal-month": "1",
+                "keep-versions": 10, "personal-data": False}
+    defaults.update(values)
+    state = [{"id": f"settings-{k}", "property": "value", "value": v} for k, v in defaults.items()]
+    return dash_post(client, "settings-status.children",
+                     [{"id": "settings-save", "property": "n_clicks", "value": 1}], state)
+
+
+def test_admin_changes_currency_and_time_zone(settings_app):
+    client = logged_in(settings_app, "admin@alpha.test")
+    response = _save(client, **{"currency": "USD", "time-zone": "America/New_York", "week-start": "6",
+                                "fiscal-month": "4", "keep-versions": 3})
+    assert response.status_code == 200
+    text = _text(response)
+    assert "Saved: " in text and "currency = USD" in text and "re-derived in the new time zone as version 2" in text
+    with settings_app.app_context():
+        ctx = system_context("alpha")
+        assert (ctx.currency, ctx.time_zone) == ("USD", "America/New_York")
+        assert storage.get_dataset(ctx).import_mode == "rezone"
+    refused = _save(client, **{"keep-versions": 0})
+    assert "keep_versions must be from 1 to 100" in _text(refused)
+
+
+def test_viewers_and_managers_cannot_change_settings(settings_app):
+    client = logged_in(settings_app, "manager@alpha.test")
+    response = _save(client, currency="JPY")
+    assert response.status_code == 403
+    with settings_app.app_context():
+        assert system_context("alpha").currency == "GBP"
+
+
+def test_erase_export_and_delete_from_the_page(settings_app):
+    client = logged_in(settings_app, "admin@alpha.test")
+    with settings_app.app_context():
+        lines = storage.load_transactions(system_context("alpha"))
+    customer = str(lines["customer_id"].dropna().iloc[0])
+    erased = dash_post(client, "erase-status.children", [{"id": "erase-button", "property": "n_clicks", "value": 1}],
+                       [{"id": "erase-customer", "property": "value", "value": customer}])
+    assert "Customer erased" in _text(erased) and "cannot be recalled" in _text(erased)
+    exported = dash_post(client, "export-download.data", [{"id": "export-tenant", "property": "n_clicks", "value": 1}])
+    payload = exported.json["response"]["export-download"]["data"]
+    archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(payload["content"])))
+    assert payload["filename"] == "alpha-export.zip" and "tenant.json" in archive.namelist()
+    wrong = dash_post(client, "delete-status.children", [{"id": "delete-tenant", "property": "n_clicks", "value": 1}],
+                      [{"id": "delete-confirm", "property": "value", "value": "beta"}])
+    assert "Type the tenant's slug (alpha)" in _text(wrong)
+    assert any("delete-status" in o for o in callback_outputs(client))
+    deleted = dash_post(client, "delete-status.children",
+                        [{"id": "delete-tenant", "property": "n_clicks", "value": 1}],
+                        [{"id": "delete-confirm", "property": "value", "value": "alpha"}])
+    assert "Tenant deleted (3 users, 2 versions)" in _text(deleted)
+    assert client.get("/settings").status_code in (302, 401)

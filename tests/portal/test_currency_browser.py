@@ -1,0 +1,66 @@
+"""A USD tenant's pages show dollars: no "£" anywhere, on every page of the sidebar
+(headless Chromium against gunicorn)."""
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+from portal_testlib import (
+    CHROMIUM,
+    NO_CHROMIUM,
+    PASSWORD,
+    build_app,
+    chromium,
+    gunicorn_server,
+    make_settings,
+)
+
+pytestmark = [
+    pytest.mark.browser, pytest.mark.slow,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=NO_CHROMIUM),
+]
+
+
+@pytest.fixture(scope="module")
+def usd_server(tmp_path_factory, alpha_csv):
+    settings = make_settings(tmp_path_factory.mktemp("usd"))
+    app = build_app(settings)
+    with app.app_context():
+        from portal.data import tenant_settings
+        from portal.data.imports import import_dataset
+        from portal.platform.tenancy import system_context
+
+        tenant_settings.update_settings(system_context("alpha"), {"currency": "USD",
+                                                                  "time_zone": "America/New_York"}, refit=False)
+        assert import_dataset("alpha", alpha_csv).ok
+    process = gunicorn_server(settings, timeout=60)
+    yield process
+    process.stop()
+
+
+@pytest.mark.xfail(strict=False, reason="pages are moved to the tenant currency by the workflow issue")
+def test_a_usd_tenant_sees_no_pound_sign_on_any_page(usd_server):
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(usd_server.url + "/login")
+        page.fill("#email", "admin@alpha.test")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#sidebar", timeout=20000)
+        paths = [a.get_attribute("href") for a in page.query_selector_all("#sidebar a")]
+        assert "/settings" in paths and "/data" in paths
+        offenders = {}
+        for path in paths:
+            page.goto(usd_server.url + path)
+            page.wait_for_selector("main h2, main #forbidden", timeout=30000)
+            deadline = time.monotonic() + 6  # figures and tables fill in after the layout
+            while page.query_selector("main ._dash-loading, main .dash-spinner") and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(1.0)
+            text = page.inner_text("main")
+            if "£" in text:
+                offenders[path] = re.findall(r".{0,30}£.{0,15}", text)[:3]
+        print("pages with a pound sign:", offenders)
+        assert offenders == {}, offenders
