@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="always show the progress bar (default: only on a terminal)")
     bar.add_argument("--quiet", dest="progress", action="store_false", help="no progress bar")
 
+    commands.add_parser(
+        "glossary", help="print the glossary (the README's Definitions block) as Markdown",
+        description="Print every definition of analytics/glossary.py as Markdown bullets.",
+    )
     synth = commands.add_parser(
         "synth", help="write a synthetic transaction log",
         description="Generate a synthetic log in the UCI Online Retail layout (.csv, .csv.gz, .parquet, .xlsx).",
@@ -118,6 +122,13 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _glossary(_args: argparse.Namespace) -> int:
+    from .glossary import glossary_markdown  # per-command import: a command loads only what it uses
+
+    sys.stdout.write(glossary_markdown())
+    return EXIT_OK
+
+
 def _synth(args: argparse.Namespace) -> int:
     from . import synthetic
 
@@ -130,7 +141,7 @@ def _synth(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"report": _report, "synth": _synth}[args.command](args)
+        return {"report": _report, "synth": _synth, "glossary": _glossary}[args.command](args)
     except (AnalyticsError, ValueError, OSError) as exc:
         if os.environ.get("ANALYTICS_TRACEBACK"):
             raise

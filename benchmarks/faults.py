@@ -20,6 +20,8 @@ Drills (each prints what it measured and a verdict):
 * ``cache``    - embedded mode: delete the disk cache folder while serving, then reload
                  the workers (empty memory): no error, results recomputed and the
                  folder recreated with them.
+* ``upload_kill``, ``fit_kill``, ``redis_unreachable`` - background jobs of the scaled
+                 mode (two hosts, one Celery worker): see benchmarks/faults_jobs.py.
 
 The load is 6 threads replaying recorded browser flows (as in load_test.py).
 """
@@ -287,8 +289,20 @@ def drill_cache(customers: int) -> bool:
         server.stop()
 
 
+def _job_drill(name: str):
+    def drill(_customers: int) -> bool:
+        import faults_jobs
+
+        return faults_jobs.run(name)
+
+    return drill
+
+
 DRILLS = {"redis": drill_redis, "postgres": drill_postgres, "worker": drill_worker, "import": drill_import,
-          "cache": drill_cache}
+          "cache": drill_cache,
+          # jobs of the scaled mode under faults (Celery + Redis + PostgreSQL): benchmarks/faults_jobs.py
+          "upload_kill": _job_drill("upload_kill"), "fit_kill": _job_drill("fit_kill"),
+          "redis_unreachable": _job_drill("redis_unreachable")}
 
 
 def main() -> int:

@@ -53,11 +53,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .dashboard.saved_views import init_view_links
     from .dashboard import layout
     from .dashboard.layout import shell
+    from .dashboard.links import page_paths
     from .data import jobs
     from .data.background import make_background_manager
     from .data.cache import build_result_cache
     from .data.uploads import UPLOAD_ENDPOINT, init_import_gate, init_uploads
-    from .platform import dash_compat, db
+    from .platform import dash_compat, db, metrics
     from .platform.account import init_account
     from .platform.auth import init_auth
     from .platform.callback_guard import init_callback_guard
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     server.extensions["portal"] = services
 
     init_observability(server)
+    metrics.init_metrics(server, settings, page_paths=page_paths)
     services.limiter = init_auth(server, settings)
     init_health(server)
     init_account(server)
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     services.celery = getattr(background, "celery_app", None)
     if services.celery is not None:
         jobs.register_fit_task(services.celery)
+    jobs.register_job_metrics(services.celery)
     dash_app = PortalDash(
         __name__, server=server, use_pages=True, pages_folder=str(PAGES_DIR),
         assets_folder=str(ASSETS_DIR), serve_locally=True, suppress_callback_exceptions=True,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from . import create_app
+from .data.background import lower_job_priority
 from .data.jobs import fit_dataset_models
 
 
@@ -19,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1 or not args[0].isdigit():
         print("usage: python -m portal.fit DATASET_ID", file=sys.stderr)
         return 2
+    lower_job_priority()
     with create_app().app_context():
         status = fit_dataset_models(int(args[0]))
     return 0 if status in ("ready", "running") else 1

@@ -11,7 +11,10 @@ and ``BACKGROUND_JOBS`` auto or celery).
 from __future__ import annotations
 
 from . import create_app
+from .data.background import lower_job_priority
 from .platform.config import ConfigError
+
+lower_job_priority()  # imports and fits: the web processes of this machine come first
 
 flask_app = create_app()
 celery_app = flask_app.extensions["portal"].celery

@@ -72,7 +72,8 @@ def lines(ctx: PortalContext) -> pd.DataFrame:
 
 def models(ctx: PortalContext) -> ModelsState:
     info = dataset(ctx)
-    results = get_result(ctx, "models") if info.models_status == "ready" else None
+    # The fit's stamp is the variant: a refit is a new key of the one model cache.
+    results = get_result(ctx, "models", variant=models_stamp(info)) if info.models_status == "ready" else None
     stamp = models_stamp(info) if results is not None else "nomodels"
     return ModelsState(results=results, status=info.models_status, message=info.models_message,
                        progress=float(info.models_progress or 0.0), stamp=stamp)
@@ -232,7 +233,7 @@ def _stamp(day) -> pd.Timestamp | None:
 
 def _customers(r) -> pd.DataFrame:
     table = r("describe").customers()
-    fitted = r("models") if r.variant != "nomodels" else None
+    fitted = r("models", r.variant) if r.variant != "nomodels" else None
     if fitted is not None:
         # Deliberate lazy loading: analytics.models loads lifetimes and scikit-learn.
         from analytics.models import customer_model_columns

@@ -9,13 +9,16 @@ jobs, and the caller's context is handed to the job signed with the secret key
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
 import inspect
 import json
 import logging
+import os
 import uuid
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
 import diskcache
@@ -23,7 +26,10 @@ from dash import CeleryManager, DiskcacheManager
 from flask import has_request_context
 from flask_login import current_user
 
+import redis
+
 from ..platform.config import ConfigError
+from .queue import QUEUE_LOST, QUEUE_UNAVAILABLE, JobQueueUnavailable, check_queue
 from ..platform.dash_compat import callback_context_value, celery_job_fn, progress_key, set_props_key
 from ..platform.tenancy import JOB_CONTEXT_KEY, NotAuthenticated, PortalContext, current_context
 
@@ -35,6 +41,21 @@ log = logging.getLogger(__name__)
 
 #: Name of the model-fitting task run by the Celery workers.
 FIT_TASK = "portal.fit_dataset_models"
+
+
+#: Niceness of the processes that import and fit (their CPU goes to the web workers first,
+#: so one tenant's big job does not slow the other tenants' views on a small machine).
+JOB_NICENESS = 10
+
+
+def lower_job_priority() -> None:
+    """Run this process (a job) at ``JOB_NICENESS`` (once; never raises)."""
+    try:
+        current = os.nice(0)
+        if current < JOB_NICENESS:
+            os.nice(JOB_NICENESS - current)
+    except OSError:  # not permitted here: run at the normal priority
+        pass
 
 
 def celery_key_prefix(settings) -> str:
@@ -72,7 +93,18 @@ def make_celery(settings, flask_app=None):
     celery_app = Celery(f"portal-{settings.cache_prefix}", broker=settings.redis_url,
                         backend=settings.redis_url, task_cls=PortalTask, set_as_current=False)
     celery_app.conf.update(
-        broker_transport_options={"global_keyprefix": prefix},
+        # A task is acknowledged after it ran, and put back in the queue when its worker
+        # dies (SIGKILL, OOM, lost machine): Redis re-delivers it after the visibility
+        # timeout; steps are idempotent (see portal.data.jobs and portal.data.imports).
+        task_acks_late=True, task_reject_on_worker_lost=True,
+        broker_transport_options={"global_keyprefix": prefix, "visibility_timeout": settings.job_visibility_timeout_s,
+                                  "unacked_restore_interval": 10, "unacked_restore_throttle": 1,
+                                  "socket_connect_timeout": 2, "socket_timeout": 10},
+        # A host that cannot reach Redis says so at once instead of retrying for 20 s.
+        broker_connection_timeout=2, task_publish_retry=True,
+        redis_socket_connect_timeout=2, redis_socket_timeout=10, redis_retry_on_timeout=False,
+        task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5,
+                                   "interval_max": 0.5},
         result_backend_transport_options={"global_keyprefix": prefix},
         task_serializer="json", result_serializer="json", accept_content=["json"],
         # One heavy job at a time per worker process; a second one waits in Redis
@@ -88,8 +120,16 @@ def make_celery(settings, flask_app=None):
 
 def send_fit_task(celery_app, dataset_id: int):
     """Queue the model fitting of a dataset for the Celery workers (its state is
-    on the dataset row: nobody waits for the task's result)."""
-    return celery_app.send_task(FIT_TASK, args=[int(dataset_id)], ignore_result=True)
+    on the dataset row: nobody waits for the task's result); :class:`JobQueueUnavailable`
+    at once when the broker does not answer."""
+    check_queue(celery_app)
+    try:
+        requested_at = datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
+        return celery_app.send_task(FIT_TASK, args=[int(dataset_id), requested_at], ignore_result=True)
+    except Exception as exc:  # noqa: BLE001 - kombu/redis connection errors of every kind
+        if isinstance(exc, (redis.RedisError, OSError)) or "Connection" in type(exc).__name__:
+            raise JobQueueUnavailable(QUEUE_UNAVAILABLE) from exc
+        raise
 
 
 # --------------------------------------------------------------------------
@@ -223,6 +263,7 @@ class _TenantScopedJobs:
         @functools.wraps(fn)
         def checked(*args, **kwargs):
             verify()
+            lower_job_priority()  # a job process (diskcache) or the Celery worker
             return fn(*args, **kwargs)
 
         return checked
@@ -297,6 +338,15 @@ def _diskcache_manager_class():
     return PortalDiskcacheManager
 
 
+@contextlib.contextmanager
+def _queue_answers():
+    """A poll of a job whose store (Redis) stopped answering ends with a message, not a 500."""
+    try:
+        yield
+    except (redis.RedisError, OSError) as exc:
+        raise JobQueueUnavailable(QUEUE_LOST) from exc
+
+
 def _celery_manager_class():
     class _UnsharedTasks:
         """What Dash's ``_make_job_fn`` uses of a Celery app, with ``shared=False`` tasks."""
@@ -339,6 +389,7 @@ def _celery_manager_class():
             return f"{self._key_prefix}{key}"
 
         def call_job_fn(self, key, job_fn, args, context):
+            check_queue(self.handle)  # a missing queue is answered at once, with a message
             stored = self._stored(key)
             task_id = f"{uuid.uuid4().hex}-{_owner_suffix(key)}"
             # argsrepr: the worker logs what a task received; not the upload nor the context.
@@ -347,18 +398,22 @@ def _celery_manager_class():
             return task_id
 
         def get_progress(self, key):
-            return super().get_progress(self._stored(key))
+            with _queue_answers():
+                return super().get_progress(self._stored(key))
 
         def result_ready(self, key):
-            return super().result_ready(self._stored(key))
+            with _queue_answers():
+                return super().result_ready(self._stored(key))
 
         def get_result(self, key, job):
-            return super().get_result(self._stored(key), job)
+            with _queue_answers():
+                return super().get_result(self._stored(key), job)
 
         def get_updated_props(self, key):
             # Dash 4.4.1 deletes the result key here instead of the set_props key.
             props_key = set_props_key(self, self._stored(key))
-            updated = self.handle.backend.get(props_key)
+            with _queue_answers():
+                updated = self.handle.backend.get(props_key)
             if updated is None:
                 return {}
             self.clear_cache_entry(props_key)

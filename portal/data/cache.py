@@ -33,6 +33,7 @@ import redis
 from flask_caching import Cache
 
 from ..platform.config import Settings
+from ..platform.metrics import observe_cache
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,9 @@ class ResultCache:
     # ---- level 1 --------------------------------------------------------
 
     def local_get(self, key: str) -> Any:
-        return self.lru.get(key)
+        value = self.lru.get(key)
+        observe_cache("local", value is not MISSING)
+        return value
 
     def local_put(self, key: str, value: Any, size: int | None = None) -> None:
         self.lru.put(key, value, estimate_size(value) if size is None else size)
@@ -138,7 +141,9 @@ class ResultCache:
             data = self.backend.get(key)
         except Exception as exc:  # noqa: BLE001 - the cache must never fail a request
             self._warn("read", exc)
+            observe_cache("shared", False)
             return MISSING, 0
+        observe_cache("shared", data is not None)
         if data is None:
             return MISSING, 0
         try:

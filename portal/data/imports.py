@@ -7,16 +7,27 @@ marks the version ready and switches the tenant's ``current_dataset_id``: a
 failed or killed import leaves the previous version current and untouched.  A
 failure is recorded afterwards, in its own transaction, as a ``failed`` version
 and an ``import_failed`` audit entry carrying the exact error; a killed import
-leaves its version ``importing``, which the Data page shows as interrupted once
-it is older than ``JOB_STALE_MINUTES``.
+leaves its version ``importing``, which the Data page shows as interrupted once its
+heartbeat (``models_updated_at``, written every 10 s while the import runs) is older
+than a minute.
+
+Jobs: an import holds its tenant's job lock (one import or fit per tenant at a time,
+:mod:`portal.data.tenant_locks`).  ``activate=False`` (the Data page) stores the new
+version without making it current: it becomes current once its models are fitted, or
+fitting failed (:func:`portal.data.jobs.fit_dataset_models`).  ``job_key`` makes a
+re-delivered job idempotent: a ready version stored by the same job is returned
+instead of importing the file twice, and a version the lost run left ``importing`` is
+marked failed.
 """
 from __future__ import annotations
 
 import io
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Union
 
@@ -28,15 +39,20 @@ from analytics.mapping import ColumnMapping
 
 from ..platform.accounts import audit
 from ..platform.db import session_scope
+from ..platform.metrics import observe_job
 from ..platform.models import Dataset, Tenant, User, utcnow
 from . import results, shop_import
 from .storage import frame_to_parquet, write_payload
+from .tenant_locks import tenant_job_lock
 from ..platform.tenancy import PortalContext, system_context
 from .upload_checks import check_expansion
 
 log = logging.getLogger(__name__)
 
 Source = Union[str, Path, bytes, bytearray, BinaryIO]
+IMPORT_HEARTBEAT_S = 5.0
+#: How long a job key is remembered for re-delivered jobs.
+JOB_KEY_MEMORY = 3600
 Progress = Callable[[float, str], None]
 
 
@@ -57,6 +73,8 @@ class ImportOutcome:
     timings: dict[str, float] = field(default_factory=dict)
     quality: dict[str, Any] | None = None
     pruned: list[int] = field(default_factory=list)
+    #: True when a previous run of the same job (a re-delivered one) had stored this version.
+    repeated: bool = False
 
     @property
     def message(self) -> str:
@@ -99,19 +117,51 @@ def check_size(source: Source, max_bytes: int) -> None:
 def import_dataset(ctx_or_tenant: PortalContext | str, source: Source, filename: str | None = None,
                    user: User | int | None = None, progress: Progress | None = None,
                    *, ip: str | None = None, mapping: ColumnMapping | None = None,
-                   mode: str = "replace") -> ImportOutcome:
-    """Validate, store and switch to a new dataset version of a tenant.
+                   mode: str = "replace", activate: bool = True, job_key: str | None = None) -> ImportOutcome:
+    """Validate, store and (``activate``) switch to a new dataset version of a tenant.
 
     ``ctx_or_tenant`` is the caller's context (web) or a tenant slug (CLI,
     seeding).  ``user`` defaults to the context's user.  ``progress(fraction,
     message)`` is called at each stage.  Never raises for a bad file: the
-    outcome says what went wrong.
+    outcome says what went wrong.  See the module docstring for ``activate`` and
+    ``job_key``; the tenant's job lock is held throughout.
 
     ``mapping`` (any export's columns -> fields; default the tenant's saved one
     or the proposal) and ``mode`` (``"replace"`` or ``"append"``): see
     :mod:`portal.data.shop_import`.  Dates are read in the tenant's time zone.
     """
     ctx = ctx_or_tenant if isinstance(ctx_or_tenant, PortalContext) else system_context(ctx_or_tenant)
+    with tenant_job_lock(ctx.tenant_id):
+        if job_key:
+            done = _already_imported(ctx, job_key)
+            if done is not None:
+                return done
+        return _import_locked(ctx, source, filename, user, progress, ip=ip, activate=activate, job_key=job_key,
+                              mapping=mapping, mode=mode)
+
+
+def _already_imported(ctx: PortalContext, job_key: str) -> ImportOutcome | None:
+    """The outcome of the version a previous run of job ``job_key`` stored (None if none);
+    a version that run left ``importing`` is marked failed."""
+    since = utcnow() - timedelta(seconds=JOB_KEY_MEMORY)
+    with session_scope() as session:
+        rows = session.scalars(select(Dataset).where(Dataset.tenant_id == ctx.tenant_id, Dataset.created_at >= since)
+                               .order_by(Dataset.version.desc())).all()
+        for row in rows:
+            if (row.source or {}).get("job_key") != job_key:
+                continue
+            if row.status == "ready":
+                return ImportOutcome(ok=True, tenant_slug=ctx.tenant_slug, dataset_id=row.id, version=row.version,
+                                     rows_in=row.rows_in, rows_clean=row.rows_clean, report=row.cleaning_report,
+                                     repeated=True)
+            if row.status == "importing":
+                row.status, row.error = "failed", "interrupted (its worker was lost); imported again by the retry"
+                row.models_status, row.models_message = "failed", "not fitted: the import was interrupted"
+    return None
+
+
+def _import_locked(ctx: PortalContext, source: Source, filename: str | None, user, progress, *, ip, activate,
+                   job_key, mapping=None, mode: str = "replace") -> ImportOutcome:
     user_id = user.id if isinstance(user, User) else (user if user is not None else ctx.user_id)
     settings = current_app.extensions["portal"].settings
     report = progress or (lambda fraction, message: None)
@@ -119,6 +169,9 @@ def import_dataset(ctx_or_tenant: PortalContext | str, source: Source, filename:
     timings: dict[str, float] = {}
     stage = "reading"
     started = time.perf_counter()
+    dataset_id, version = _begin(ctx, name, user_id, job_key)
+    stop = threading.Event()
+    threading.Thread(target=_heartbeat, args=(dataset_id, stop), daemon=True).start()
     try:
         check_size(source, settings.max_upload_bytes)
         check_expansion(source, name, settings.max_decompressed_bytes, settings.max_import_rows)
@@ -135,19 +188,24 @@ def import_dataset(ctx_or_tenant: PortalContext | str, source: Source, filename:
         stage = "storing"
         report(0.6, "Storing the dataset")
         payload = frame_to_parquet(frame)
-        dataset_id, version = _store(ctx, name, user_id, frame, cleaned, payload, settings, ip,
-                                     finish=lambda session, dataset: shop_import.finish(session, ctx, dataset,
-                                                                                        prepared))
+        _store(ctx, dataset_id, version, name, user_id, frame, cleaned, payload, settings, ip, activate, job_key,
+               finish=lambda session, dataset: shop_import.finish(session, ctx, dataset, prepared))
         timings["store_s"] = time.perf_counter() - started - sum(timings.values())
     except Exception as exc:  # noqa: BLE001 - every failure is recorded and reported
+        stop.set()
         expected = isinstance(exc, (analytics.AnalyticsError, ImportRefused, ValueError))
         error = str(exc) if expected else f"internal error while {stage} ({type(exc).__name__}: {exc})"
-        if not expected:
-            log.exception("import failed", extra={"event": "import_error", "tenant": ctx.tenant_slug})
-        version = _record_failure(ctx, name, user_id, error, ip, getattr(exc, "dataset_id", None))
+        # An error of the import, logged with its job (the tenant's admins see it on the Data page).
+        log.error("import failed: %s", error, exc_info=not expected,
+                  extra={"event": "import_failed", "tenant": ctx.tenant_slug, "dataset_id": dataset_id,
+                         "job_id": job_key or f"pid{os.getpid()}-d{dataset_id}"})
+        observe_job("import", "failed", time.perf_counter() - started)
+        version = _record_failure(ctx, name, user_id, error, ip, dataset_id)
         report(1.0, f"Import failed: {error}")
         return ImportOutcome(ok=False, tenant_slug=ctx.tenant_slug, version=version, error=error,
                              timings=timings)
+    stop.set()
+    observe_job("import", "ready", time.perf_counter() - started)
 
     new_ctx = PortalContext(**{**ctx.to_dict(), "dataset_id": dataset_id})
     _prime_results(new_ctx, dataset_id, frame, cleaned)
@@ -184,22 +242,38 @@ def _lock_tenant(session, tenant_id: int) -> None:
     session.execute(update(Tenant).where(Tenant.id == tenant_id).values(updated_at=utcnow()))
 
 
-def _store(ctx, name, user_id, frame, cleaned, payload, settings, ip, finish=None) -> tuple[int, int]:
-    """Two transactions: (1) record the version as ``importing`` (so an import that is
-    killed stays visible to the admin as interrupted); (2) store the payload, mark the
-    version ready and switch the tenant to it, all or nothing."""
-    report = cleaned.report
+def _begin(ctx, name, user_id, job_key) -> tuple[int, int]:
+    """Record the new version as ``importing`` first, so that an import that is killed
+    stays visible to the admin as interrupted."""
     with session_scope() as session:
         _lock_tenant(session, ctx.tenant_id)
         version = _next_version(session, ctx.tenant_id)
         dataset = Dataset(
             tenant_id=ctx.tenant_id, version=version, filename=name[:255], uploaded_by=user_id,
             created_at=utcnow(), status="importing", models_status="pending", models_progress=0.0,
-            models_message="waiting for the import",
+            models_message="waiting for the import", models_updated_at=utcnow(),
+            source={"job_key": job_key} if job_key else None,
         )
         session.add(dataset)
         session.flush()
-        dataset_id = dataset.id
+        return dataset.id, version
+
+
+def _heartbeat(dataset_id: int, stop: threading.Event) -> None:
+    while not stop.wait(IMPORT_HEARTBEAT_S):
+        try:
+            with session_scope() as session:
+                session.execute(update(Dataset).where(Dataset.id == dataset_id, Dataset.status == "importing")
+                                .values(models_updated_at=utcnow()))
+        except Exception:  # noqa: BLE001 - SQLite is locked while the payload is stored; next beat
+            log.debug("import heartbeat skipped", exc_info=True)
+
+
+def _store(ctx, dataset_id, version, name, user_id, frame, cleaned, payload, settings, ip, activate,
+           job_key, finish=None) -> None:
+    """ONE transaction: store the payload, mark the version ready and (``activate``) switch
+    the tenant to it, all or nothing."""
+    report = cleaned.report
     try:
         with session_scope() as session:
             dataset = session.get(Dataset, dataset_id)
@@ -207,12 +281,17 @@ def _store(ctx, name, user_id, frame, cleaned, payload, settings, ip, finish=Non
             if settings.import_sleep_in_tx:  # test hook: widen the window for a SIGKILL
                 log.warning("test hook: sleeping %.1f s inside the import transaction", settings.import_sleep_in_tx)
                 time.sleep(settings.import_sleep_in_tx)
-            dataset.source = _jsonable(frame.attrs.get("source", {}))
+            dataset.source = _jsonable(dict(frame.attrs.get("source", {}), **({"job_key": job_key} if job_key else {})))
             dataset.cleaning_report = report.to_dict()
             dataset.rows_in, dataset.rows_clean = report.rows_in, report.rows_out
             dataset.customers, dataset.orders, dataset.payload_bytes = report.customers, report.orders, len(payload)
-            dataset.status, dataset.models_message = "ready", "waiting for model fitting"
-            session.execute(update(Tenant).where(Tenant.id == ctx.tenant_id).values(current_dataset_id=dataset_id))
+            dataset.status, dataset.models_updated_at = "ready", utcnow()
+            if activate:
+                dataset.models_message = "waiting for model fitting"
+                session.execute(update(Tenant).where(Tenant.id == ctx.tenant_id)
+                                .values(current_dataset_id=dataset_id))
+            else:
+                dataset.models_message = "waiting for model fitting; becomes the current version when fitted"
             if finish is not None:  # shops (issue 15): quality report, contacts, pruning - same transaction
                 finish(session, dataset)
             audit(session, "import", tenant_id=ctx.tenant_id, user_id=user_id, ip=ip,
@@ -221,7 +300,6 @@ def _store(ctx, name, user_id, frame, cleaned, payload, settings, ip, finish=Non
     except Exception as exc:
         exc.dataset_id = dataset_id  # type: ignore[attr-defined] - _record_failure marks this row
         raise
-    return dataset_id, version
 
 
 def _record_failure(ctx, name, user_id, error, ip, dataset_id: int | None = None) -> int | None:

@@ -30,7 +30,7 @@ from .models import User, utcnow
 log = logging.getLogger(__name__)
 
 INVALID_LOGIN = "Invalid email or password."
-PUBLIC_ENDPOINTS = frozenset({"login", "healthz"})
+PUBLIC_ENDPOINTS = frozenset({"login", "healthz", "metrics"})  # /metrics checks its own access
 #: Signed e-mail links (digest unsubscribe, invitation and reset) and "forgot password": no login.
 PUBLIC_ENDPOINTS |= {"digests.unsubscribe", "account.forgot", "account.set_password"}
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")

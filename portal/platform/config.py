@@ -110,6 +110,11 @@ class Settings:
     auto_setup: bool = True
     seed_demo: bool = True
     job_stale_minutes: int = 10
+    #: Seconds before Redis re-delivers a job whose worker was lost (Celery, acks late).
+    job_visibility_timeout_s: int = 300
+    #: Who may read /metrics: clients in these networks (comma-separated CIDRs), or with the token.
+    metrics_allowed_networks: str = "127.0.0.1/32,::1/128"
+    metrics_token: str = ""
     #: Namespace of cache, lock and rate-limit keys in a shared Redis.
     cache_prefix: str = "portal"
     #: How seeding fits the demo models: spawn (detached processes), sync or skip.
@@ -238,6 +243,9 @@ class Settings:
             auto_setup=_flag(env, "AUTO_SETUP", not production),
             seed_demo=_flag(env, "SEED_DEMO", not production),
             job_stale_minutes=_int(env, "JOB_STALE_MINUTES", 10, minimum=1),
+            job_visibility_timeout_s=_int(env, "JOB_VISIBILITY_TIMEOUT", 300, minimum=5),
+            metrics_allowed_networks=env.get("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128").strip(),
+            metrics_token=env.get("METRICS_TOKEN", "").strip(),
             cache_prefix=env.get("CACHE_PREFIX", "").strip() or "portal",
             demo_fit_models=_choice(env, "DEMO_FIT_MODELS", ("spawn", "sync", "skip"), "spawn"),
             background_jobs=background_jobs,

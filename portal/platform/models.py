@@ -248,3 +248,31 @@ class StagedUploadChunk(Base):
     token: Mapped[str] = mapped_column(ForeignKey("staged_uploads.token", ondelete="CASCADE"), primary_key=True)
     chunk_no: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ModelRecord(Base):
+    """A fitted model of a dataset as a versioned record (see :mod:`portal.data.model_store`).
+
+    ``record`` holds the bytes of the model's ``to_record()`` (a JSON header, then the
+    payload); the header's versions are copied into columns so that a record written
+    by another format or library version is found, and refused, without decoding it.
+    One row per (dataset, name): "results" today; later one per CLV candidate, the
+    churn calibrator, the per-customer interval draws..."""
+
+    __tablename__ = "model_records"
+    __table_args__ = (UniqueConstraint("dataset_id", "name", name="uq_model_records_dataset_name"),
+                      Index("ix_model_records_tenant_id", "tenant_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    format_version: Mapped[int] = mapped_column(Integer)
+    project_version: Mapped[str] = mapped_column(String(32))
+    library_versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dataset_version: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    record: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -61,6 +61,12 @@ def configure_logging(level: str = "INFO") -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # we log requests ourselves
 
 
+class ServiceUnavailable(RuntimeError):
+    """A service the request needs (e.g. the job queue) cannot be reached.  Answered at
+    once with a 503 and the message (the exception's text, written for the user); a
+    Dash callback gets the message in its ``children`` outputs instead of an error."""
+
+
 def init_observability(app: Flask) -> None:
     access = logging.getLogger("portal.access")
 
@@ -94,6 +100,8 @@ def init_observability(app: Flask) -> None:
     def unhandled(error):
         if isinstance(error, HTTPException):
             return _http_error(error)
+        if isinstance(error, ServiceUnavailable):
+            return _service_unavailable(error)
         if type(error).__name__ == "DependencyException":  # Dash: unknown component-suite file
             return _error_response(404, "Not Found", "No such file.")
         if isinstance(error, DATABASE_UNAVAILABLE):
@@ -117,6 +125,27 @@ def log_unhandled(error: BaseException):
         extra={"event": "error", "request_id": g.get("request_id"), "path": request.path},
     )
     return _error_response(500, "Something went wrong", "The error has been logged.")
+
+
+def _service_unavailable(error: ServiceUnavailable):
+    message = str(error)
+    logging.getLogger("portal.errors").warning(
+        "service unavailable: %s", message,
+        extra={"event": "service_unavailable", "request_id": g.get("request_id"), "path": request.path})
+    if request.path.endswith("/_dash-update-component"):
+        body = request.get_json(silent=True) or {}
+        outputs = body.get("outputs")
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        alert = {"type": "Div", "namespace": "dash_html_components",
+                 "props": {"children": message, "className": "alert alert-danger py-2 mb-0", "role": "alert"}}
+        answer: dict = {}
+        for output in outputs:
+            if isinstance(output, dict) and isinstance(output.get("id"), str) and output.get("property") == "children":
+                answer.setdefault(output["id"], {})["children"] = alert
+        if answer:  # a finished callback: the renderer shows the message and ends "running"
+            return jsonify(multi=True, response=answer), 200
+    response = _error_response(503, "Service unavailable", message)
+    return response[0], 503, {"Retry-After": "30"}
 
 
 def _http_error(error: HTTPException):

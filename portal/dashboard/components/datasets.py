@@ -9,7 +9,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import html
 
-from portal.data.jobs import is_stale
+from portal.data.jobs import IMPORT_HEARTBEAT_TIMEOUT_S, is_stale
 from portal.platform.models import utcnow
 from portal.data.storage import DatasetInfo
 
@@ -49,11 +49,47 @@ INTERRUPTED = "The import stopped before it finished (the process was stopped or
 
 
 def import_status(dataset: DatasetInfo, stale_minutes: int, now=None) -> str:
-    """``importing`` for longer than ``stale_minutes`` means the import was killed: "interrupted"."""
+    """``importing`` for longer than ``stale_minutes``, or without a heartbeat for a minute,
+    means the import was killed: "interrupted"."""
     if dataset.status == "importing" and dataset.created_at is not None:
-        if (now or utcnow()) - dataset.created_at > timedelta(minutes=stale_minutes):
+        now = now or utcnow()
+        if now - dataset.created_at > timedelta(minutes=stale_minutes):
+            return "interrupted"
+        beat = dataset.models_updated_at or dataset.created_at
+        if now - beat > timedelta(seconds=IMPORT_HEARTBEAT_TIMEOUT_S):
             return "interrupted"
     return dataset.status
+
+
+def job_status(datasets: list[DatasetInfo], current_id: int | None, stale_minutes: int,
+               now=None) -> tuple[str, str, bool] | None:
+    """What the Data page says about the newest version while it is not (yet) current, or
+    its models are not ready: ``(message, colour, offer retry)``, or None when all is done."""
+    newest = next((d for d in datasets if d.status != "failed"), None)
+    if newest is None:
+        return None
+    label = f"Version {newest.version} ({newest.filename})"
+    waits = "" if newest.id == current_id else "; it becomes the current version when its models are ready"
+    status = import_status(newest, stale_minutes, now)
+    if status == "interrupted":
+        return (f"{label}: the import stopped before it finished (its worker was lost). A queued import "
+                "is retried automatically when a worker is back; otherwise import the file again.", "danger", False)
+    if status == "importing":
+        return f"{label}: importing{waits}.", "info", False
+    models = newest.models_status
+    if models == "running" and is_stale(newest, stale_minutes):
+        return (f"{label}: model fitting stopped at {newest.models_progress:.0%} (its worker was lost){waits}. "
+                "Retry to fit again.", "danger", True)
+    if models == "running":
+        return (f"{label}: fitting models, {newest.models_progress:.0%} ({newest.models_message or ''}){waits}.",
+                "info", False)
+    if models == "pending":
+        return f"{label}: {newest.models_message or 'waiting for model fitting'}{waits}.", "info", True
+    if models == "failed":
+        return (f"{label}: {newest.models_message or 'model fitting failed'}. The version is in use for the "
+                "descriptive pages only; the model pages say the models are not available. Retry to fit again.",
+                "warning", True)
+    return None
 
 
 def dataset_rows(datasets: list[DatasetInfo], current_id: int | None, stale_minutes: int, now=None) -> list[dict]:

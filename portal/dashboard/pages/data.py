@@ -7,6 +7,7 @@ version, an email) are only looked up inside the caller's own tenant.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 
@@ -22,6 +23,7 @@ from portal.dashboard.components.datasets import (
     USER_COLUMNS,
     dataset_rows,
     grid,
+    job_status,
     report_view,
 )
 from portal.data.imports import import_dataset
@@ -70,12 +72,13 @@ def layout(**_query):
             dcc.Store(id=uploads.REF_ID),
             dbc.Progress(id="import-progress", value=0, label="", className="mt-2", style={"height": "1.5rem"}),
             html.Div(id="import-status", className="mt-2"),
+            html.Div(id="job-status", className="mt-2"),
         ], className="mb-4"),
         mapping_panel.section(ctx),  # shops (issue 15): any export, mapped once
         html.Section([
             html.Div([
                 html.H3("Dataset versions", className="h5 mb-0"),
-                dbc.Button("Refit models of the current version", id="refit-models", size="sm",
+                dbc.Button("Retry / refit models", id="refit-models", size="sm",
                            color="secondary", outline=True),
             ], className="d-flex justify-content-between align-items-center mb-2"),
             grid("datasets-grid", DATASET_COLUMNS),
@@ -133,22 +136,31 @@ def run_import(set_progress, ref):
     def progress(fraction: float, message: str) -> None:
         set_progress((round(fraction * 100), message))
 
+    # The same staged upload is one job: a re-delivered job (its worker was lost) finds
+    # the version it stored instead of importing the file twice.
+    job_key = hashlib.sha256(f"{ctx.tenant_id}:{ctx.user_id}:{token}".encode()).hexdigest()[:32]
     try:
         path, filename = uploads.materialise(ctx, token, _settings().data_dir / "tmp")
     except uploads.UploadNotFound as exc:
         return _alert(str(exc), "warning")
     try:
-        outcome = import_dataset(ctx, path, filename, progress=lambda f, m: progress(f * 0.5, m))
+        outcome = import_dataset(ctx, path, filename, progress=lambda f, m: progress(f * 0.5, m),
+                                 activate=False, job_key=job_key)
     finally:
         os.unlink(path)
         uploads.discard(token)
     if not outcome.ok:
         progress(0.0, "")
         return _alert(outcome.message, "danger")
-    status = jobs.fit_dataset_models(outcome.dataset_id, progress=lambda f, m: progress(0.5 + f * 0.5, m))
+    dataset = storage.get_dataset(ctx, outcome.dataset_id)
+    status = jobs.fit_dataset_models(outcome.dataset_id, progress=lambda f, m: progress(0.5 + f * 0.5, m),
+                                     job_id=job_key, fitted_since=dataset.created_at, takeover=outcome.repeated)
     progress(1.0, "done")
-    models = {"ready": "models fitted", "failed": "model fitting failed (see the versions table)"}
-    return _alert(f"{outcome.message} {models.get(status, status)}.", "success")
+    models = {"ready": "Models fitted: it is now the current version.",
+              "failed": "Model fitting failed: the version is in use for the descriptive pages only "
+                        "(see the versions table).",
+              "running": "Its models are being fitted by another job: it becomes current when they are ready."}
+    return _alert(f"{outcome.message} {models.get(status, status)}", "success" if status == "ready" else "warning")
 
 
 @callback(
@@ -160,6 +172,22 @@ def run_import(set_progress, ref):
 def refresh_datasets(_n, _status, _refit):
     ctx = check_role("admin")
     return dataset_rows(storage.list_datasets(ctx), ctx.dataset_id, _settings().job_stale_minutes)
+
+
+@callback(
+    Output("job-status", "children"),
+    Input("data-refresh", "n_intervals"),
+    Input("import-status", "children"),
+    Input("refit-status", "children"),
+)
+def refresh_job_status(_n, _status, _refit):
+    """The newest version's import or fit while it is not done: progress, a stopped job
+    (its worker was lost) with Retry, or a failed fit (descriptive-only)."""
+    ctx = check_role("admin")
+    state = job_status(storage.list_datasets(ctx), ctx.dataset_id, _settings().job_stale_minutes)
+    if state is None:
+        return ""
+    return _alert(state[0] + (' Use "Retry / refit models" below.' if state[2] else ""), state[1])
 
 
 @callback(Output("dataset-report", "children"), Input("datasets-grid", "selectedRows"),
@@ -177,13 +205,19 @@ def show_report(selected):
 
 @callback(Output("refit-status", "children"), Input("refit-models", "n_clicks"), prevent_initial_call=True)
 def refit(_clicks):
+    """Retry the newest version whose models are not ready (a stopped or failed fit), else
+    refit the current version."""
     ctx = check_role("admin")
-    if ctx.dataset_id is None:
-        return "No dataset yet."
-    dataset = storage.get_dataset(ctx)
-    if dataset.models_status == "running" and not jobs.is_stale(dataset, _settings().job_stale_minutes):
+    stale = _settings().job_stale_minutes
+    waiting = [d for d in storage.list_datasets(ctx) if d.status == "ready" and d.models_status != "ready"]
+    dataset = waiting[0] if waiting and (ctx.dataset_id is None or waiting[0].id >= ctx.dataset_id) else None
+    if dataset is None:
+        if ctx.dataset_id is None:
+            return "No dataset yet."
+        dataset = storage.get_dataset(ctx)
+    if dataset.models_status == "running" and not jobs.is_stale(dataset, stale):
         return "Model fitting is already running."
-    jobs.spawn_fit(dataset.id)
+    jobs.spawn_fit(dataset.id)  # JobQueueUnavailable: answered at once with its message
     accounts.record("models_refit", tenant_id=ctx.tenant_id, user_id=ctx.user_id,
                     detail={"dataset_id": dataset.id, "version": dataset.version})
     return f"Model fitting restarted for version {dataset.version}."

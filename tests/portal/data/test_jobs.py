@@ -10,7 +10,8 @@ from portal_testlib import ROOT, build_app, make_settings, settings_env
 
 from portal.data import jobs, results, storage
 from portal.platform.db import session_scope
-from portal.platform.models import Dataset, DatasetResult, utcnow
+from portal.platform.models import Dataset, ModelRecord, utcnow
+from sqlalchemy import select
 from portal.platform.tenancy import system_context
 
 @pytest.fixture
@@ -65,7 +66,8 @@ def test_fit_in_a_separate_process(jobs_app):
     assert result.returncode == 0, result.stderr[-2000:]
     assert _dataset(ctx.dataset_id).models_status == "ready"
     with session_scope() as session:
-        assert session.get(DatasetResult, (ctx.dataset_id, "models")) is not None
+        stored = session.scalars(select(ModelRecord).where(ModelRecord.dataset_id == ctx.dataset_id)).one()
+        assert stored.name == "results" and stored.record.startswith(b"ANLXREC\n")
     bad = subprocess.run([sys.executable, "-m", "portal.fit", "x"], cwd=ROOT, env=settings_env(settings),
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "usage" in bad.stderr

@@ -14,7 +14,7 @@ from portal.platform.models import Base
 
 TABLES = {"tenants", "users", "saved_views", "audit_log", "datasets", "dataset_payloads", "dataset_results",
           "digest_subscriptions", "digest_sends", "account_tokens", "tenant_mappings", "customer_contacts", "alembic_version",
-          "login_attempts", "staged_uploads", "staged_upload_chunks"}
+          "login_attempts", "staged_uploads", "staged_upload_chunks", "model_records"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_tenant_settings"
-down_revision = "0002_login_attempts"
+down_revision = "0003_model_store"
 branch_labels = None
 depends_on = None
 
