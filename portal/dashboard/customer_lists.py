@@ -89,17 +89,38 @@ def register_export(export: TableExport) -> TableExport:
     return export
 
 
+#: Every customer list (grid and CSV) carries the customer's CLV tier (the narrowest, cumulative
+#: tiers of analytics.tiers) and churn risk band; a list that does not name them gets them last.
+MODEL_COLUMNS = (Column("clv_tier", "CLV tier"), Column("risk_band", "Risk band"))
+
+
 def customer_list(name: str, title: str, columns: tuple[Column, ...], *,
                   rows: Callable[[View], pd.DataFrame] | None = None,
                   default_sort: tuple[tuple[str, str], ...] = (), needs_models: bool = False,
                   file_part: Callable[[View], str] | None = None) -> TableExport:
     """Register a customer list: ``rows(view)`` (default: the filtered customers) must be
-    indexed by customer id and hold every column's field."""
+    indexed by customer id and hold every column's field (the tier and risk band of
+    :data:`MODEL_COLUMNS` are joined from the customer table when missing)."""
+    named = {c.field for c in columns}
+    extra = tuple(c for c in MODEL_COLUMNS if c.field not in named)
     return register_export(TableExport(
-        name=name, title=title, columns=(CUSTOMER_ID, *columns),
-        rows=rows or (lambda view: view.selected_customers), default_sort=default_sort,
+        name=name, title=title, columns=(CUSTOMER_ID, *columns, *extra),
+        rows=_with_model_columns(rows or (lambda view: view.selected_customers)), default_sort=default_sort,
         needs_models=needs_models, file_part=file_part,
     ))
+
+
+def _with_model_columns(rows: Callable[[View], pd.DataFrame]) -> Callable[[View], pd.DataFrame]:
+    def with_columns(view: View) -> pd.DataFrame:
+        frame = rows(view)
+        missing = [c.field for c in MODEL_COLUMNS if c.field not in frame.columns]
+        if missing and frame.index.name == "customer_id":
+            known = [c for c in missing if c in view.customers.columns]
+            if known:
+                frame = frame.join(view.customers[known], how="left")
+        return frame
+
+    return with_columns
 
 
 def list_rows(export: TableExport, view: View) -> pd.DataFrame:

@@ -39,7 +39,8 @@ def selection(method: Callable[..., T]) -> Callable[..., T]:
 
 class ReportSelections:
     """Mixed into ``View``, which provides ``filters``, ``report``, ``snapshot``, ``window``,
-    ``has_scope``, ``selected_customers``, ``selected_lines`` and ``scoped_lines``."""
+    ``has_scope``, ``selected_customers``, ``selected_lines``, ``scoped_lines``, ``customers``
+    and ``models``."""
 
     @property
     def is_filtered(self) -> bool:
@@ -157,3 +158,20 @@ class ReportSelections:
         selected = self.selected_customers["cluster"].dropna().astype("int64").value_counts()
         return selected.reindex(profiles.index).fillna(0).astype("int64")
 
+
+    # -- valuable customers at risk (issue 10)
+
+    @selection
+    def valuable_at_risk(self) -> pd.DataFrame:
+        """analytics' ranked list of valuable customers at risk from the stored fit (its order kept),
+        with each customer's ``clv_tier``, ``risk_band``, ``segment`` and ``country``, narrowed to the
+        selected customers; empty (indexed by customer_id) before a fit or when that part failed."""
+        found = self.models.results.valuable_at_risk if self.models.ready else None
+        if found is None:
+            return pd.DataFrame(index=pd.Index([], dtype="str", name="customer_id"))
+        customers = self.customers
+        joined = [c for c in ("clv_tier", "risk_band", "segment", "country") if c in customers.columns]
+        table = found.customers.join(customers[joined], how="left")
+        if not self.is_filtered:
+            return table
+        return table.loc[table.index.isin(self.selected_customers.index)]

@@ -137,6 +137,7 @@ def _fit_locked(dataset_id: int, progress: Progress | None, *, job_id: str) -> s
     with session_scope() as session:
         row = session.get(Dataset, dataset_id)
         tenant = session.get(Tenant, row.tenant_id)
+        clv_model = tenant.clv_model or "auto"  # the tenant's setting (tenant_settings.CLV_MODELS)
         ctx = PortalContext(tenant_id=tenant.id, tenant_slug=tenant.slug, tenant_name=tenant.name,
                             user_id=None, email=None, role="system", dataset_id=row.id,
                             currency=tenant.currency, time_zone=tenant.time_zone)
@@ -163,7 +164,7 @@ def _fit_locked(dataset_id: int, progress: Progress | None, *, job_id: str) -> s
         from analytics.models import fit_models
 
         cleaned = results.get_result(ctx, "cleaned")
-        fitted = fit_models(cleaned, progress=on_progress)
+        fitted = fit_models(cleaned, clv_model=clv_model, progress=on_progress)
         record = ResultsRecord(fitted)
         with session_scope() as session:
             row = session.get(Dataset, dataset_id)

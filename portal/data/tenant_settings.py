@@ -1,5 +1,9 @@
 """Tenant settings: currency, time zone, first day of the week, fiscal year start,
-versions kept, personal data.  Changed by admins on the Settings page.
+versions kept, personal data, the CLV purchase model.  Changed by admins on the Settings page.
+
+Changing the **CLV model** ("auto" = chosen on a holdout by analytics, or one of
+:data:`analytics.purchase_models.CANDIDATES` forced) takes effect at the next fit,
+which the change starts in the background.
 
 Changing the **time zone** re-derives every result in the same transaction as
 the change: the current version is re-derived in the new zone
@@ -17,6 +21,7 @@ from sqlalchemy import update
 
 import analytics
 from analytics.dates import time_zone as _zone
+from analytics.purchase_models import CANDIDATES
 
 from ..platform.accounts import audit
 from ..platform.db import session_scope
@@ -29,6 +34,8 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 MAX_KEEP_VERSIONS = 100
+#: Values of the ``clv_model`` setting, as ``analytics.fit_models(clv_model=...)`` takes them.
+CLV_MODELS: tuple[str, ...] = ("auto", *CANDIDATES)
 
 
 class SettingsError(ValueError):
@@ -43,6 +50,7 @@ class TenantSettings:
     fiscal_year_start_month: int = 1
     keep_versions: int = 10
     store_personal_data: bool = False
+    clv_model: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,6 +88,11 @@ def validate(changes: dict[str, Any]) -> dict[str, Any]:
             if not low <= number <= high:
                 raise SettingsError(f"{name} must be from {low} to {high}, got {number}.")
             out[name] = number
+        elif name == "clv_model":
+            choice = str(value or "").strip().lower()
+            if choice not in CLV_MODELS:
+                raise SettingsError(f"clv_model must be one of {', '.join(CLV_MODELS)}, got {value!r}.")
+            out[name] = choice
         elif name == "store_personal_data":
             if not isinstance(value, bool):
                 raise SettingsError(f"store_personal_data must be true or false, got {value!r}.")
@@ -101,6 +114,8 @@ class SettingsChange:
         if self.rezoned_version is not None:
             text += (f" The data was re-derived in the new time zone as version {self.rezoned_version}; "
                      "its models are being refitted.")
+        if "clv_model" in self.changed and self.rezoned_version is None:
+            text += " The models are being refitted with the new CLV model."
         if self.pruned_versions:
             text += f" Versions {', '.join(map(str, self.pruned_versions))} were pruned."
         return text
@@ -126,7 +141,7 @@ def update_settings(ctx: PortalContext, changes: dict[str, Any], *, ip: str | No
         if changed:
             audit(session, "settings_changed", tenant_id=ctx.tenant_id, user_id=ctx.user_id, ip=ip,
                   detail={"changed": changed, "rezoned_version": rezoned, "pruned": pruned})
-    if rezoned is not None and refit:
+    if refit and (rezoned is not None or ("clv_model" in changed and _has_data(ctx))):
         _spawn_fit(ctx)
     return SettingsChange(changed, rezoned, pruned)
 
@@ -153,6 +168,11 @@ def _rezone_current(session, tenant: Tenant, new_zone: str, user_id: int | None)
     write_payload(session, dataset.id, payload)
     tenant.current_dataset_id = dataset.id
     return version
+
+
+def _has_data(ctx: PortalContext) -> bool:
+    with session_scope() as session:
+        return session.get(Tenant, ctx.tenant_id).current_dataset_id is not None
 
 
 def _spawn_fit(ctx: PortalContext) -> None:

@@ -67,6 +67,8 @@ class Tenant(Base):
     fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     keep_versions: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     store_personal_data: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: CLV purchase model: "auto" (chosen on a holdout) or one forced (bgnbd / mbgnbd / pnbd); migration 0007.
+    clv_model: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
     #: Secret of the tenant's customer-id hashes (portal.data.privacy); made on first use.
     privacy_salt: Mapped[str | None] = mapped_column(String(64))
 

@@ -20,6 +20,7 @@ PAGES = {
     "/geography": ("geography", "#geography-map .choroplethlocation"),
     "/churn": ("churn", "#churn-roc .main-svg"),
     "/value": ("value", "#value-distribution .main-svg"),
+    "/at-risk": ("at_risk", "#at-risk-count"),
     "/products": ("products", "#products-top .main-svg"),
     "/views": ("views", "#views-grid"),
 }

@@ -112,6 +112,35 @@ def test_export_downloads_exactly_the_filtered_customers(manager, logs):
     assert list(exported.columns[:4]) == ["Customer", "Segment", "Previous segment", "Recency (days)"]
 
 
+def test_overview_to_valuable_at_risk_csv_in_at_most_four_clicks(manager, server):
+    """Issue 10: from the Overview the manager reaches the valuable-at-risk list and downloads
+    its CSV; every click is counted."""
+    from portal.dashboard.customer_lists import EXPORTS, display_header
+    from portal.dashboard.money import GBP
+
+    page = manager.page
+    manager.open("/", "#overview-at-risk-link")
+    clicks = 0
+    page.click("#overview-at-risk-link")
+    clicks += 1
+    page.wait_for_selector("#at-risk-rule", timeout=30000)
+    page.wait_for_selector("#at-risk-count", timeout=60000)
+    settled(page)
+    assert page.url.endswith("/at-risk")
+    listed = int(page.inner_text("#at-risk-count").replace(",", ""))
+    with page.expect_download(timeout=30000) as download:
+        page.locator('#valuable_at_risk-list a[id*="export-link"]').click()
+        clicks += 1
+    assert clicks <= 4
+    exported = pd.read_csv(download.value.path(), dtype={"Customer": str})
+    # headers as on screen (the export format): units and the tenant's currency
+    assert list(exported.columns) == [display_header(c, GBP) for c in EXPORTS["valuable_at_risk"].columns]
+    assert {"CLV tier", "Risk band"} <= set(exported.columns)
+    assert len(exported) == listed
+    assert exported["Net revenue at risk (£)"].is_monotonic_decreasing
+    assert manager.problems == [], manager.problems
+
+
 def test_saved_view_is_opened_by_a_colleague_but_not_by_another_tenant(manager, browser, server):
     page = manager.page
     manager.open("/cohorts?country=France&metric=revenue", PAGES["/cohorts"][1])

@@ -29,6 +29,8 @@ from portal.dashboard.components.churn_figures import (
     roc_figure,
 )
 from portal.dashboard.components.help import help_points
+from portal.dashboard.components.model_explain import summary_box
+from portal.dashboard.model_insights import insights
 from portal.dashboard.customer_lists import Column, customer_list
 from portal.dashboard.view import RISK_BANDS as BAND_ORDER
 from portal.dashboard.view import View
@@ -71,7 +73,9 @@ def layout(**query):
 
 def _body(view: View) -> html.Div:
     churn = view.models.results.churn
+    explained = insights(view.ctx, view.models)
     return html.Div([
+        summary_box(explained.churn if explained else None, "churn-summary"),
         html.Div(id="churn-cards", className="mb-2"),
         panel("Customers at risk", customer_list_view("churn", view, canonical_query(view)),
               actions=profile_form("churn"),
@@ -116,7 +120,9 @@ def update_cards(view: View):
                             note=f"{percent(summary.loc[band, 'net_revenue_at_risk_share'])} of the total"))
                for band in BAND_ORDER]
     at_risk.append(col(kpi_card("Revenue at risk: total", view.money(summary["net_revenue_at_risk"].sum()),
-                                card_id="churn-card-revenue-at-risk", note="churn probability x 12-month CLV")))
+                                card_id="churn-card-revenue-at-risk",
+                                note="net: sum over the scored customers above of churn probability x net "
+                                     "12-month CLV")))
     return [dbc.Row(people), dbc.Row(at_risk)]
 
 
@@ -139,9 +145,11 @@ def _model_card(view: View) -> html.Div:
         f"{percent(churn.churn_rate_train)} churned). **Evaluation**: the same at **{churn.cutoff_eval:%Y-%m-%d}**, "
         f"labelled up to the snapshot {churn.snapshot_date:%Y-%m-%d} ({churn.n_eval:,} customers, "
         f"{percent(churn.churn_rate_eval)} churned). No random split: the model is judged on a later period."),
-        (f"**Chosen model: {MODEL_NAMES[churn.chosen]}** (ROC AUC {chosen_auc:.3f} on the evaluation cut-off), "
-        f"which beat {MODEL_NAMES[other].lower()} (ROC AUC {other_auc:.3f}). It was then refitted on the "
-        "evaluation cut-off and scores every customer at the snapshot."),
+        (f"**Chosen model: {MODEL_NAMES[churn.chosen]}**, by customer-grouped cross-validation on the training "
+        f"rows only (ROC AUC {churn.cv[churn.chosen]['roc_auc']:.3f} there); on the untouched evaluation cut-off "
+        f"it scores ROC AUC {chosen_auc:.3f} against {other_auc:.3f} for {MODEL_NAMES[other].lower()}. It was then "
+        "refitted on the later cut-offs and scores every customer at the snapshot."),
+        calibration_sentence(churn),
         (f"**Baseline**: recency alone as the score has ROC AUC {base_auc:.3f}; the rule "
         f"\"{churn.baseline['rule']}\" has precision {percent(churn.baseline['rule_precision'])}, recall "
         f"{percent(churn.baseline['rule_recall'])}, accuracy {percent(churn.baseline['rule_accuracy'])}."),
@@ -155,9 +163,13 @@ def _model_card(view: View) -> html.Div:
             f"(AUC {base_auc:.3f} vs {chosen_auc:.3f}); treat the probabilities as a rough ordering.")
     definition += [f"Note: {note}" for note in churn.notes]
     metrics_table = small_table(
-        ("Model", "ROC AUC", "PR AUC", "Role"),
-        [(MODEL_NAMES[name], f"{metrics[name]['roc_auc']:.3f}", f"{metrics[name]['pr_auc']:.3f}", role)
-         for name, role in ((churn.chosen, "chosen"), (other, "beaten"), ("baseline_recency", "naive score"))],
+        ("Model", "ROC AUC", "PR AUC", "Brier", "Role"),
+        [(MODEL_NAMES[churn.chosen] + " as scored", *_figures(metrics["chosen"]),
+          f"chosen, calibration: {churn.calibration_method}"),
+         *[(MODEL_NAMES[name], *_figures(metrics[name]), role)
+           for name, role in ((churn.chosen, "chosen, uncalibrated"), (other, "not chosen"),
+                              ("baseline_recency", "naive score"))],
+         ("Base rate for everyone", "–", "–", f"{metrics['baseline_base_rate']['brier']:.3f}", "naive probability")],
         table_id="churn-metrics")
     return html.Div([
         panel("How the model works", dcc.Markdown("\n".join(f"- {p}" for p in definition), className="small mb-2",
@@ -165,16 +177,19 @@ def _model_card(view: View) -> html.Div:
               html.Div(metrics_table, style={"maxWidth": "40rem"}), subtitle="Scores on the evaluation cut-off"),
         dbc.Row([
             dbc.Col(panel("ROC curve", graph("churn-roc", height=CURVE_HEIGHT),
-                          subtitle="Chosen model on the evaluation cut-off; AUCs of all in the legend"), lg=6),
+                          subtitle="Chosen model on the evaluation cut-off; AUCs of all in the legend"), lg=4),
             dbc.Col(panel("Precision-recall curve", graph("churn-pr", height=CURVE_HEIGHT),
-                          subtitle="Chosen model; PR AUC = average precision"), lg=6),
+                          subtitle="Chosen model; PR AUC = average precision"), lg=4),
+            dbc.Col(panel("Reliability curve", graph("churn-calibration", height=CURVE_HEIGHT),
+                          subtitle=f"Brier {metrics['chosen']['brier']:.3f} (base rate "
+                                   f"{metrics['baseline_base_rate']['brier']:.3f}); calibration: "
+                                   f"{churn.calibration_method}; 10 equal-sized bins", panel_id="churn-reliability"),
+                    lg=4),
         ]),
         dbc.Row([
             dbc.Col(panel("Confusion matrix", graph("churn-confusion", height=CURVE_HEIGHT),
                           subtitle=f"Evaluation cut-off, threshold {churn.threshold:.3f} "
-                                   "(F1-optimal on the training cut-off)"), lg=6),
-            dbc.Col(panel("Calibration", graph("churn-calibration", height=CURVE_HEIGHT),
-                          subtitle="Predicted probability vs observed churn rate, 10 equal-sized bins"), lg=6),
+                                   "(F1-optimal on the training rows)"), lg=6),
         ]),
         dbc.Row([
             dbc.Col(panel("Feature importance", graph("churn-importance", height=CURVE_HEIGHT + 40),
@@ -195,6 +210,21 @@ def update_model_card(view: View):
         return empty, empty, empty, empty, empty, None
     return (roc_figure(churn), pr_figure(churn), confusion_figure(churn), calibration_figure(churn),
             importance_figure(churn), report_table(churn))
+
+
+def _figures(scores: dict) -> tuple[str, str, str]:
+    return tuple(f"{scores[k]:.3f}" if k in scores else "–" for k in ("roc_auc", "pr_auc", "brier"))
+
+
+def calibration_sentence(churn) -> str:
+    """Which calibration was done, and the cross-validated Brier scores it was chosen on."""
+    briers = churn.cv.get("calibration_brier", {}) if churn.cv else {}
+    tried = ", ".join(f"{name} {value:.4f}" for name, value in briers.items())
+    done = ("none: recalibrating did not lower the Brier score" if churn.calibration_method == "none"
+            else f"**{churn.calibration_method}**, kept because it lowered the Brier score")
+    return (f"**Calibration**: {done} (cross-validated Brier on the training rows: {tried or 'not recorded'}). "
+            f"On the evaluation cut-off the probabilities score Brier {churn.metrics['chosen']['brier']:.3f}, "
+            f"against {churn.metrics['baseline_base_rate']['brier']:.3f} for the base rate given to everyone.")
 
 
 def report_table(churn) -> html.Div:

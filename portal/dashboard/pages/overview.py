@@ -25,6 +25,7 @@ from portal.dashboard.components.overview_figures import bar_figure, partial_mon
 from portal.dashboard.components.page import open_view, page_callback, page_frame, page_option
 from portal.dashboard.drilldown import drill_link
 from portal.dashboard.filters import build_query, date_presets, page_options, parse_query
+from portal.dashboard.components.risk_cards import at_risk_card
 from portal.dashboard.view import View
 from portal.platform.tenancy import current_context
 
@@ -141,12 +142,14 @@ def _model_cards(view: View) -> list[dbc.Col]:
     customers = view.selected_customers
     at_risk = customers["net_revenue_at_risk"].sum(min_count=1)
     clv = customers["net_clv_12m"].sum(min_count=1)
-    high = int((customers["risk_band"] == "high").sum())
+    scored = int(customers["churn_probability"].notna().sum())
     return [
-        dbc.Col(kpi_card("Revenue at risk", view.money(at_risk), card_id="kpi-revenue-at-risk",
-                         note=f"at snapshot · {high:,} high-risk customers"), xs=12, sm=6, lg=3, className="mb-3"),
+        dbc.Col(kpi_card("Net revenue at risk", view.money(at_risk), card_id="kpi-revenue-at-risk",
+                         note=f"at snapshot · sum over all {scored:,} scored customers of churn probability x "
+                              "net 12-month CLV"), xs=12, sm=6, lg=3, className="mb-3"),
         dbc.Col(kpi_card("Predicted 12-month CLV", view.money(clv), card_id="kpi-clv",
                          note=f"at snapshot · {len(customers):,} customers"), xs=12, sm=6, lg=3, className="mb-3"),
+        dbc.Col(at_risk_card(view), xs=12, sm=6, lg=3, className="mb-3"),
     ]
 
 

@@ -27,6 +27,7 @@ from portal.dashboard.components.figures import SEGMENT_COLOURS, count, money, p
 from portal.dashboard.components.page import open_view, page_callback, page_frame
 from portal.dashboard.components.profile_figures import TIMELINE_HEIGHT, timeline_figure
 from portal.dashboard.components.help import help_points
+from portal.dashboard.components.interval_cards import interval_cards
 from portal.dashboard.view import View
 from portal.dashboard.filters import parse_query
 from portal.data.results import get_result, register
@@ -173,6 +174,8 @@ def _model_cards(view: View, row: pd.Series) -> list[dbc.Col]:
                                           else "not scored")}[field]
             card = kpi_card(title, fmt(value), card_id=card_id, note=note)
         cards.append(dbc.Col(card, xs=12, sm=6, lg=3, className="mb-3"))
+    if view.models.ready:
+        cards += interval_cards(view.models.results.clv_intervals, str(row.name))
     return cards
 
 

@@ -15,6 +15,7 @@ from babel.numbers import get_currency_name, list_currencies
 from dash import Input, Output, State, callback, dcc, html
 from flask import request
 
+from analytics.purchase_models import LABELS
 from portal.dashboard.layout import forbidden
 from portal.data import jobs, privacy, tenant_settings
 from portal.platform.tenancy import check_role, current_context, system_context
@@ -23,6 +24,8 @@ dash.register_page(__name__, path="/settings", name="Settings", title="Settings 
                    min_role="admin")
 
 CURRENCIES = sorted(list_currencies())
+CLV_MODEL_LABELS = {"auto": "Automatic (chosen on held-out time)", **{
+    name: f"{label} (forced)" for name, label in LABELS.items()}}
 TIME_ZONES = sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV")))
 
 
@@ -62,6 +65,11 @@ def layout(**_query):
                                                      label="keep customers' e-mails and names"),
                "Only if you need them for campaign exports. Otherwise customers identified by e-mail are kept "
                "under a salted hash and the e-mail is never stored."),
+        _field("CLV purchase model", dbc.Select(id="settings-clv-model", value=current.clv_model, options=[
+            {"label": CLV_MODEL_LABELS[m], "value": m} for m in tenant_settings.CLV_MODELS]),
+            "Automatic: the candidate with the lowest error on held-out time. Forcing one is for comparing with "
+            "published figures; the candidates are still scored on the Customer value page. Changing it refits "
+            "the models."),
         dbc.Button("Save settings", id="settings-save", color="primary", size="sm"),
         dcc.Loading(html.Div(id="settings-status", className="mt-2")),
     ], className="mb-4")
@@ -96,14 +104,14 @@ def layout(**_query):
           State("settings-currency", "value"), State("settings-time-zone", "value"),
           State("settings-week-start", "value"), State("settings-fiscal-month", "value"),
           State("settings-keep-versions", "value"), State("settings-personal-data", "value"),
-          prevent_initial_call=True)
-def save(_clicks, currency, zone, week_start, fiscal_month, keep_versions, personal):
+          State("settings-clv-model", "value"), prevent_initial_call=True)
+def save(_clicks, currency, zone, week_start, fiscal_month, keep_versions, personal, clv_model="auto"):
     ctx = check_role("admin")
     try:
         change = tenant_settings.update_settings(ctx, {
             "currency": currency, "time_zone": zone, "week_start": week_start,
             "fiscal_year_start_month": fiscal_month, "keep_versions": keep_versions,
-            "store_personal_data": bool(personal)}, ip=request.remote_addr)
+            "store_personal_data": bool(personal), "clv_model": clv_model}, ip=request.remote_addr)
     except tenant_settings.SettingsError as exc:
         return dbc.Alert(str(exc), color="danger", className="small py-2")
     return dbc.Alert(change.message, color="success", className="small py-2", id="settings-saved")

@@ -33,6 +33,14 @@ from portal.dashboard.components.states import NO_MATCH
 from portal.dashboard.components.tables import small_table
 from portal.dashboard.components.value_figures import FIGURE_HEIGHT, histogram_figure
 from portal.dashboard.components.help import help_points
+from portal.dashboard.components.model_explain import (
+    agreement_view,
+    candidates_view,
+    details_fold,
+    summary_box,
+    uninformative_p_alive,
+)
+from portal.dashboard.model_insights import insights
 from portal.dashboard.customer_lists import Column, customer_list
 from portal.dashboard.components.drill import drill_on
 from portal.dashboard.drilldown import drill_link
@@ -62,12 +70,19 @@ def _valued(view: View) -> pd.DataFrame:
     if clv is None or "net_clv_12m" not in customers.columns:
         return customers.iloc[:0]
     customers = customers.loc[customers["net_clv_12m"].notna()]
-    return customers.join(clv.customers[["expected_purchase_value_gross"]], how="left")
+    customers = customers.join(clv.customers[["expected_purchase_value_gross"]], how="left")
+    intervals = view.models.results.clv_intervals
+    if intervals is not None:  # the 80 % intervals simulated in the background fit
+        customers = customers.join(intervals.table[["purchase_days_12m_low", "purchase_days_12m_high"]], how="left")
+    return customers
 
 
 VALUE_LIST = customer_list(
     "value", "Customers by predicted value",
-    (Column("net_clv_12m", "CLV 12m", "money"), Column("clv_tier", "CLV tier"),
+    (Column("net_clv_12m", "Net CLV 12m", "money"), Column("net_clv_12m_low", "Net CLV 12m low (80%)", "money"),
+     Column("net_clv_12m_high", "Net CLV 12m high (80%)", "money"), Column("clv_tier", "CLV tier"),
+     Column("purchase_days_12m_low", "Purchase days 12m low (80%)", "float"),
+     Column("purchase_days_12m_high", "Purchase days 12m high (80%)", "float"),
      Column("p_alive", "P(alive)", "pct"), Column("expected_purchase_days_90d", "Exp. orders 90 days", "float"),
      Column("expected_purchase_value_gross", "Exp. order value", "money"), Column("frequency", "Orders", "int"),
      Column("recency", "Recency (days)", "int"), Column("monetary", "Net revenue", "money"),
@@ -95,16 +110,26 @@ def _body(view: View) -> html.Div:
         return dbc.Alert("The CLV models could not be fitted: "
                          + view.models.results.errors.get("clv", "unknown reason"), color="warning",
                          id="value-models-missing")
+    explained = insights(view.ctx, view.models)
+    palive = graph("value-palive", height=FIGURE_HEIGHT + 40)
+    if not clv.p_alive_informative:  # no candidate finds dropout: say so instead of a uniform map
+        palive = html.Div([uninformative_p_alive(), html.Div(palive, hidden=True)])
     return html.Div([
+        summary_box(explained.purchase if explained else None, "value-summary"),
+        agreement_view(explained.agreement if explained else None),
         dbc.Row([
             dbc.Col(panel("Distribution of predicted 12-month CLV", graph("value-distribution", height=FIGURE_HEIGHT),
                           actions=switch, subtitle="Filtered customers; dashed lines: where the CLV tiers start"),
                     lg=8),
-            dbc.Col(panel("Model parameters", _parameters(view), subtitle="Fitted at the snapshot, all customers"),
-                    lg=4),
+            dbc.Col(panel("Model parameters",
+                          details_fold("Raw parameters of the fitted models", _parameters(view),
+                                       fold_id="value-params-fold"),
+                          subtitle="Fitted at the snapshot, all customers"), lg=4),
         ]),
+        panel("Which purchase model, and why", candidates_view(clv),
+              subtitle="Every candidate scored on held-out time (model-level: filters do not apply)"),
         dbc.Row([
-            dbc.Col(panel("P(alive) by repeat purchases and recency", graph("value-palive", height=FIGURE_HEIGHT + 40),
+            dbc.Col(panel("P(alive) by repeat purchases and recency", palive,
                           subtitle=_palive_subtitle(clv)), lg=6),
             dbc.Col(panel("Holdout check: predicted vs actual purchases", graph("value-holdout", height=FIGURE_HEIGHT),
                           html.Div(id="value-holdout-metrics"), subtitle=_holdout_subtitle(view)), lg=6),
@@ -226,6 +251,9 @@ def update_palive(view: View):
     clv = view.models.results.clv if view.models.ready else None
     if clv is None:
         return message_figure("The CLV models are not available.", height=FIGURE_HEIGHT + 40)
+    if not clv.p_alive_informative:
+        return message_figure("P(alive) carries no information here: no model finds dropout.",
+                              height=FIGURE_HEIGHT + 40)
     T, frequencies, recencies = palive_axes(clv)
     grid = p_alive_grid(clv.purchase_params, T, frequencies, recencies, model=clv.purchase_model)
     figure = go.Figure(go.Heatmap(

@@ -154,10 +154,32 @@ def test_model_card_states_definition_threshold_and_bands(dashboard_app, alpha_r
     assert f"{model.cutoff_train:%Y-%m-%d}" in text and f"{model.cutoff_eval:%Y-%m-%d}" in text
     assert f"Threshold** {model.threshold:.3f}" in text and "high >= 70%" in text
     assert "churn-list" in page and "churn-model-scope" in page
-    chosen = [c.children for c in page["churn-metrics-0"].children]
-    assert chosen == ["Logistic regression" if model.chosen == "logistic_regression" else "Gradient boosting",
-                      f"{model.metrics[model.chosen]['roc_auc']:.3f}", f"{model.metrics[model.chosen]['pr_auc']:.3f}",
-                      "chosen"]
+    name = "Logistic regression" if model.chosen == "logistic_regression" else "Gradient boosting"
+    scored = [c.children for c in page["churn-metrics-0"].children]
+    m = model.metrics["chosen"]
+    assert scored == [f"{name} as scored", f"{m['roc_auc']:.3f}", f"{m['pr_auc']:.3f}", f"{m['brier']:.3f}",
+                      f"chosen, calibration: {model.calibration_method}"]
+    raw = [c.children for c in page["churn-metrics-1"].children]
+    assert raw[:3] == [name, f"{model.metrics[model.chosen]['roc_auc']:.3f}",
+                       f"{model.metrics[model.chosen]['pr_auc']:.3f}"]
+    base = [c.children for c in page["churn-metrics-4"].children]
+    assert base[3] == f"{model.metrics['baseline_base_rate']['brier']:.3f}"
+
+
+def test_summary_brier_and_calibration_method(dashboard_app, alpha_reference, churn):
+    """The plain summary (analytics.explain) at the top; the reliability curve beside ROC/PR says
+    the Brier score and which calibration was done."""
+    from analytics.explain import churn_model_summary
+
+    _, models, _ = alpha_reference
+    model = models.churn
+    with as_user(dashboard_app, "viewer@alpha.test"):
+        page = components_by_id(churn.layout())
+    assert page["churn-summary"].children == churn_model_summary(model)["text"]
+    reliability = str(page["churn-reliability"].to_plotly_json())
+    assert f"Brier {model.metrics['chosen']['brier']:.3f}" in reliability
+    assert f"calibration: {model.calibration_method}" in reliability
+    assert "**Calibration**" in page["churn-model-definition"].children
 
 
 def test_other_tenant_sees_only_its_own_customers(dashboard_app, dashboard_logs, churn):

@@ -114,7 +114,7 @@ def test_filters_show_only_the_selected_customers(dashboard_app, alpha, clusters
     assert selected.tolist() == by_hand.tolist()
     assert sorted(listed["customer_id"]) == sorted(hand.index)
     assert list(listed.columns) == ["customer_id", "cluster_label", "recency", "frequency", "monetary", "tenure",
-                                    "segment", "country"]
+                                    "segment", "country", "clv_tier", "risk_band"]
     assert (listed.set_index("customer_id")["cluster_label"] == expected.cluster_labels.loc[
         listed["customer_id"]]).all()
 

@@ -125,7 +125,7 @@ def test_drill_down_lists_exactly_the_customers_of_the_country(dashboard_app, al
 
     export = EXPORTS["geography"]
     assert export.fields == ["customer_id", "country", "segment", "recency", "frequency", "monetary", "net_clv_12m",
-                             "risk_band"]
+                             "risk_band", "clv_tier"]
     rfm = rfm_table(alpha.lines, alpha.snapshot_date)
     with as_user(dashboard_app, "manager@alpha.test"):
         rows = list_rows(export, View(current_context(), "?country=France"))

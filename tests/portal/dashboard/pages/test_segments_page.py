@@ -102,7 +102,8 @@ def test_segment_and_country_filter_counts_exactly_the_hand_filtered_customers(d
     assert sorted(listed["customer_id"]) == sorted(hand.index)
     assert listed["monetary"].is_monotonic_decreasing
     assert list(listed.columns) == ["customer_id", "segment", "previous_segment", "recency", "frequency",
-                                    "monetary", "tenure", "r_score", "f_score", "m_score", "country", "last_order"]
+                                    "monetary", "tenure", "r_score", "f_score", "m_score", "country", "last_order",
+                                    "clv_tier", "risk_band"]  # every customer list carries tier and band
 
 
 def test_migration_matrix_equals_segment_migration(dashboard_app, alpha, segments):

@@ -24,7 +24,7 @@ def settings_app(tmp_path, alpha_csv):
 
 def _save(client, **values):
     defaults = {"currency": "GBP", "time-zone": "Europe/London", "week-start": "0", "fiscal-month": "1",
-                "keep-versions": 10, "personal-data": False}
+                "keep-versions": 10, "personal-data": False, "clv-model": "auto"}
     defaults.update(values)
     state = [{"id": f"settings-{k}", "property": "value", "value": v} for k, v in defaults.items()]
     return dash_post(client, "settings-status.children",
@@ -44,6 +44,27 @@ def test_admin_changes_currency_and_time_zone(settings_app):
         assert storage.get_dataset(ctx).import_mode == "rezone"
     refused = _save(client, **{"keep-versions": 0})
     assert "keep_versions must be from 1 to 100" in _text(refused)
+
+
+def test_clv_model_setting_is_passed_to_the_next_fit(settings_app):
+    """Issue 10: the tenant's CLV model setting is validated, stored and used by the next fit."""
+    from portal.data import tenant_settings
+    from portal.data.jobs import fit_dataset_models, load_model_results
+
+    client = logged_in(settings_app, "admin@alpha.test")
+    refused = _save(client, **{"clv-model": "weibull"})
+    assert "clv_model must be one of auto, bgnbd, mbgnbd, pnbd" in _text(refused)
+    with settings_app.app_context():
+        ctx = system_context("alpha")
+        assert tenant_settings.get_settings(ctx).clv_model == "auto"
+        change = tenant_settings.update_settings(ctx, {"clv_model": "PNBD"}, refit=False)
+        assert change.changed == {"clv_model": "pnbd"}
+        assert tenant_settings.get_settings(ctx).clv_model == "pnbd"
+        assert fit_dataset_models(ctx.dataset_id) == "ready"
+        fitted = load_model_results(ctx, ctx.dataset_id)
+    assert fitted.settings["clv_model"] == "pnbd"
+    if fitted.clv is not None:  # 40 customers over 3 months: the CLV part may be refused, never silently auto
+        assert fitted.clv.forced and fitted.clv.purchase_model == "pnbd"
 
 
 def test_viewers_and_managers_cannot_change_settings(settings_app):
