@@ -107,7 +107,7 @@ def test_migration_0006_gives_existing_views_distinct_tokens(tmp_path):
 
     settings = make_settings(tmp_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db.upgrade(settings, "0005_digests")  # the revision before this one
+    db.upgrade(settings, "0007_clv_model")  # the revision before this one
     engine = sa.create_engine(settings.database_url)
     with engine.begin() as connection:
         connection.execute(sa.text("INSERT INTO tenants (id, slug, name, created_at, updated_at) "

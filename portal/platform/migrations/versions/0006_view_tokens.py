@@ -1,7 +1,7 @@
 """Saved views get an unguessable token: a shared link names the view, not its page and filters.
 
 Revision ID: 0006_view_tokens
-Revises: 0005_digests
+Revises: 0007_clv_model
 Create Date: 2026-11-30
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_view_tokens"
-down_revision = "0005_digests"  # chained after the digests migration already in main
+down_revision = "0007_clv_model"  # chained after the last migration in main (0005_digests -> 0007_clv_model)
 branch_labels = None
 depends_on = None
 
