@@ -134,3 +134,54 @@ def select_lines(
     if customer_ids is not None:
         mask &= category_mask(lines["customer_id"], pd.Index(customer_ids).astype("str"))
     return lines if mask.all() else lines.loc[mask]
+
+
+# -- drill-down: the customers behind one mark of a chart
+
+
+def _sales(lines: pd.DataFrame) -> pd.DataFrame:
+    """Order lines (no returns) of known customers."""
+    return lines.loc[~lines[LINE_IS_RETURN].to_numpy() & lines["customer_id"].notna().to_numpy()]
+
+
+def customers_in_cohort(lines: pd.DataFrame, cohort: DateLike, period: int | None = None) -> pd.Index:
+    """Customers acquired in the month of ``cohort`` (first order ever in ``lines`` in that
+    calendar month); with ``period`` n, those of them with an order in the n-th month after it.
+
+    The definitions of :func:`analytics.cohorts.cohort_table`: ``cohort_size`` counts the first
+    set, ``active_customers`` of period n the second.  Ids as str, sorted.
+    """
+    month = as_day(cohort, "cohort").to_period("M")
+    sales = _sales(lines)
+    if sales.empty:
+        return pd.Index([], dtype="str", name="customer_id")
+    ids = sales["customer_id"].astype("str").to_numpy()
+    months = sales["invoice_date"].dt.to_period("M")
+    first = pd.Series(months.to_numpy(), index=ids).groupby(level=0).min()
+    members = first.index[first.to_numpy() == month]
+    if period is not None:
+        target = month + int(period)
+        active = pd.unique(ids[(months == target).to_numpy()])
+        members = members[isin(members, active)]
+    return pd.Index(sorted(members), dtype="str", name="customer_id")
+
+
+def customers_of_product(lines: pd.DataFrame, stock_code: str) -> pd.Index:
+    """Customers with at least one order line (not a return) of ``stock_code`` in ``lines``:
+    the ``customers`` column of :func:`analytics.products.product_summary`.  Ids as str, sorted."""
+    sales = _sales(lines)
+    bought = sales.loc[(sales["stock_code"].astype("str") == str(stock_code)).to_numpy(), "customer_id"]
+    return pd.Index(sorted(pd.unique(bought.astype("str"))), dtype="str", name="customer_id")
+
+
+def customers_in_range(customers: pd.DataFrame, column: str, low: float | None, high: float | None,
+                       *, include_high: bool = False) -> pd.DataFrame:
+    """Rows of a per-customer table with ``low <= column < high`` (a histogram bar; the last
+    bar of a histogram includes its upper edge: ``include_high``).  Missing values are kept out."""
+    values = pd.to_numeric(customers[column], errors="coerce").to_numpy(dtype=float)
+    mask = ~np.isnan(values)
+    if low is not None:
+        mask &= values >= low
+    if high is not None:
+        mask &= (values <= high) if include_high else (values < high)
+    return customers.loc[mask]

@@ -50,6 +50,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .dashboard import view as dashboard  # noqa: F401 - registers the dashboard's results
     from .dashboard.components import customerlist, filterbar, savedviews
     from .dashboard.exports import init_exports
+    from .dashboard.saved_views import init_view_links
+    from .dashboard import layout
     from .dashboard.layout import shell
     from .dashboard.links import page_paths
     from .data import jobs
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_health(server)
     init_account(server)
     init_exports(server)
+    init_view_links(server)
     register_cli(server)
 
     background = make_background_manager(settings, server)
@@ -106,7 +109,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     filterbar.register(dash_app)
     savedviews.register(dash_app)
     customerlist.register(dash_app)
+    layout.register(dash_app)
     dash_app.layout = shell
+    # the page's language, for screen readers (axe: html-has-lang)
+    dash_app.index_string = dash_app.index_string.replace("<html>", '<html lang="en">', 1)
     services.dash = dash_app
     csrf = init_security(server, settings, dash_app)
     init_callback_guard(server)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import pandas as pd
 from flask import current_app
 
+from .money import MoneyFormat, money_format
 from .components.tables import column
 from .gridquery import rows_block
 from .view import View
@@ -41,10 +42,22 @@ class ListForbidden(PermissionError):
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a list.  ``header`` is written without its unit: money columns get
+    the tenant's currency and percentages "(%)" from :func:`display_header`."""
+
     field: str
     header: str
     kind: str = "text"  # text | int | money | float | pct | date
     width: int | None = None  # minimum width in px (default: the grid's)
+
+
+def display_header(column: Column, money: MoneyFormat) -> str:
+    """The header as the grid and the CSV show it: ``Net revenue (£)``, ``Churn prob. (%)``."""
+    if column.kind == "money":
+        return money.label(column.header)
+    if column.kind == "pct":
+        return f"{column.header} (%)"
+    return column.header
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,8 @@ class TableExport:
     default_sort: tuple[tuple[str, str], ...] = ()
     #: The rows need the fitted models (churn, CLV).
     needs_models: bool = False
+    #: What else selects the rows, for the CSV's file name (e.g. a drill-down's mark).
+    file_part: Callable[[View], str] | None = None
 
     @property
     def fields(self) -> list[str]:
@@ -81,7 +96,8 @@ MODEL_COLUMNS = (Column("clv_tier", "CLV tier"), Column("risk_band", "Risk band"
 
 def customer_list(name: str, title: str, columns: tuple[Column, ...], *,
                   rows: Callable[[View], pd.DataFrame] | None = None,
-                  default_sort: tuple[tuple[str, str], ...] = (), needs_models: bool = False) -> TableExport:
+                  default_sort: tuple[tuple[str, str], ...] = (), needs_models: bool = False,
+                  file_part: Callable[[View], str] | None = None) -> TableExport:
     """Register a customer list: ``rows(view)`` (default: the filtered customers) must be
     indexed by customer id and hold every column's field (the tier and risk band of
     :data:`MODEL_COLUMNS` are joined from the customer table when missing)."""
@@ -90,7 +106,7 @@ def customer_list(name: str, title: str, columns: tuple[Column, ...], *,
     return register_export(TableExport(
         name=name, title=title, columns=(CUSTOMER_ID, *columns, *extra),
         rows=_with_model_columns(rows or (lambda view: view.selected_customers)), default_sort=default_sort,
-        needs_models=needs_models,
+        needs_models=needs_models, file_part=file_part,
     ))
 
 
@@ -123,8 +139,9 @@ def list_rows(export: TableExport, view: View) -> pd.DataFrame:
     return frame
 
 
-def grid_columns(export: TableExport) -> list[dict]:
-    """AG Grid column definitions of an export (customer id pinned left)."""
+def grid_columns(export: TableExport, money: MoneyFormat | None = None) -> list[dict]:
+    """AG Grid column definitions of an export (customer id pinned left), headers with units."""
+    money = money or money_format(None)
     sort = dict(export.default_sort)
     columns = []
     for c in export.columns:
@@ -133,7 +150,7 @@ def grid_columns(export: TableExport) -> list[dict]:
             extra["minWidth"] = c.width
         if c.field == "customer_id":
             extra.update(pinned="left", minWidth=c.width or 110)
-        columns.append(column(c.field, c.header, c.kind, **extra))
+        columns.append(column(c.field, display_header(c, money), c.kind, **extra))
     return columns
 
 

@@ -10,6 +10,12 @@
   shown as text and never run as a formula.  Numbers are written as numbers (a
   negative amount stays a number).
 * Every export is written to the audit log with its row count.
+* Format (what a spreadsheet user expects): headers as on screen with their
+  units and the tenant's currency (``Net revenue (£)``), money rounded to the
+  currency's minor units, percentages as on screen (``12.3`` under
+  ``Churn prob. (%)``), dates as days.  ``raw=1`` gives the analysts' version:
+  field names as headers and unrounded values.  The file name carries the
+  filters: ``alpha-segments-2011-01-01_2011-06-30-France-Champions-v3.csv``.
 """
 from __future__ import annotations
 
@@ -23,7 +29,9 @@ from analytics.orders import order_table
 
 from ..platform.accounts import record
 from ..platform.auth import client_ip
-from .customer_lists import EXPORTS, Column, TableExport, list_rows, register_export
+from .money import MoneyFormat, money_format
+from .customer_lists import EXPORTS, Column, TableExport, display_header, list_rows, register_export
+from .filters import file_slug
 from .view import View
 from .gridquery import parse_model, query_frame
 from ..data.results import NoDataset, get_result
@@ -62,6 +70,40 @@ def export_rows(export: TableExport, view: View, grid_model: dict) -> pd.DataFra
     return query_frame(list_rows(export, view), grid_model)
 
 
+#: Decimals of a percentage as the grid shows it (d3 ".1%").
+PCT_DECIMALS = 1
+FLOAT_DECIMALS = 3
+
+
+def as_on_screen(frame: pd.DataFrame, export: TableExport, money: MoneyFormat) -> pd.DataFrame:
+    """``frame`` (the export's fields) with the screen's headers and rounding."""
+    out = {}
+    for column in export.columns:
+        values = frame[column.field]
+        if column.kind == "money":
+            values = pd.to_numeric(values, errors="coerce").round(money.decimals)
+        elif column.kind == "pct":
+            values = (pd.to_numeric(values, errors="coerce") * 100).round(PCT_DECIMALS)
+        elif column.kind == "float":
+            values = pd.to_numeric(values, errors="coerce").round(FLOAT_DECIMALS)
+        elif column.kind == "int":
+            values = pd.to_numeric(values, errors="coerce").round().astype("Int64")
+        elif column.kind == "date":
+            values = pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d")
+        out[display_header(column, money)] = values.to_numpy()
+    return pd.DataFrame(out, index=frame.index)
+
+
+def export_filename(ctx, export: TableExport, view: View, raw: bool) -> str:
+    """``<tenant>-<list>-<filters>-v<version>[-raw].csv`` (ASCII letters, digits, - and _ only)."""
+    name = export.name
+    described = file_slug(view.filters)
+    extra = export.file_part(view) if export.file_part else ""
+    if extra:
+        described = extra if described == "all" else f"{described}-{extra}"
+    return f"{ctx.tenant_slug}-{name}-{described}-v{view.dataset.version}{'-raw' if raw else ''}.csv"
+
+
 def init_exports(app: Flask) -> None:
     @app.get("/export/<name>.csv")
     def export_csv(name: str):
@@ -69,7 +111,8 @@ def init_exports(app: Flask) -> None:
         export = EXPORTS.get(name)
         if export is None:
             abort(404)
-        query = {k: request.args.getlist(k) for k in request.args if k != "grid"}
+        query = {k: request.args.getlist(k) for k in request.args if k not in ("grid", "raw")}
+        raw = request.args.get("raw") == "1"
         view = View(ctx, query)
         try:
             if export.needs_models and not view.models.ready:
@@ -80,10 +123,13 @@ def init_exports(app: Flask) -> None:
         record("export", tenant_id=ctx.tenant_id, user_id=ctx.user_id, ip=client_ip(),
                detail={"export": name, "rows": int(len(frame)), "dataset_id": ctx.dataset_id,
                        "filters": view.filters.describe()})
-        filename = f"{ctx.tenant_slug}-{name}-v{view.dataset.version}.csv"
+        filename = export_filename(ctx, export, view, raw)
+        rows = len(frame)
+        if not raw:
+            frame = as_on_screen(frame, export, money_format(ctx))
         return Response(csv_blocks(frame), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                                 "X-Export-Rows": str(len(frame)), "Cache-Control": "no-store"})
+                                 "X-Export-Rows": str(rows), "Cache-Control": "no-store"})
 
 
 def _quote(text: str) -> str:
@@ -93,13 +139,17 @@ def _quote(text: str) -> str:
 # data exports (not customer lists): the selected order and line tables
 register_export(TableExport(
     name="orders", title="Orders",
-    columns=tuple(Column(f, f) for f in ("invoice", "customer_id", "invoice_date", "country", "revenue",
-                                         "quantity", "lines")),
+    columns=(Column("invoice", "Invoice"), Column("customer_id", "Customer"), Column("invoice_date", "Date"),
+             Column("country", "Country"), Column("revenue", "Net revenue", "money"),
+             Column("quantity", "Items", "int"), Column("lines", "Lines", "int")),
     rows=lambda view: get_result(view.ctx, "orders") if view.filters.is_empty else order_table(view.selected_lines),
 ))
 register_export(TableExport(
     name="transactions", title="Transaction lines",
-    columns=tuple(Column(f, f) for f in ("invoice", "stock_code", "description", "quantity", "invoice_date",
-                                         "unit_price", "customer_id", "country", "revenue")),
+    columns=(Column("invoice", "Invoice"), Column("stock_code", "Product code"),
+             Column("description", "Product"), Column("quantity", "Quantity", "int"),
+             Column("invoice_date", "Date and time"), Column("unit_price", "Unit price", "money"),
+             Column("customer_id", "Customer"), Column("country", "Country"),
+             Column("revenue", "Line revenue", "money")),
     rows=lambda view: view.selected_lines,
 ))

@@ -9,9 +9,10 @@ the logged-in user's own tenant.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from datetime import date
+from dataclasses import dataclass, fields, replace
+from datetime import date, timedelta
 from urllib.parse import parse_qs, urlencode
 
 #: Query-string key -> Filters field; the key is what appears in links.
@@ -97,6 +98,59 @@ class Filters:
             if getattr(self, name):
                 parts.append(f"{label}: {', '.join(getattr(self, name))}")
         return "; ".join(parts) or "no filters"
+
+
+#: Labels of the filters, as the filter bar's chips and file names say them.
+FILTER_LABELS: dict[str, str] = {"countries": "Country", "segments": "Segment", "risk_bands": "Risk",
+                                 "clv_tiers": "CLV tier"}
+
+
+def without(filters: Filters, name: str, value: str | None = None) -> Filters:
+    """``filters`` with one value of ``name`` removed (``"dates"``: both dates)."""
+    if name == "dates":
+        return replace(filters, start=None, end=None)
+    return replace(filters, **{name: tuple(v for v in getattr(filters, name) if v != value)})
+
+
+def chips(filters: Filters) -> list[tuple[str, Filters]]:
+    """One (label, filters without it) per applied filter value, in the bar's order."""
+    out: list[tuple[str, Filters]] = []
+    if filters.start or filters.end:
+        out.append((f"{filters.start or 'start'} to {filters.end or 'end'}", without(filters, "dates")))
+    for name, label in FILTER_LABELS.items():
+        for value in getattr(filters, name):
+            out.append((f"{label}: {value}", without(filters, name, value)))
+    return out
+
+
+def date_presets(last_day: date | None) -> list[tuple[str, date | None, date | None]]:
+    """Preset windows ending at the data's last day: (label, start, end), ends inclusive.
+
+    Relative to the data, not to today: the log of a shop may end months ago."""
+    if last_day is None:
+        return []
+    quarter_start = date(last_day.year, 3 * ((last_day.month - 1) // 3) + 1, 1)
+    return [
+        ("Last 30 days", last_day - timedelta(days=29), last_day),
+        ("Last 90 days", last_day - timedelta(days=89), last_day),
+        ("This quarter", quarter_start, last_day),
+        ("Year to date", date(last_day.year, 1, 1), last_day),
+        ("Last year", date(last_day.year - 1, 1, 1), date(last_day.year - 1, 12, 31)),
+        ("All time", None, None),
+    ]
+
+
+def file_slug(filters: Filters, max_length: int = 80) -> str:
+    """The filters for a file name: ``2011-01-01_2011-06-30-France-Champions`` ("all" when none).
+
+    Only ASCII letters, digits, ``-`` and ``_`` survive (values come from the URL)."""
+    parts: list[str] = []
+    if filters.start or filters.end:  # dates: ISO days, no free text
+        parts.append(f"{filters.start or 'start'}_{filters.end or 'end'}")
+    for name in FILTER_LABELS:
+        parts += [re.sub(r"[^A-Za-z0-9]+", "", value) or "x" for value in getattr(filters, name)]
+    text = "-".join(parts)
+    return (text or "all")[:max_length].strip("-_") or "all"
 
 
 def parse_query(query: str | Mapping[str, object] | None) -> dict[str, list[str]]:

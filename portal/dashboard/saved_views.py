@@ -4,19 +4,27 @@ tenant (or another user's private view) does not exist for the caller.
 
 Saving and sharing need the manager role; only the owner or an admin of the
 tenant may change or delete a view.  The state is ``{"query": "?..."}``: the
-page's query string, which holds its filters and options."""
+page's query string, which holds its filters and options.
+
+A view is opened by its unguessable token, ``/v/<token>`` (256 random bits): the
+server finds the view within the caller's tenant (their own or shared) and
+redirects to its page and filters.  A token of another tenant, of a colleague's
+private view or of no view at all gets the same 404 from the same query, so a
+link cannot be used to probe other tenants' views; and a link to a view never
+shows the opener their own data under someone else's filters by mistake."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask, abort, redirect
 from sqlalchemy import or_, select
 
 from ..platform.accounts import AccountError, audit
 from ..platform.db import session_scope
 from ..platform.models import SavedView, User, utcnow
-from ..platform.tenancy import PortalContext
+from ..platform.tenancy import PortalContext, current_context
 from .links import LinkError, canonical_page, canonical_query, page_link, safe_page_link
 
 MAX_STATE_CHARS = 20_000
@@ -32,11 +40,17 @@ class ViewInfo:
     mine: bool
     owner_email: str | None = None
     updated_at: Any = None
+    token: str = ""
 
     @property
     def href(self) -> str:
-        """The link that opens the view: its page and saved query string, checked again
-        when shown (a row written before the check existed, or by hand, cannot leave the portal)."""
+        """The link that opens (and shares) the view: ``/v/<token>``."""
+        return f"/v/{self.token}"
+
+    @property
+    def target(self) -> str:
+        """Where the view leads: its page and saved query string, checked again when
+        used (a row written before the check existed, or by hand, cannot leave the portal)."""
         return safe_page_link(self.page, self.state.get("query") or "", fallback="/views")
 
     @property
@@ -51,7 +65,7 @@ class ViewInfo:
 
 def _info(view: SavedView, ctx: PortalContext, owner_email: str | None = None) -> ViewInfo:
     return ViewInfo(view.id, view.name, view.page, dict(view.state), view.shared, view.owner_id == ctx.user_id,
-                    owner_email, view.updated_at)
+                    owner_email, view.updated_at, view.token or "")
 
 
 def save_view(ctx: PortalContext, page: str, name: str, state: dict[str, Any], *, shared: bool = False) -> ViewInfo:
@@ -96,6 +110,33 @@ def list_views(ctx: PortalContext, page: str | None = None) -> list[ViewInfo]:
             query = query.where(SavedView.page == page)
         rows = session.execute(query.order_by(SavedView.page, SavedView.name))
         return [_info(view, ctx, email) for view, email in rows]
+
+
+MAX_TOKEN_CHARS = 64
+
+
+def find_by_token(ctx: PortalContext, token: object) -> ViewInfo | None:
+    """The view of ``token`` if the caller may open it (their tenant; theirs or shared), else None.
+
+    One query for every case, so a foreign token and a made-up one cannot be told apart."""
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_CHARS:
+        return None
+    with session_scope() as session:
+        view = session.scalars(select(SavedView).where(
+            SavedView.token == token, SavedView.tenant_id == ctx.tenant_id,
+            or_(SavedView.owner_id == ctx.user_id, SavedView.shared.is_(True)))).one_or_none()
+        return _info(view, ctx) if view is not None else None
+
+
+def init_view_links(app: Flask) -> None:
+    """``GET /v/<token>``: open a saved view (login required, like every page)."""
+
+    @app.get("/v/<token>")
+    def open_saved_view(token: str):
+        view = find_by_token(current_context(), token)
+        if view is None:
+            abort(404, description="No such saved view.")
+        return redirect(view.target, code=302)
 
 
 def update_view(ctx: PortalContext, view_id: int, *, name: str | None = None, shared: bool | None = None) -> ViewInfo:

@@ -27,6 +27,7 @@ from analytics.selection import select_customers, select_lines
 
 from ..data.cache import MISSING, estimate_size
 from .filters import Filters
+from .money import MoneyFormat, money_format
 from .selectors import ReportSelections
 from ..data.storage import get_dataset
 from ..data.results import get_result, register, result_cache
@@ -147,6 +148,11 @@ class View(ReportSelections):
     @cached_property
     def dataset(self):
         return dataset(self.ctx)
+
+    @cached_property
+    def money(self) -> MoneyFormat:
+        """Writes amounts, axes and hover templates in the tenant's currency."""
+        return money_format(self.ctx)
 
     @cached_property
     def models(self) -> ModelsState:

@@ -7,7 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.trends import monthly_summary
-from portal.dashboard.components.figures import OKABE_ITO, themed
+from portal.dashboard.components.figures import themed
+from portal.dashboard.components.palette import GUESTS, MEASURE, NEW
 from portal.dashboard.view import View
 
 WIDTH, HEIGHT = 640, 300
@@ -23,11 +24,12 @@ def monthly_revenue(view: View) -> go.Figure | None:
         return None
     monthly = monthly.tail(12)
     figure = go.Figure()
-    for column, name, colour in (("revenue_returning", "Returning customers", OKABE_ITO[0]),
-                                 ("revenue_new", "New customers", OKABE_ITO[1]),
-                                 ("revenue_guests", "Guests", "#BBBBBB")):
+    for column, name, colour in (("revenue_returning", "Returning customers", MEASURE),
+                                 ("revenue_new", "New customers", NEW),
+                                 ("revenue_guests", "Guests", GUESTS)):
         figure.add_bar(x=monthly["month"], y=monthly[column], name=name, marker_color=colour)
-    figure.update_layout(barmode="relative", yaxis={"title": "Net revenue (£)", "rangemode": "tozero"},
+    figure.update_layout(barmode="relative", yaxis=view.money.axis(title=view.money.label("Net revenue"),
+                                                                    rangemode="tozero"),
                          xaxis={"title": "Month", "tickformat": "%b %Y", "dtick": "M1"}, width=WIDTH,
                          legend={"orientation": "h", "y": -0.3}, margin={"l": 70, "r": 20, "t": 40, "b": 80})
     return themed(figure, height=HEIGHT, title="Monthly net revenue (last 12 months of the view)")
@@ -39,7 +41,7 @@ def top_customers(frame: pd.DataFrame, value_field: str, value_header: str) -> g
         return None
     table = frame.iloc[::-1]
     figure = go.Figure(go.Bar(x=table[value_field], y=table["customer_id"].astype(str), orientation="h",
-                              marker_color=OKABE_ITO[0]))
+                              marker_color=MEASURE))
     figure.update_layout(width=WIDTH, xaxis={"title": value_header, "rangemode": "tozero"},
                          yaxis={"title": "Customer", "type": "category", "automargin": True},
                          margin={"l": 90, "r": 20, "t": 40, "b": 50})

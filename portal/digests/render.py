@@ -26,8 +26,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from analytics.trends import kpi_change
 from portal.dashboard.components.figures import count, money, percent
-from portal.dashboard.customer_lists import EXPORTS, list_rows
-from portal.dashboard.exports import csv_blocks, export_rows
+from portal.dashboard.customer_lists import EXPORTS, display_header, list_rows
+from portal.dashboard.exports import as_on_screen, csv_blocks, export_filename, export_rows
 from portal.dashboard.links import safe_page_link
 from portal.dashboard.view import View
 from portal.platform.mail_settings import MailSettings
@@ -196,9 +196,9 @@ def build_digest(ctx: PortalContext, *, view_name: str, page: str, query: str, s
     csv_name = csv_bytes = None
     csv_note = ""
     if ctx.has_role("manager"):
-        full = export_rows(export, view, {})
+        full = as_on_screen(export_rows(export, view, {}), export, view.money)  # the export format
         csv_bytes = "".join(csv_blocks(full)).encode("utf-8")
-        csv_name = f"{ctx.tenant_slug}-{export.name}-v{info.version}.csv"
+        csv_name = export_filename(ctx, export, view, raw=False)
     else:
         csv_note = "Your role (viewer) receives the summary without the customer list attached."
 
@@ -210,7 +210,7 @@ def build_digest(ctx: PortalContext, *, view_name: str, page: str, query: str, s
         window_text=f"{start:%Y-%m-%d} to {last_day:%Y-%m-%d}",
         previous_text=f"{previous_start:%Y-%m-%d} to {(start - pd.Timedelta(days=1)):%Y-%m-%d}",
         kpis=kpis, list_name=export.name, list_title=export.title, list_rows=int(len(frame)),
-        top_headers=[c.header for c in shown], top_rows=top_rows, view_url=link,
+        top_headers=[display_header(c, view.money) for c in shown], top_rows=top_rows, view_url=link,
         unsubscribe_url=unsubscribe_url, owner_text=owner_text, list_note=note,
         csv_name=csv_name, csv_bytes=csv_bytes, csv_note=csv_note,
     )
@@ -231,10 +231,11 @@ def _charts(view: View, top: pd.DataFrame, export) -> list[Chart]:
     numeric = next((c for c in export.columns if c.field in sorted_by and c.kind in ("money", "int", "float")),
                    None) or next((c for c in export.columns if c.kind == "money"), None)
     if numeric is not None:
-        bars = charts.top_customers(top, numeric.field, numeric.header)
+        header = display_header(numeric, view.money)
+        bars = charts.top_customers(top, numeric.field, header)
         if bars is not None:
-            found.append(Chart("top", f"Top customers by {numeric.header}",
-                               f"Chart: top customers by {numeric.header} (the table below)", bars))
+            found.append(Chart("top", f"Top customers by {header}",
+                               f"Chart: top customers by {header} (the table below)", bars))
     return found
 
 

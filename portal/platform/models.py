@@ -39,6 +39,11 @@ def new_session_token() -> str:
     return secrets.token_hex(16)
 
 
+def new_view_token() -> str:
+    """256 random bits, URL-safe: a saved view's link cannot be guessed or enumerated."""
+    return secrets.token_urlsafe(32)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime()}
 
@@ -92,7 +97,8 @@ class User(Base):
 
 class SavedView(Base):
     __tablename__ = "saved_views"
-    __table_args__ = (UniqueConstraint("tenant_id", "owner_id", "page", "name", name="uq_saved_views_name"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "owner_id", "page", "name", name="uq_saved_views_name"),
+                      UniqueConstraint("token", name="uq_saved_views_token"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
@@ -101,6 +107,8 @@ class SavedView(Base):
     page: Mapped[str] = mapped_column(String(120))
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Opens the view: ``/v/<token>`` (migration 0006_view_tokens).
+    token: Mapped[str] = mapped_column(String(43), default=new_view_token)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

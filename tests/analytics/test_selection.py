@@ -96,3 +96,46 @@ def test_isin_agrees_with_pandas_isin_on_present_values(values, keep, as_index):
     expected = np.asarray(text.astype(object).isin(keep)) & text.notna().to_numpy()
     keep_arg = pd.Index(keep, dtype="str") if as_index else keep
     assert isin(text, keep_arg).tolist() == expected.tolist()
+
+
+def test_drill_down_selections_by_hand():
+    from analytics.selection import customers_in_cohort, customers_in_range, customers_of_product
+
+    lines = pd.DataFrame({
+        "invoice": ["1", "2", "3", "C4", "5", "6"],
+        "invoice_date": pd.to_datetime(["2011-01-05", "2011-01-20", "2011-02-03", "2011-03-01", "2011-03-09",
+                                        "2011-02-10"]),
+        "customer_id": ["a", "b", "a", "b", "c", None],
+        "stock_code": ["X", "Y", "Y", "X", "X", "Y"],
+        "is_return": [False, False, False, True, False, False],
+    })
+    # a and b start in January; c in March; b's March line is a return, so b is not active then
+    assert list(customers_in_cohort(lines, "2011-01-01")) == ["a", "b"]
+    assert list(customers_in_cohort(lines, "2011-01-01", 1)) == ["a"]
+    assert list(customers_in_cohort(lines, "2011-01-01", 2)) == []
+    assert list(customers_in_cohort(lines, "2011-03-01")) == ["c"]
+    assert list(customers_of_product(lines, "X")) == ["a", "c"]  # b only returned X; guests never count
+    assert list(customers_of_product(lines, "Y")) == ["a", "b"]
+    table = pd.DataFrame({"monetary": [5.0, 10.0, 20.0, None]}, index=pd.Index(list("abcd"), name="customer_id"))
+    assert list(customers_in_range(table, "monetary", 5, 20).index) == ["a", "b"]
+    assert list(customers_in_range(table, "monetary", 10, 20, include_high=True).index) == ["b", "c"]
+
+
+def test_cohort_drill_down_agrees_with_the_cohort_table():
+    from analytics.cleaning import clean_transactions
+    from analytics.cohorts import cohort_table
+    from analytics.selection import customers_in_cohort
+    from analytics.synthetic import generate_transactions
+
+    import io
+
+    from analytics.loading import load_transactions
+
+    buffer = io.BytesIO()
+    generate_transactions(300, 8, seed=5).to_parquet(buffer)
+    cleaned = clean_transactions(load_transactions(buffer.getvalue()))
+    table = cohort_table(cleaned.lines, cleaned.snapshot_date)
+    for row in table.sample(12, random_state=1).itertuples():
+        members = customers_in_cohort(cleaned.lines, row.cohort, row.period)
+        expected = row.cohort_size if row.period == 0 else row.active_customers
+        assert len(members) == expected, (row.cohort, row.period)

@@ -168,3 +168,26 @@ def alpha_reference(dashboard_logs):
 
     cleaned = cleaned_log(dashboard_logs["alpha"])
     return cleaned, fit_models(cleaned), segmented_rfm(cleaned.lines, cleaned.snapshot_date)
+
+
+# --------------------------------------------------------------------------
+# browser tests: one served app per pytest worker, shared by every browser module
+
+
+@pytest.fixture(scope="session")
+def browser_log_paths(tmp_path_factory):
+    from browser_testlib import browser_logs
+
+    return browser_logs(tmp_path_factory.mktemp("browser-logs"))
+
+
+@pytest.fixture(scope="session")
+def browser_server(tmp_path_factory, browser_log_paths):
+    """gunicorn (2 workers) serving alpha (1,500 customers) and beta, models fitted."""
+    from dashboard_testlib import build_dashboard_app
+    from portal_testlib import gunicorn_server
+
+    app = build_dashboard_app(tmp_path_factory.mktemp("browser-app"), browser_log_paths)
+    process = gunicorn_server(app.extensions["portal"].settings)
+    yield process
+    process.stop()

@@ -11,111 +11,33 @@ from __future__ import annotations
 
 import io
 import os
-import time
 
 import pandas as pd
 import pytest
-from dashboard_testlib import build_dashboard_app, cleaned_log
-from portal_testlib import CHROMIUM, NO_CHROMIUM, PASSWORD, chromium, gunicorn_server, wait_until
+from browser_testlib import PAGES, Session, screenshot, settled
+from dashboard_testlib import cleaned_log
+from portal_testlib import CHROMIUM, NO_CHROMIUM, chromium, wait_until
 
 from analytics.rfm import segmented_rfm
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=NO_CHROMIUM)]
 
-#: path -> (screenshot name, a selector that shows the page has its data)
-PAGES = {
-    "/": ("overview", "#overview-trend .main-svg"),
-    "/segments": ("segments", "#segments-treemap .main-svg"),
-    "/clusters": ("clusters", "#clusters-scatter .main-svg"),
-    "/cohorts": ("cohorts", "#cohorts-heatmap .main-svg"),
-    "/geography": ("geography", "#geography-map .choroplethlocation"),
-    "/churn": ("churn", "#churn-roc .main-svg"),
-    "/value": ("value", "#value-distribution .main-svg"),
-    "/at-risk": ("at_risk", "#at-risk-count"),
-    "/products": ("products", "#products-top .main-svg"),
-    "/views": ("views", "#views-grid"),
-}
+
+@pytest.fixture(scope="module")
+def logs(browser_log_paths):
+    return browser_log_paths
 
 
 @pytest.fixture(scope="module")
-def logs(tmp_path_factory):
-    """A demo-sized alpha (1,500 customers over 24 months, 4 countries) and a small beta."""
-    from analytics.synthetic import generate_transactions
-
-    folder = tmp_path_factory.mktemp("browser-logs")
-    mix = {"United Kingdom": 0.75, "France": 0.1, "Germany": 0.08, "EIRE": 0.04, "Spain": 0.03}
-    paths = {"alpha": folder / "alpha.parquet", "beta": folder / "beta.parquet"}
-    generate_transactions(1500, 24, seed=31, country_mix=mix).to_parquet(paths["alpha"])
-    generate_transactions(150, 12, seed=32, country_mix={"Germany": 0.6, "Netherlands": 0.4}).to_parquet(
-        paths["beta"])
-    return paths
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, logs):
-    app = build_dashboard_app(tmp_path_factory.mktemp("browser-app"), logs)
-    process = gunicorn_server(app.extensions["portal"].settings)
-    yield process
-    process.stop()
+def server(browser_server):
+    return browser_server
 
 
 @pytest.fixture(scope="module")
 def browser():
     with chromium() as instance:
         yield instance
-
-
-class Session:
-    """A logged-in browser context of one user, collecting console problems."""
-
-    def __init__(self, browser, server, email: str) -> None:
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        self.page = self.context.new_page()
-        self.problems: list[str] = []
-        self.page.on("console", lambda m: self.problems.append(f"{m.type}: {m.text}")
-                     if m.type in ("error", "warning") and not _benign(m.text) else None)
-        self.page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
-        self.url = server.url
-        self.page.goto(self.url + "/login")
-        self.page.fill("#email", email)
-        self.page.fill("#password", PASSWORD)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_selector("#nav-tenant", timeout=30000)
-
-    def open(self, path: str, ready: str | None = None) -> float:
-        started = time.perf_counter()
-        self.page.goto(self.url + path)
-        if ready:
-            self.page.wait_for_selector(ready, timeout=60000)
-        settled(self.page)
-        return time.perf_counter() - started
-
-    def close(self) -> None:
-        self.context.close()
-
-
-def _benign(text: str) -> bool:
-    """Chromium's notes that are not page errors (software WebGL fallbacks)."""
-    return "GPU stall due to ReadPixels" in text or "Automatic fallback to software WebGL" in text
-
-
-def settled(page) -> None:
-    """No Dash callback in flight and no loading spinner."""
-    page.wait_for_load_state("networkidle", timeout=60000)
-    wait_until(page, "!document.querySelector('[data-dash-is-loading=\"true\"]')")
-    time.sleep(0.3)
-
-
-def screenshot(page, name: str, folder) -> None:
-    """A full-page screenshot for the README; scroll first so lazily drawn grids are drawn."""
-    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-    time.sleep(0.8)
-    wait_until(page, "!document.querySelector('[id*=\"customer-grid\"]') || "
-                     "!!document.querySelector('[id*=\"customer-grid\"] .ag-center-cols-container .ag-row')")
-    page.evaluate("window.scrollTo(0, 0)")
-    settled(page)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture(scope="module")
@@ -181,18 +103,20 @@ def test_export_downloads_exactly_the_filtered_customers(manager, logs):
     link = page.locator('a[id*="export-link"]').first
     with page.expect_download(timeout=30000) as download:
         link.click()
-    exported = pd.read_csv(download.value.path(), dtype={"customer_id": str})
+    exported = pd.read_csv(download.value.path(), dtype={"Customer": str})
+    assert "France-Champions-LoyalCustomers" in download.value.suggested_filename
     reference = cleaned_log(logs["alpha"])
     rfm = segmented_rfm(reference.lines, reference.snapshot_date)
     expected = rfm[(rfm["country"] == "France") & rfm["segment"].isin(["Champions", "Loyal Customers"])]
-    assert sorted(exported["customer_id"]) == sorted(expected.index)
-    assert list(exported.columns[:3]) == ["customer_id", "segment", "previous_segment"]
+    assert sorted(exported["Customer"]) == sorted(expected.index)
+    assert list(exported.columns[:4]) == ["Customer", "Segment", "Previous segment", "Recency (days)"]
 
 
 def test_overview_to_valuable_at_risk_csv_in_at_most_four_clicks(manager, server):
     """Issue 10: from the Overview the manager reaches the valuable-at-risk list and downloads
     its CSV; every click is counted."""
-    from portal.dashboard.customer_lists import EXPORTS
+    from portal.dashboard.customer_lists import EXPORTS, display_header
+    from portal.dashboard.money import GBP
 
     page = manager.page
     manager.open("/", "#overview-at-risk-link")
@@ -208,11 +132,12 @@ def test_overview_to_valuable_at_risk_csv_in_at_most_four_clicks(manager, server
         page.locator('#valuable_at_risk-list a[id*="export-link"]').click()
         clicks += 1
     assert clicks <= 4
-    exported = pd.read_csv(download.value.path(), dtype={"customer_id": str})
-    assert list(exported.columns) == EXPORTS["valuable_at_risk"].fields
-    assert {"clv_tier", "risk_band"} <= set(exported.columns)
+    exported = pd.read_csv(download.value.path(), dtype={"Customer": str})
+    # headers as on screen (the export format): units and the tenant's currency
+    assert list(exported.columns) == [display_header(c, GBP) for c in EXPORTS["valuable_at_risk"].columns]
+    assert {"CLV tier", "Risk band"} <= set(exported.columns)
     assert len(exported) == listed
-    assert exported["net_revenue_at_risk"].is_monotonic_decreasing
+    assert exported["Net revenue at risk (£)"].is_monotonic_decreasing
     assert manager.problems == [], manager.problems
 
 
@@ -249,7 +174,7 @@ def test_saved_view_is_opened_by_a_colleague_but_not_by_another_tenant(manager, 
         assert "Alpha Stores" not in stranger.page.content()
         assert stranger.page.inner_text("#nav-tenant") == "Beta Trading"
         assert stranger.page.query_selector("#no-match, #cohorts-heatmap") is not None
-        csv = stranger.page.evaluate("fetch('/export/segments.csv').then(r => r.text())")
+        csv = stranger.page.evaluate("fetch('/export/segments.csv?raw=1').then(r => r.text())")
         beta = pd.read_csv(io.StringIO(csv), dtype={"customer_id": str})
         assert set(beta["country"]) <= {"Germany", "Netherlands"}
     finally:
@@ -267,7 +192,7 @@ def _grid_rows(page, column: str) -> list[str]:
 def test_customer_grid_shows_sorts_and_counts_the_filtered_customers(manager):
     page = manager.page
     manager.open("/churn?risk=high", PAGES["/churn"][1])
-    exported = pd.read_csv(io.StringIO(page.evaluate("fetch('/export/churn.csv?risk=high').then(r => r.text())")),
+    exported = pd.read_csv(io.StringIO(page.evaluate("fetch('/export/churn.csv?risk=high&raw=1').then(r => r.text())")),
                            dtype={"customer_id": str})
     assert len(exported) > 20 and set(exported["risk_band"]) == {"high"}
     page.locator('[id*="customer-grid"]').first.scroll_into_view_if_needed()

@@ -113,9 +113,9 @@ def test_weekly_digest_arrives_with_kpis_and_csv_rows_of_analytics(app, mail, lo
 
     # CSV: every French customer, by net revenue over the whole history, as the exporter writes it
     files = attachments(message)
-    assert list(files) == [f"alpha-segments-v1.csv"]
-    csv = pd.read_csv(io.BytesIO(files["alpha-segments-v1.csv"]))
-    revenue_column = next(c for c in csv.columns if c in ("monetary", "Revenue (£)"))
+    assert list(files) == ["alpha-segments-France-v1.csv"]  # the filters in the name (export format)
+    csv = pd.read_csv(io.BytesIO(files["alpha-segments-France-v1.csv"]))
+    revenue_column = next(c for c in csv.columns if c in ("monetary", "Revenue (£)", "Net revenue (£)"))
     by_customer = france.dropna(subset=["customer_id"]).groupby("customer_id")["revenue"].sum()
     assert sorted(csv.iloc[:, 0].astype(str)) == sorted(by_customer.index.astype(str))
     got = csv.set_index(csv.columns[0])[revenue_column]

@@ -34,10 +34,10 @@ def test_churn_digest_lists_the_high_risk_customers_of_the_model(dashboard_app, 
         viewer = _digest(ctx_of("viewer@alpha.test"), "/churn", "?risk=high")
     assert (digest.list_name, digest.list_rows) == ("churn", len(expected))
     assert [row[0] for row in digest.top_rows] == expected[:10]
-    assert digest.top_headers[:3] == ["Customer", "Churn prob.", "Risk band"]
+    assert digest.top_headers[:3] == ["Customer", "Churn prob. (%)", "Risk band"]  # headers as on screen, with units
     csv = pd.read_csv(io.BytesIO(digest.csv_bytes), dtype={0: str})
     assert csv.iloc[:, 0].tolist() == expected
-    assert digest.csv_name == "alpha-churn-v1.csv"
+    assert digest.csv_name == "alpha-churn-high-v1.csv"  # the filters in the file name (the export format)
     assert digest.view_url == "http://portal.test/churn?risk=high"
     assert viewer.csv_bytes is None and [row[0] for row in viewer.top_rows] == expected[:10]
     # KPIs of the high-risk customers over the last 90 days before the snapshot, by hand

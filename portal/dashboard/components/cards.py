@@ -45,9 +45,16 @@ def panel(title: str, *children: Any, panel_id: str | None = None, actions: Any 
     return dbc.Card(dbc.CardBody([head, *children]), className="shadow-sm mb-3", **kwargs)
 
 
+def skeleton(height: int, skeleton_id: str | None = None) -> html.Div:
+    """A grey pulsing block the size of what is loading (instead of a blank area)."""
+    kwargs = {"id": skeleton_id} if skeleton_id else {}
+    return html.Div(className="skeleton", style={"height": f"{height}px", "width": "100%"},
+                    role="status", **{"aria-label": "Loading"}, **kwargs)
+
+
 def graph(graph_id: str, *, height: int = 360) -> dcc.Loading:
-    """A graph with a loading spinner and the portal's Plotly config (offline world map)."""
+    """A graph with a loading skeleton and the portal's Plotly config (offline world map)."""
     return dcc.Loading(
         dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}),
-        type="circle", delay_show=150,
+        custom_spinner=skeleton(height), delay_show=150, overlay_style={"visibility": "visible"},
     )

@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 
 from analytics.churn import FEATURES, baseline_rule_point
 
-from .figures import OKABE_ITO, SEQUENTIAL, percent, themed
+from .figures import SEQUENTIAL, percent, themed
+from .palette import INK, MEASURE, REFERENCE
 
 
 CURVE_HEIGHT = 380
@@ -37,16 +38,16 @@ def roc_figure(churn) -> go.Figure:
     figure = go.Figure()
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="Chance · AUC 0.500",
                        line={"color": "#999999", "dash": "dot"}, hoverinfo="skip")
-    figure.add_scatter(x=roc["fpr"], y=roc["tpr"], mode="lines", line={"color": OKABE_ITO[0], "width": 3},
+    figure.add_scatter(x=roc["fpr"], y=roc["tpr"], mode="lines", line={"color": MEASURE, "width": 3},
                        name=f"{MODEL_NAMES[chosen]} (chosen) · AUC {metrics[chosen]['roc_auc']:.3f}",
                        customdata=roc["threshold"].clip(upper=1.0),
                        hovertemplate="False positive rate %{x:.1%}<br>True positive rate %{y:.1%}"
                                      "<br>Threshold %{customdata:.3f}<extra></extra>")
     figure.add_trace(_legend_only(f"{MODEL_NAMES[other]} · AUC {metrics[other]['roc_auc']:.3f} (curve not stored)",
-                                  OKABE_ITO[1]))
+                                  REFERENCE))
     point = baseline_rule_point(churn)
     figure.add_scatter(x=[point["fpr"]], y=[point["tpr"]], mode="markers",
-                       marker={"symbol": "diamond", "size": 12, "color": OKABE_ITO[5]},
+                       marker={"symbol": "diamond", "size": 12, "color": INK},
                        name=f"Baseline recency · AUC {metrics['baseline_recency']['roc_auc']:.3f}; "
                             f"◆ rule recency > {churn.horizon_days} d",
                        hovertemplate=f"Rule: {churn.baseline['rule']}<br>False positive rate %{{x:.1%}}"
@@ -63,14 +64,14 @@ def pr_figure(churn) -> go.Figure:
     figure.add_scatter(x=[0, 1], y=[churn.churn_rate_eval] * 2, mode="lines",
                        name=f"Chance (churn rate {percent(churn.churn_rate_eval)})",
                        line={"color": "#999999", "dash": "dot"}, hoverinfo="skip")
-    figure.add_scatter(x=pr["recall"], y=pr["precision"], mode="lines", line={"color": OKABE_ITO[0], "width": 3},
+    figure.add_scatter(x=pr["recall"], y=pr["precision"], mode="lines", line={"color": MEASURE, "width": 3},
                        name=f"{MODEL_NAMES[chosen]} (chosen) · PR AUC {metrics[chosen]['pr_auc']:.3f}",
                        customdata=pr["threshold"],
                        hovertemplate="Recall %{x:.1%}<br>Precision %{y:.1%}<br>Threshold %{customdata:.3f}"
                                      "<extra></extra>")
-    figure.add_trace(_legend_only(f"{MODEL_NAMES[other]} · PR AUC {metrics[other]['pr_auc']:.3f}", OKABE_ITO[1]))
+    figure.add_trace(_legend_only(f"{MODEL_NAMES[other]} · PR AUC {metrics[other]['pr_auc']:.3f}", REFERENCE))
     figure.add_scatter(x=[churn.baseline["rule_recall"]], y=[churn.baseline["rule_precision"]], mode="markers",
-                       marker={"symbol": "diamond", "size": 12, "color": OKABE_ITO[5]},
+                       marker={"symbol": "diamond", "size": 12, "color": INK},
                        name=f"Baseline recency · PR AUC {metrics['baseline_recency']['pr_auc']:.3f}; ◆ rule",
                        hovertemplate=f"Rule: {churn.baseline['rule']}<br>Recall %{{x:.1%}}"
                                      "<br>Precision %{y:.1%}<extra></extra>")
@@ -107,7 +108,7 @@ def calibration_figure(churn) -> go.Figure:
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="Perfect calibration",
                        line={"color": "#999999", "dash": "dot"}, hoverinfo="skip")
     figure.add_scatter(x=calibration["mean_predicted"], y=calibration["fraction_churned"], mode="lines+markers",
-                       name=MODEL_NAMES[churn.chosen], line={"color": OKABE_ITO[0], "width": 3},
+                       name=MODEL_NAMES[churn.chosen], line={"color": MEASURE, "width": 3},
                        marker={"size": 8},
                        hovertemplate="Mean predicted %{x:.1%}<br>Observed churn rate %{y:.1%}<extra></extra>")
     figure = _unit_axes(figure, "Mean predicted churn probability (bin)", "Observed churn rate (bin)")
@@ -119,7 +120,7 @@ def importance_figure(churn) -> go.Figure:
     table = churn.feature_importance.iloc[::-1]
     hover = [FEATURES.get(f, f) for f in table["feature"]]
     figure = go.Figure(go.Bar(
-        x=table["importance"], y=table["feature"], orientation="h", marker_color=OKABE_ITO[0],
+        x=table["importance"], y=table["feature"], orientation="h", marker_color=MEASURE,
         error_x={"type": "data", "array": table["std"], "color": "#555555", "thickness": 1},
         customdata=np.column_stack([hover, table["std"]]),
         hovertemplate="<b>%{y}</b>: %{customdata[0]}<br>AUC drop %{x:.4f} ± %{customdata[1]:.4f}"

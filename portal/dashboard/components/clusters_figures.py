@@ -8,13 +8,12 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import OKABE_ITO, themed
+from ..money import GBP, MoneyFormat
+from .figures import themed
+from .palette import CLUSTER_COLOURS, INK, MEASURE
 
-
-#: Cluster colours: Okabe-Ito, then two more for k = 9, 10.
-CLUSTER_COLOURS = OKABE_ITO + ["#999999", "#882255"]
 _HOVER = ("<b>Customer %{customdata[0]}</b><br>%{customdata[1]}<br>Recency %{customdata[2]:,.0f} days · "
-          "%{customdata[3]:,.0f} orders · £%{customdata[4]:,.0f}<extra></extra>")
+          "%{customdata[3]:,.0f} orders · ¤%{customdata[4]:,.0f}<extra></extra>")  # ¤: the currency symbol
 
 
 def _custom(points: pd.DataFrame) -> np.ndarray:
@@ -40,7 +39,7 @@ def _log_ticks(values: pd.Series, prefix: str = "") -> dict:
     return {"tickvals": np.log1p(ticks).tolist(), "ticktext": [f"{prefix}{t:,.0f}" for t in ticks]}
 
 
-def scatter_2d(points: pd.DataFrame, profiles: pd.DataFrame, *, pca: bool) -> go.Figure:
+def scatter_2d(points: pd.DataFrame, profiles: pd.DataFrame, *, pca: bool, money: MoneyFormat = GBP) -> go.Figure:
     x_col, y_col = ("pc1", "pc2") if pca else ("log_recency", "log_monetary")
     figure = go.Figure()
     for cluster, label, group in _groups(points, profiles):
@@ -48,32 +47,33 @@ def scatter_2d(points: pd.DataFrame, profiles: pd.DataFrame, *, pca: bool) -> go
             x=group[x_col], y=group[y_col], mode="markers", name=label, customdata=_custom(group),
             marker={"color": CLUSTER_COLOURS[cluster % len(CLUSTER_COLOURS)], "size": 6, "opacity": 0.7,
                     "line": {"width": 0}},
-            hovertemplate=_HOVER,
+            hovertemplate=_HOVER.replace("¤", money.symbol),
         )
     if pca:
         figure.update_layout(xaxis={"title": "Principal component 1"}, yaxis={"title": "Principal component 2"})
     else:
         figure.update_layout(
             xaxis={"title": "Recency: days since the last order (log scale)", **_log_ticks(points[x_col])},
-            yaxis={"title": "Net revenue £ (log scale)", **_log_ticks(points[y_col], "£")},
+            yaxis={"title": money.label("Net revenue") + ", log scale", **_log_ticks(points[y_col], money.symbol)},
         )
     figure.update_layout(legend={"orientation": "v", "x": 1.01, "y": 1, "title": {"text": "Cluster"}},
                          margin={"l": 70, "r": 10, "t": 10, "b": 50})
     return themed(figure, height=520)
 
 
-def scatter_3d(points: pd.DataFrame, profiles: pd.DataFrame) -> go.Figure:
+def scatter_3d(points: pd.DataFrame, profiles: pd.DataFrame, money: MoneyFormat = GBP) -> go.Figure:
     figure = go.Figure()
     for cluster, label, group in _groups(points, profiles):
         figure.add_scatter3d(
             x=group["log_recency"], y=group["log_frequency"], z=group["log_monetary"], mode="markers", name=label,
-            customdata=_custom(group), hovertemplate=_HOVER,
+            customdata=_custom(group), hovertemplate=_HOVER.replace("¤", money.symbol),
             marker={"color": CLUSTER_COLOURS[cluster % len(CLUSTER_COLOURS)], "size": 2.5, "opacity": 0.8},
         )
     figure.update_layout(
         scene={"xaxis": {"title": {"text": "Recency (days)"}, **_log_ticks(points["log_recency"])},
                "yaxis": {"title": {"text": "Orders"}, **_log_ticks(points["log_frequency"])},
-               "zaxis": {"title": {"text": "Net revenue (£)"}, **_log_ticks(points["log_monetary"], "£")},
+               "zaxis": {"title": {"text": money.label("Net revenue")},
+                         **_log_ticks(points["log_monetary"], money.symbol)},
                "camera": {"eye": {"x": 1.5, "y": -1.5, "z": 0.8}, "center": {"x": 0, "y": 0, "z": -0.1}},
                "aspectmode": "cube", "domain": {"x": [0, 1], "y": [0, 0.92]}},
         legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "title": {"text": "Cluster "},
@@ -90,12 +90,12 @@ def cluster_curves(clusters) -> go.Figure:
     chosen = curves[curves["k"] == clusters.k]
     for col, field, name, fmt in ((1, "inertia", "Inertia", ",.0f"), (2, "silhouette", "Silhouette", ".3f")):
         figure.add_scatter(x=curves["k"], y=curves[field], mode="lines+markers", name=name,
-                           line={"color": OKABE_ITO[0]}, showlegend=False,
+                           line={"color": MEASURE}, showlegend=False,
                            hovertemplate=f"k = %{{x}}: %{{y:{fmt}}}<extra>{name}</extra>", row=1, col=col)
         figure.add_scatter(x=chosen["k"], y=chosen[field], mode="markers", name=f"Chosen k ({name.lower()})",
-                           marker={"color": OKABE_ITO[5], "size": 13, "symbol": "diamond"}, showlegend=False,
+                           marker={"color": INK, "size": 13, "symbol": "diamond"}, showlegend=False,
                            hovertemplate=f"chosen k = %{{x}}: %{{y:{fmt}}}<extra></extra>", row=1, col=col)
-        figure.add_vline(x=clusters.k, line={"color": OKABE_ITO[5], "dash": "dot", "width": 1}, row=1, col=col)
+        figure.add_vline(x=clusters.k, line={"color": INK, "dash": "dot", "width": 1}, row=1, col=col)
         figure.update_xaxes(title_text="k (clusters)", dtick=1, row=1, col=col)
     figure.update_yaxes(title_text="Within-cluster sum of squares", row=1, col=1)
     figure.update_yaxes(title_text="Mean silhouette", row=1, col=2)

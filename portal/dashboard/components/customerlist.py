@@ -10,13 +10,14 @@ rows the grid selects.  Viewers get no export link (and a 403 from the route).
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import MATCH, ClientsideFunction, Input, Output, State, dcc, html, no_update
+from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 
 from portal.dashboard.customer_lists import EXPORTS, ListForbidden, grid_columns, grid_rows
 from portal.dashboard.view import View
 from portal.platform.tenancy import current_context
 
+from ..money import money_format
 from .tables import customer_grid
 
 
@@ -30,11 +31,14 @@ def customer_list_view(name: str, view: View, query: str, *, height: int = 520, 
     actions = [html.Span(id=_id("grid-count", name), className="small text-secondary me-3")]
     if view.ctx.has_role("manager"):
         base = f"/export/{name}.csv{query}"
+        actions.append(dbc.Checkbox(id=_id("export-raw", name), label="raw values", value=False,
+                                    className="small me-2 mb-0",
+                                    label_class_name="text-secondary"))
         actions.append(html.A("↓ Export CSV", href=base,
-                              id=_id("export-link", name), className="btn btn-outline-primary btn-sm",
-                              download=f"{name}.csv"))
+                              id=_id("export-link", name), className="btn btn-outline-primary btn-sm"))
         actions.append(dcc.Store(id=_id("export-base", name), data=base))
-    grid = customer_grid(_id("customer-grid", name), grid_columns(export), page_size=page_size, height=height)
+    grid = customer_grid(_id("customer-grid", name), grid_columns(export, money_format(view.ctx)),
+                         page_size=page_size, height=height)
     return html.Div([
         html.Div(actions, className="d-flex justify-content-end align-items-center mb-2"),
         dcc.Store(id=_id("grid-query", name), data=query),
@@ -68,10 +72,18 @@ def register(app) -> None:
         block.pop("totalCount")
         return block, count
 
+    # a click on a customer's row opens their profile (no server round trip to decide)
+    app.clientside_callback(
+        ClientsideFunction(namespace="portal", function_name="rowToProfile"),
+        Output("url", "href", allow_duplicate=True),
+        Input(_id("customer-grid", ALL), "cellClicked"),
+        prevent_initial_call=True,
+    )
+
     app.clientside_callback(
         ClientsideFunction(namespace="portal", function_name="exportHref"),
         Output(_id("export-link", MATCH), "href"),
-        Input(_id("customer-grid", MATCH), "getRowsRequest"),
+        Input(_id("customer-grid", MATCH), "getRowsRequest"), Input(_id("export-raw", MATCH), "value"),
         State(_id("export-base", MATCH), "data"),
         prevent_initial_call=True,
     )

@@ -10,15 +10,16 @@ add their own options as controls with the id ``{"type": "page-option",
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, dcc, html, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 
-from portal.dashboard.filters import QUERY_KEYS, Filters, build_query, parse_query
+from portal.dashboard.filters import QUERY_KEYS, Filters, build_query, chips, date_presets, parse_query
 
 CONTROL_IDS = {
     "countries": "filter-country",
@@ -28,8 +29,12 @@ CONTROL_IDS = {
 }
 
 
-def filter_bar(filters: Filters, options: dict[str, Any], *, path: str, extra: Any = None) -> dbc.Card:
-    """Date range, country, segment, risk band and CLV tier; ``options`` lists the choices."""
+def filter_bar(filters: Filters, options: dict[str, Any], *, path: str, extra: Any = None,
+               page_query: dict[str, str] | None = None) -> dbc.Card:
+    """Date range (applied once both dates are chosen, plus presets), country, segment, risk band
+    and CLV tier; ``options`` lists the choices.  Below them, one chip per applied filter value
+    with a one-click removal, and the presets; ``page_query`` holds the page's own options, which
+    those links keep."""
     low, high = options.get("date_min"), options.get("date_max")
 
     def dropdown(name: str, placeholder: str, choices: list[str]) -> dbc.Col:
@@ -47,19 +52,55 @@ def filter_bar(filters: Filters, options: dict[str, Any], *, path: str, extra: A
             id="filter-dates", start_date=filters.start, end_date=filters.end,
             min_date_allowed=low, max_date_allowed=high, initial_visible_month=filters.end or high,
             display_format="YYYY-MM-DD", clearable=True, start_date_placeholder_text="From",
-            end_date_placeholder_text="To", className="small",
+            end_date_placeholder_text="To", className="small", updatemode="bothdates",
+            minimum_nights=0, number_of_months_shown=1,
         ), xs=12, md=6, xl=3),
         dropdown("countries", "All countries", options.get("countries", [])),
         dropdown("segments", "All segments", options.get("segments", [])),
         dropdown("risk_bands", "All risk bands", options.get("risk_bands", [])),
         dropdown("clv_tiers", "All CLV tiers", options.get("clv_tiers", [])),
-        dbc.Col(html.A("Clear", href=path, className="btn btn-link btn-sm", id="filter-clear"),
+        dbc.Col(dcc.Link("Clear", href=path + build_query(Filters(), page_query), className="btn btn-link btn-sm",
+                         id="filter-clear"),
                 xs="auto", className="d-flex align-items-center"),
     ], className="g-2 align-items-center")
-    body = [controls]
+    count = len(chips(filters))
+    toggle = html.Button(f"Filters{f' ({count} applied)' if count else ''}", id="filter-toggle", type="button",
+                         className="btn btn-outline-secondary btn-sm w-100 d-md-none mb-2")
+    # on phones the controls fold away behind "Filters"; the chips below stay in sight
+    body = [toggle, dbc.Collapse(controls, id="filter-controls", is_open=False, className="d-md-block"),
+            applied(filters, path, page_query, high)]
     if extra is not None:
         body.append(html.Div(extra, className="mt-2"))
     return dbc.Card(dbc.CardBody(body, className="py-2"), className="mb-3 shadow-sm", id="filter-bar")
+
+
+def applied(filters: Filters, path: str, page_query: dict[str, str] | None, last_day) -> html.Div:
+    """Chips of the applied filters (each a link without that value) and the date presets."""
+    chip_links = [
+        dcc.Link([label, html.Span(" ×", **{"aria-hidden": "true"})], href=path + build_query(rest, page_query),
+                 className="badge rounded-pill text-bg-light border text-decoration-none me-1 mb-1 filter-chip",
+                 title=f"Remove {label}")
+        for label, rest in chips(filters)
+    ]
+    status = chip_links or [html.Span("No filters: all customers and dates", className="text-secondary")]
+    presets = [
+        dcc.Link(label, href=path + build_query(replace(filters, start=start, end=end), page_query),
+                 className="btn btn-link btn-sm px-1 py-0 date-preset",
+                 title=f"{start or 'first day'} to {end or 'last day'}")
+        for label, start, end in date_presets(_as_date(last_day))
+    ]
+    return html.Div([
+        html.Div([html.Span("Applied: ", className="text-secondary me-1"), *status],
+                 className="d-flex flex-wrap align-items-center", id="filter-chips"),
+        html.Div([html.Span("Dates: ", className="text-secondary"), *presets],
+                 className="d-flex flex-wrap align-items-center", id="date-presets"),
+    ], className="small mt-2 d-flex flex-wrap justify-content-between gap-2")
+
+
+def _as_date(value) -> date | None:
+    if isinstance(value, date):
+        return value
+    return _day(value)
 
 
 def _day(value: object) -> date | None:
@@ -69,32 +110,24 @@ def _day(value: object) -> date | None:
         return None
 
 
-def _values(value: object) -> tuple[str, ...]:
-    """A dropdown's value as a tuple of strings (anything else: empty)."""
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list):
-        return tuple(str(v) for v in value if isinstance(v, (str, int, float)) and not isinstance(v, bool))
-    return ()
-
-
 def register(app) -> None:
     """The callbacks that turn filter and page-option changes into a new URL."""
+    app.clientside_callback(
+        ClientsideFunction(namespace="portal", function_name="toggle"),
+        Output("filter-controls", "is_open"), Input("filter-toggle", "n_clicks"), State("filter-controls", "is_open"),
+        prevent_initial_call=True,
+    )
 
-    @app.callback(
+    # in the browser: a filter change costs no request of its own (portal.js filtersToUrl
+    # builds the same canonical query as build_query); the page then renders from the URL
+    app.clientside_callback(
+        ClientsideFunction(namespace="portal", function_name="filtersToUrl"),
         Output("url", "search", allow_duplicate=True),
         Input("filter-dates", "start_date"), Input("filter-dates", "end_date"),
         *[Input(control, "value") for control in CONTROL_IDS.values()],
-        State("url", "search"),
+        State("url", "search"), State("filter-keys", "data"),
         prevent_initial_call=True,
     )
-    def filters_to_url(start, end, countries, segments, risks, tiers, search):
-        params = parse_query(search)
-        options = {k: v for k, v in params.items() if k not in QUERY_KEYS}
-        filters = Filters(start=_day(start), end=_day(end), countries=_values(countries),
-                          segments=_values(segments), risk_bands=_values(risks), clv_tiers=_values(tiers))
-        query = build_query(filters, options)
-        return no_update if query == _canonical(search) else query
 
     @app.callback(
         Output("url", "search", allow_duplicate=True),

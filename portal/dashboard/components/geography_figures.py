@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .figures import OKABE_ITO, SEQUENTIAL, count, message_figure, money, themed
+from ..money import GBP, MoneyFormat
+from .figures import SEQUENTIAL, count, message_figure, themed
+from .palette import MEASURE, SELECTED
 
 
 MAP_HEIGHT = 460
@@ -25,34 +27,37 @@ EUROPE = frozenset({
     "LIE", "LTU", "LUX", "LVA", "MCO", "MDA", "MKD", "MLT", "MNE", "NLD", "NOR", "POL", "PRT", "ROU",
     "SMR", "SRB", "SVK", "SVN", "SWE", "UKR", "VAT", "XKX",
 })
-SELECTED_LINE = "#D55E00"  # Okabe-Ito vermillion: the selected countries' outline
+SELECTED_LINE = SELECTED  # the selected countries' outline and bars (palette: what the user selected)
 NO_VALUE_GREY = "#d9d9d9"
 
 
-def bars_figure(summary: pd.DataFrame, metric: str, scale: str, selected: set[str], n: int = 15) -> go.Figure:
+def bars_figure(summary: pd.DataFrame, metric: str, scale: str, selected: set[str], n: int = 15,
+                money: MoneyFormat = GBP) -> go.Figure:
     """The ``n`` countries with the largest metric (trace "bars"; ``customdata[:, 0]`` = country)."""
     field, label, is_money = METRICS[metric]
     table = summary.sort_values(field, ascending=False, kind="stable", na_position="last").head(n).iloc[::-1]
     names = table.index.to_numpy(dtype=object)
     shown = [f"{name}{'' if pd.notna(code) else ' *'}" for name, code in zip(names, table["iso3"])]
-    unit, fmt = ("£", ",.2f" if metric == "aov" else ",.0f") if is_money else ("", ",.0f")
+    unit, fmt = (money.symbol, ",.2f" if metric == "aov" else ",.0f") if is_money else ("", ",.0f")
     figure = go.Figure(go.Bar(
         x=table[field], y=shown, orientation="h", name="bars",
-        marker_color=[SELECTED_LINE if name in selected else OKABE_ITO[0] for name in names],
+        marker_color=[SELECTED_LINE if name in selected else MEASURE for name in names],
         customdata=np.column_stack([names, table["revenue_share"]]),
         hovertemplate=f"<b>%{{customdata[0]}}</b>: {unit}%{{x:{fmt}}} {label.lower()}"
                       "<br>%{customdata[1]:.1%} of net revenue<extra></extra>",
     ))
     note = " (* not on the map)" if table["iso3"].isna().any() else ""
     figure.update_layout(
-        xaxis={"title": f"{label}{' (£)' if is_money else ''}{', log scale' if scale == 'log' else ''}{note}",
-               "type": "log" if scale == "log" else "linear", "tickprefix": unit},
+        xaxis={"title": f"{money.label(label) if is_money else label}{', log scale' if scale == 'log' else ''}{note}",
+               "type": "log" if scale == "log" else "linear", "tickprefix": unit, "showtickprefix": "all",
+               "tickformat": ",.0f" if is_money else ",d", "nticks": 4, "exponentformat": "none"},
         yaxis={"automargin": True, "type": "category"}, margin={"l": 10, "r": 20, "t": 10}, clickmode="event",
     )
     return themed(figure, height=MAP_HEIGHT)
 
 
-def map_figure(summary: pd.DataFrame, metric: str, scale: str, selected: set[str]) -> go.Figure:
+def map_figure(summary: pd.DataFrame, metric: str, scale: str, selected: set[str],
+               money: MoneyFormat = GBP) -> go.Figure:
     """Choropleth (trace "map": ``locations`` ISO-3, ``z`` the metric; on the log scale
     ``z`` = log10 of it) plus the grey countries without a value to colour."""
     field, label, is_money = METRICS[metric]
@@ -63,11 +68,11 @@ def map_figure(summary: pd.DataFrame, metric: str, scale: str, selected: set[str
     values = mapped[field].to_numpy(dtype=float)
     colourable = np.isfinite(values) & ((values > 0) if scale == "log" else True)
     value_fmt = ":,.2f" if metric == "aov" else ":,.0f"
-    unit = "£" if is_money else ""
+    unit = money.symbol if is_money else ""
     hover = ("<b>%{customdata[0]}</b><br>" + label + f": {unit}%{{customdata[1]{value_fmt}}}"
              + ("" if metric == "aov" else " (%{customdata[2]:.1%} of the total)")
              + ("<br>Orders: %{customdata[4]:,}" if metric == "revenue"
-                else "<br>Net revenue: £%{customdata[3]:,.0f} · orders: %{customdata[4]:,}")
+                else "<br>Net revenue: " + money.hover("customdata[3]") + " · orders: %{customdata[4]:,}")
              + "<br>Customers: %{customdata[5]:,} · new: %{customdata[6]:,}<extra></extra>")
     total = summary[field].sum() if metric != "aov" else np.nan
     shares = mapped[field].to_numpy(dtype=float) / total if total and np.isfinite(total) else np.full(len(mapped), np.nan)
@@ -90,14 +95,14 @@ def map_figure(summary: pd.DataFrame, metric: str, scale: str, selected: set[str
                              "width": np.array(line["width"])[rest].tolist()}},
         ))
     z = values[colourable]
-    colorbar: dict = {"title": {"text": f"{label}{' (£)' if is_money else ''}"}, "thickness": 12, "len": 0.8}
+    colorbar: dict = {"title": {"text": money.label(label) if is_money else label}, "thickness": 12, "len": 0.8}
     if scale == "log":
         z = np.log10(z)
         ticks = _log_ticks(z)
         colorbar.update(tickvals=np.log10(ticks).tolist(),
-                        ticktext=[(money(t) if is_money else count(t)) for t in ticks])
+                        ticktext=[(money(t, 0) if is_money else count(t)) for t in ticks])
     elif is_money:
-        colorbar.update(tickprefix="£", tickformat=",.0f")
+        colorbar.update(money.axis())
     if colourable.any():
         figure.add_trace(go.Choropleth(
             locations=mapped["iso3"].to_numpy()[colourable], z=z, locationmode="ISO-3", name="map",

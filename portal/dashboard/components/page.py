@@ -18,7 +18,7 @@ from dash import Input, Output, callback, dcc, html
 
 from portal.dashboard.view import View, memoised_view
 from portal.platform.tenancy import current_context
-from portal.dashboard.filters import build_query, page_options
+from portal.dashboard.filters import build_query, page_options, parse_query
 from portal.data.results import NoDataset
 from portal.data.storage import DatasetNotFound
 
@@ -104,7 +104,9 @@ def page_frame(
     parts: list[Any] = [heading, freshness(view),
                         how_to_read(how_to, snapshot=f"{view.snapshot:%Y-%m-%d}", box_id=f"{page_id}-help")]
     if filters:
-        parts.append(filter_bar(view.filters, view.options, path=path))
+        parts.append(filter_bar(view.filters, view.options, path=path,
+                                page_query={k: v for k, v in page_options(view.query, options or {}).items()
+                                            if k in parse_query(view.query)}))
     parts.append(dcc.Store(id=query_store_id(page_id), data=canonical_query(view, options)))
     if needs_models and not view.models.ready:
         message = None

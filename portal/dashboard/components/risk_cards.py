@@ -8,7 +8,7 @@ from portal.dashboard.filters import build_query
 from portal.dashboard.view import View
 
 from .cards import kpi_card
-from .figures import count, money
+from .figures import count
 
 AT_RISK_PATH = "/at-risk"
 
@@ -23,6 +23,6 @@ def at_risk_card(view: View) -> dcc.Link:
     else:
         table = view.valuable_at_risk()
         tile = kpi_card("Valuable customers at risk", count(len(table)), card_id="kpi-valuable-at-risk",
-                        note=f"{money(table['net_revenue_at_risk'].sum())} net revenue at risk · see the list →")
+                        note=f"{view.money(table['net_revenue_at_risk'].sum())} net revenue at risk · see the list →")
     return dcc.Link(tile, href=AT_RISK_PATH + build_query(view.filters),
                     id="overview-at-risk-link", className="text-reset text-decoration-none d-block h-100")

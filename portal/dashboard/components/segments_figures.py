@@ -3,28 +3,35 @@
 Built from analytics tables; the page module wires them to its callbacks."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.rfm import assign_segments
 
-from .figures import SEGMENT_COLOURS, SEQUENTIAL, themed
+from ..money import GBP, MoneyFormat
+from .drill import CLICK_HINT
+from .figures import SEQUENTIAL, themed
+from .palette import segment_colour
 
 
-def treemap(summary: pd.DataFrame) -> go.Figure:
+def treemap(summary: pd.DataFrame, money: MoneyFormat = GBP, clickable: bool = False) -> go.Figure:
+    """Customers by segment; with ``clickable`` a click on a tile opens its customers
+    (:func:`portal.dashboard.components.drill.drill_on` with ``key="segment"``).
+
+    The hover text is written per tile into ``text`` (no ``customdata``: dcc.Graph's click
+    and hover handler fails on treemap points that carry it)."""
     present = summary[summary["customers"] > 0]
-    custom = np.column_stack([present[c].to_numpy(dtype=float) for c in (
-        "share", "revenue", "revenue_share", "mean_recency", "mean_frequency", "mean_monetary")])
+    hover = [
+        (f"{row.customers:,} customers ({row.share:.1%})<br>Net revenue {money(row.revenue, 0)} "
+         f"({row.revenue_share:.1%} of revenue)<br>Mean recency {row.mean_recency:,.0f} days · "
+         f"{row.mean_frequency:,.1f} orders · {money(row.mean_monetary, 0)}")
+        for row in present.itertuples()]
     figure = go.Figure(go.Treemap(
         labels=list(present.index), parents=[""] * len(present), values=present["customers"].tolist(),
-        ids=list(present.index), name="Segments", customdata=custom, sort=True,
-        marker={"colors": [SEGMENT_COLOURS[s] for s in present.index], "line": {"color": "white", "width": 2}},
-        texttemplate="<b>%{label}</b><br>%{value:,} · %{customdata[0]:.1%}",
-        hovertemplate=("<b>%{label}</b><br>%{value:,} customers (%{customdata[0]:.1%})<br>"
-                       "Revenue £%{customdata[1]:,.0f} (%{customdata[2]:.1%} of revenue)<br>"
-                       "Mean recency %{customdata[3]:,.0f} days · %{customdata[4]:,.1f} orders · "
-                       "£%{customdata[5]:,.0f}<extra></extra>"),
+        ids=list(present.index), name="Segments", text=hover, sort=True,
+        marker={"colors": [segment_colour(s) for s in present.index], "line": {"color": "white", "width": 2}},
+        texttemplate="<b>%{label}</b><br>%{value:,} · %{percentRoot:.1%}",
+        hovertemplate="<b>%{label}</b><br>%{text}" + (CLICK_HINT if clickable else "") + "<extra></extra>",
         tiling={"pad": 2}, pathbar={"visible": False},
     ))
     figure.update_layout(margin={"l": 4, "r": 4, "t": 4, "b": 4})

@@ -85,7 +85,9 @@ def customer_grid(grid_id: str, columns: list[dict], *, page_size: int = 50, hei
                        "wrapHeaderText": True, "autoHeaderHeight": True},
         dashGridOptions={"pagination": True, "paginationPageSize": page_size,
                          "paginationPageSizeSelector": False, "cacheBlockSize": page_size,
-                         "maxBlocksInCache": 20, "animateRows": False},
+                         "maxBlocksInCache": 20, "animateRows": False,
+                         "rowClass": "portal-clickable-row"},
+        getRowId="params.data.customer_id",
         className="ag-theme-quartz", style={"width": "100%", "height": f"{height}px"},
     )
 
@@ -95,6 +97,7 @@ def small_table(header, rows, *, table_id: str) -> html.Table:
     def line(values, tag, row_id=None):
         cells = [(html.Th if i == 0 else tag)(v, className="" if i == 0 else "text-end") for i, v in enumerate(values)]
         return html.Tr(cells, id=row_id) if row_id else html.Tr(cells)
-    return html.Table([html.Thead(line(header, html.Th)),
-                       html.Tbody([line(row, html.Td, f"{table_id}-{j}") for j, row in enumerate(rows)])],
-                      className="table table-sm small mb-0", id=table_id)
+    table = html.Table([html.Thead(line(header, html.Th)),
+                        html.Tbody([line(row, html.Td, f"{table_id}-{j}") for j, row in enumerate(rows)])],
+                       className="table table-sm small mb-0", id=table_id)
+    return html.Div(table, className="table-responsive")  # scrolls inside itself on a phone

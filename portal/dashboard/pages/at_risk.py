@@ -38,12 +38,12 @@ def at_risk_rows(view: View) -> pd.DataFrame:
 
 AT_RISK_LIST = customer_list(
     LIST, "Valuable customers at risk",
-    (Column("net_revenue_at_risk", "Net revenue at risk £", "money"),
-     Column("net_revenue_last_365d", "Net revenue 365 days £", "money"),
+    (Column("net_revenue_at_risk", "Net revenue at risk", "money"),
+     Column("net_revenue_last_365d", "Net revenue 365 days", "money"),
      Column("churn_probability", "Churn prob.", "pct"), Column("relative_risk", "x base rate", "float"),
      Column("days_since_last_purchase", "Days since last purchase", "int"),
      Column("mean_gap_days", "Mean gap (days)", "float"), Column("selected_because", "Selected because"),
-     Column("net_clv_12m", "Net CLV 12m £", "money"), Column("clv_tier", "CLV tier"),
+     Column("net_clv_12m", "Net CLV 12m", "money"), Column("clv_tier", "CLV tier"),
      Column("risk_band", "Risk band"), Column("segment", "Segment"), Column("country", "Country")),
     rows=at_risk_rows, default_sort=(("net_revenue_at_risk", "desc"),), needs_models=True,
 )

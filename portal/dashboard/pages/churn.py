@@ -15,7 +15,7 @@ from dash import Output, dcc, html
 from analytics.churn import RISK_BANDS, risk_band_summary
 from portal.dashboard.components.cards import graph, kpi_card, panel
 from portal.dashboard.components.customerlist import customer_list_view, profile_form
-from portal.dashboard.components.figures import count, message_figure, money, percent
+from portal.dashboard.components.figures import count, message_figure, percent
 from portal.dashboard.components.page import canonical_query, open_view, page_callback, page_frame
 from portal.dashboard.components.states import NO_MATCH
 from portal.dashboard.components.tables import small_table
@@ -55,7 +55,7 @@ def _scored(view: View):
 CHURN_LIST = customer_list(
     "churn", "Customers at risk of churning",
     (Column("churn_probability", "Churn prob.", "pct"), Column("risk_band", "Risk band"),
-     Column("net_revenue_at_risk", "At risk £", "money"), Column("net_clv_12m", "CLV 12m £", "money"),
+     Column("net_revenue_at_risk", "Revenue at risk", "money"), Column("net_clv_12m", "CLV 12m", "money"),
      Column("last_order", "Last order", "date"), Column("recency", "Recency (days)", "int"),
      Column("frequency", "Orders", "int"), Column("segment", "Segment"), Column("country", "Country")),
     rows=_scored, default_sort=(("net_revenue_at_risk", "desc"),), needs_models=True,
@@ -115,11 +115,11 @@ def update_cards(view: View):
               for band in BAND_ORDER]
     people.append(col(kpi_card("Scored customers", count(len(scored)), card_id="churn-card-scored",
                                note="with a churn probability at the snapshot")))
-    at_risk = [col(kpi_card(f"Revenue at risk: {band}", money(summary.loc[band, "net_revenue_at_risk"]),
+    at_risk = [col(kpi_card(f"Revenue at risk: {band}", view.money(summary.loc[band, "net_revenue_at_risk"]),
                             card_id=f"churn-card-{band}-revenue",
                             note=f"{percent(summary.loc[band, 'net_revenue_at_risk_share'])} of the total"))
                for band in BAND_ORDER]
-    at_risk.append(col(kpi_card("Revenue at risk: total", money(summary["net_revenue_at_risk"].sum()),
+    at_risk.append(col(kpi_card("Revenue at risk: total", view.money(summary["net_revenue_at_risk"].sum()),
                                 card_id="churn-card-revenue-at-risk",
                                 note="net: sum over the scored customers above of churn probability x net "
                                      "12-month CLV")))

@@ -26,6 +26,7 @@ from portal.dashboard.components.tables import column, data_grid
 from portal.dashboard.components.clusters_figures import cluster_curves, scatter_2d, scatter_3d
 from portal.dashboard.components.help import help_points
 from portal.dashboard.customer_lists import Column, customer_list
+from portal.dashboard.money import GBP, MoneyFormat
 from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
 from portal.platform.tenancy import current_context
@@ -43,7 +44,7 @@ MAX_POINTS = 5000
 CLUSTER_LIST = customer_list(
     "clusters", "Customers by k-means cluster",
     (Column("cluster_label", "Cluster"), Column("recency", "Recency (days)", "int"),
-     Column("frequency", "Orders", "int"), Column("monetary", "Net revenue (£)", "money"),
+     Column("frequency", "Orders", "int"), Column("monetary", "Net revenue", "money"),
      Column("tenure", "Tenure (days)", "int"), Column("segment", "RFM segment"), Column("country", "Country")),
     default_sort=(("monetary", "desc"),),
 )
@@ -79,7 +80,7 @@ def _body(view: View) -> html.Div:
         *top,
         panel("Customers by cluster", html.Div(id="clusters-scatter-note", className="small text-secondary mb-1"),
               graph("clusters-scatter", height=520), actions=actions),
-        panel("Cluster profiles", data_grid("clusters-profiles", _PROFILE_COLUMNS, page_size=10),
+        panel("Cluster profiles", data_grid("clusters-profiles", _profile_columns(view.money), page_size=10),
               subtitle="Means per customer of the cluster, over all its customers at the snapshot; "
                        "Selected = customers of the cluster that the filters keep.",
               panel_id="clusters-profiles-panel"),
@@ -91,19 +92,21 @@ def _body(view: View) -> html.Div:
 _ONE_DECIMAL = {"function": "params.value == null ? '' : d3.format(',.1f')(params.value)"}
 # a few rows: no column filters (more room for the headers), headers wrap instead of being cut
 _HEADER = {"wrapHeaderText": True, "autoHeaderHeight": True, "filter": False, "minWidth": 90}
-_PROFILE_COLUMNS = [
-    column("cluster", "#", "int", maxWidth=60, **{**_HEADER, "minWidth": 55}),
-    column("label", "Cluster", minWidth=220, flex=2, wrapText=True, autoHeight=True, filter=False),
-    column("size", "Customers", "int", **{**_HEADER, "minWidth": 105}),
-    column("share", "Share of customers", "pct", **{**_HEADER, "minWidth": 105}),
-    column("selected", "Selected", "int", headerTooltip="Customers of the cluster that the filters keep",
-           **_HEADER),
-    column("recency", "Mean recency (days)", "float", valueFormatter=_ONE_DECIMAL, **_HEADER),
-    column("frequency", "Mean orders", "float", valueFormatter=_ONE_DECIMAL, **_HEADER),
-    column("monetary", "Mean net revenue (£)", "money", **_HEADER),
-    column("tenure", "Mean tenure (days)", "float", valueFormatter=_ONE_DECIMAL, **_HEADER),
-    column("revenue_share", "Share of revenue", "pct", **_HEADER),
-]
+def _profile_columns(money: MoneyFormat = GBP) -> list[dict]:
+    """The table's columns, money headers in the tenant's currency."""
+    return [
+        column("cluster", "#", "int", maxWidth=60, **{**_HEADER, "minWidth": 55}),
+        column("label", "Cluster", minWidth=220, flex=2, wrapText=True, autoHeight=True, filter=False),
+        column("size", "Customers", "int", **{**_HEADER, "minWidth": 105}),
+        column("share", "Share of customers", "pct", **{**_HEADER, "minWidth": 105}),
+        column("selected", "Selected", "int", headerTooltip="Customers of the cluster that the filters keep",
+               **_HEADER),
+        column("recency", "Mean recency (days)", "float", valueFormatter=_ONE_DECIMAL, **_HEADER),
+        column("frequency", "Mean orders", "float", valueFormatter=_ONE_DECIMAL, **_HEADER),
+        column("monetary", money.label("Mean net revenue"), "money", **_HEADER),
+        column("tenure", "Mean tenure (days)", "float", valueFormatter=_ONE_DECIMAL, **_HEADER),
+        column("revenue_share", "Share of revenue", "pct", **_HEADER),
+    ]
 
 
 def skipped_reason(report) -> str:
@@ -151,8 +154,8 @@ def update_scatter(view: View):
     else:
         note = f"All {len(points):,} {scope} are drawn."
     if options["view"] == "3d":
-        return scatter_3d(shown, clusters.profiles), note
-    return scatter_2d(shown, clusters.profiles, pca=options["axes"] == "pca"), note
+        return scatter_3d(shown, clusters.profiles, view.money), note
+    return scatter_2d(shown, clusters.profiles, pca=options["axes"] == "pca", money=view.money), note
 
 
 # --------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from portal.dashboard.components.cohorts_figures import (
     heatmap,
 )
 from portal.dashboard.components.help import help_points
+from portal.dashboard.components.drill import drill_on
+from portal.dashboard.drilldown import drill_link
 from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
 from portal.platform.tenancy import current_context
@@ -55,7 +57,8 @@ def _body(view: View) -> html.Div:
     return html.Div([
         html.Div(window_note(view), id="cohorts-window", className="text-secondary small mb-2"),
         panel(title, graph("cohorts-heatmap", height=HEATMAP_HEIGHT), actions=switch,
-              subtitle="Rows: the month customers first ordered; columns: months since. Right: cohort sizes."),
+              subtitle="Rows: the month customers first ordered; columns: months since. Right: cohort sizes. "
+                       "Click a cell or a size bar to see its customers.", panel_id="cohorts-heatmap-panel"),
         panel("Average retention curve" if metric == "customers" else "Average revenue per customer by month",
               graph("cohorts-curve", height=CURVE_HEIGHT),
               subtitle="Weighted by cohort size, over the cohorts old enough to have reached each month."),
@@ -84,6 +87,20 @@ def update_cohorts(view: View):
     table = cohort_data(view)
     if table.empty:
         return message_figure(NO_MATCH, height=HEATMAP_HEIGHT), message_figure(NO_MATCH, height=CURVE_HEIGHT)
-    return heatmap(table, view.retention_matrix(VALUES[metric]), metric), curve_figure(view.retention_curve(), metric)
+    last_day = view.snapshot - pd.Timedelta(days=1)
+    partial = pd.Timestamp(last_day.year, last_day.month, 1) if view.snapshot.day != 1 else None
+
+    def link(cohort, period):
+        marks = {"cohort": f"{pd.Timestamp(cohort):%Y-%m}"}
+        if period is not None:
+            marks["period"] = period
+        return drill_link(view.filters, PATH, **marks)
+
+    return (heatmap(table, view.retention_matrix(VALUES[metric]), metric, money=view.money, link=link,
+                    partial_month=partial),
+            curve_figure(view.retention_curve(), metric, view.money))
+
+
+drill_on("cohorts-heatmap", key="cohort")
 
 

@@ -26,7 +26,9 @@ from analytics.geography import (
 from analytics.selection import select_customers, select_lines
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view
-from portal.dashboard.components.figures import count, message_figure, money, percent
+from portal.dashboard.money import GBP, MoneyFormat
+from portal.dashboard.components.palette import SELECTED_BACKGROUND
+from portal.dashboard.components.figures import count, message_figure, percent
 from portal.dashboard.components.page import (
     canonical_query,
     open_view,
@@ -46,7 +48,9 @@ from portal.platform.tenancy import current_context
 
 PAGE_ID = "geography"
 PATH = "/geography"
-OPTIONS = {"metric": ("revenue", "customers", "aov", "new_customers"), "scale": ("linear", "log")}
+#: The log scale first: one country (the shop's home) usually dominates, and a linear scale
+#: would paint every other country the same colour.
+OPTIONS = {"metric": ("revenue", "customers", "aov", "new_customers"), "scale": ("log", "linear")}
 #: A country holding more than this share of an additive metric flattens the linear scale.
 DOMINANT_SHARE = 0.5
 
@@ -55,8 +59,8 @@ dash.register_page(__name__, path=PATH, name="Geography", title="Geography · Cu
 GEOGRAPHY_LIST = customer_list(
     "geography", "Customers of the selected countries",
     (Column("country", "Country"), Column("segment", "Segment"), Column("recency", "Recency (d)", "int"),
-     Column("frequency", "Orders", "int"), Column("monetary", "Revenue (£)", "money"),
-     Column("net_clv_12m", "CLV 12m (£)", "money"), Column("risk_band", "Risk")),
+     Column("frequency", "Orders", "int"), Column("monetary", "Net revenue", "money"),
+     Column("net_clv_12m", "CLV 12m", "money"), Column("risk_band", "Risk")),
     default_sort=(("monetary", "desc"),),
 )
 
@@ -76,7 +80,7 @@ def _body(view: View) -> html.Div:
         page_option("metric", options["metric"], (("revenue", "Revenue"), ("customers", "Customers"),
                                                   ("aov", "AOV"), ("new_customers", "New customers")),
                     label="Colour by"),
-        page_option("scale", options["scale"], (("linear", "Linear"), ("log", "Log")), label="Scale"),
+        page_option("scale", options["scale"], (("log", "Log"), ("linear", "Linear")), label="Scale"),
     ], className="d-flex flex-wrap gap-4 justify-content-end mb-2", id="geography-options")
     selected = view.filters.countries
     list_title = (f"Customers of {', '.join(selected)}" if selected
@@ -93,32 +97,34 @@ def _body(view: View) -> html.Div:
                           subtitle="Click a country to filter every page to it; click it again to clear."),
                     lg=7 if european else 12),
             dbc.Col(panel(f"Countries ranked by {label.lower()}", graph("geography-bars", height=MAP_HEIGHT),
-                          subtitle="Every country, mapped or not; selected ones in orange."), lg=5 if european else 12),
+                          subtitle="Every country, mapped or not; selected ones in indigo."), lg=5 if european else 12),
         ]),
-        panel("Countries", _country_grid(),
+        panel("Countries", _country_grid(view.money),
               subtitle=f"Click a row to filter to that country (selected ones highlighted). {new_rule(view)}"),
         panel(list_title, customer_list_view("geography", view, canonical_query(view, OPTIONS))),
     ])
 
 
 _WRAP = {"wrapHeaderText": True, "autoHeaderHeight": True}
-_TABLE_COLUMNS = [
-    column("country", "Country", minWidth=150, pinned="left", **_WRAP),
-    column("revenue", "Net revenue (£)", "money", minWidth=130, **_WRAP),
-    column("revenue_share", "Revenue share", "pct", **_WRAP),
-    column("orders", "Orders", "int", **_WRAP),
-    column("customers", "Customers", "int", minWidth=120, **_WRAP),
-    column("average_order_value", "AOV (£)", "money", **_WRAP),
-    column("new_customers", "New customers", "int", minWidth=120, **_WRAP),
-    column("map", "On the map", **_WRAP),
-]
+def _table_columns(money: MoneyFormat = GBP) -> list[dict]:
+    """The table's columns, money headers in the tenant's currency."""
+    return [
+        column("country", "Country", minWidth=150, pinned="left", **_WRAP),
+        column("revenue", money.label("Net revenue"), "money", minWidth=130, **_WRAP),
+        column("revenue_share", "Revenue share", "pct", **_WRAP),
+        column("orders", "Orders", "int", **_WRAP),
+        column("customers", "Customers", "int", minWidth=120, **_WRAP),
+        column("average_order_value", money.label("AOV"), "money", **_WRAP),
+        column("new_customers", "New customers", "int", minWidth=120, **_WRAP),
+        column("map", "On the map", **_WRAP),
+    ]
 
 
-def _country_grid():
-    grid = data_grid("geography-table", _TABLE_COLUMNS, page_size=20)
+def _country_grid(money: MoneyFormat = GBP):
+    grid = data_grid("geography-table", _table_columns(money), page_size=20)
     grid.getRowId = "params.data.country"  # cellClicked then carries the country as rowId
     grid.getRowStyle = {"styleConditions": [
-        {"condition": "params.data.selected", "style": {"backgroundColor": "#fde7d9", "fontWeight": "600"}},
+        {"condition": "params.data.selected", "style": {"backgroundColor": SELECTED_BACKGROUND, "fontWeight": "600"}},
     ]}
     return grid
 
@@ -169,10 +175,10 @@ def update_geography(view: View):
     selected = set(view.filters.countries)
     if summary.empty:
         return message_figure(NO_MATCH, height=MAP_HEIGHT), message_figure(NO_MATCH, height=MAP_HEIGHT), "", "", []
-    return (map_figure(summary, options["metric"], options["scale"], selected),
-            bars_figure(summary, options["metric"], options["scale"], selected),
+    return (map_figure(summary, options["metric"], options["scale"], selected, view.money),
+            bars_figure(summary, options["metric"], options["scale"], selected, money=view.money),
             dominance_note(summary, options["metric"], options["scale"]),
-            unmapped_list(summary), table_rows(summary, selected))
+            unmapped_list(summary, view.money), table_rows(summary, selected))
 
 
 def dominance_note(summary: pd.DataFrame, metric: str, scale: str) -> str:
@@ -192,7 +198,7 @@ def dominance_note(summary: pd.DataFrame, metric: str, scale: str) -> str:
             "switch the scale to Log to tell the other countries apart.")
 
 
-def unmapped_list(summary: pd.DataFrame) -> html.Div | str:
+def unmapped_list(summary: pd.DataFrame, money: MoneyFormat = GBP) -> html.Div | str:
     """The countries that cannot be drawn, with their figures (never dropped silently)."""
     names = unmapped_countries(summary)
     if not names:

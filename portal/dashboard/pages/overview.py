@@ -7,20 +7,24 @@ the same analytics functions over the selected lines.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-import plotly.graph_objects as go
-from dash import Output, html
+from dash import Output, dcc, html
 
-from analytics.products import top_products
-from analytics.trends import monthly_summary
-from portal.dashboard.components.cards import graph, kpi_card, panel
-from portal.dashboard.components.figures import OKABE_ITO, count, message_figure, money, percent, themed
-from portal.dashboard.components.page import open_view, page_callback, page_frame
-from portal.dashboard.components.states import NO_MATCH
-from portal.dashboard.components.overview_figures import bar_figure
+from analytics.geography import country_summary
+from analytics.products import product_summary, top_products
+from analytics.trends import kpi_change, monthly_summary
+from portal.dashboard.components.cards import graph, kpi_card, panel, skeleton
+from portal.dashboard.components.drill import drill_on
+from portal.dashboard.components.figures import count, percent
 from portal.dashboard.components.help import help_points
+from portal.dashboard.components.overview_figures import bar_figure, partial_months, trend_figure
+from portal.dashboard.components.page import open_view, page_callback, page_frame, page_option
+from portal.dashboard.drilldown import drill_link
+from portal.dashboard.filters import build_query, date_presets, page_options, parse_query
 from portal.dashboard.components.risk_cards import at_risk_card
 from portal.dashboard.view import View
 from portal.platform.tenancy import current_context
@@ -34,26 +38,79 @@ dash.register_page(__name__, path=PATH, name="Overview", title="Overview · Cust
 HOW_TO = help_points(__file__)
 
 
+#: Page options (first = default): which revenue every money figure counts.
+OPTIONS = {"revenue": ("all", "customers")}
+REVENUE_CHOICES = (("all", "All revenue (guests included)"), ("customers", "Customers only"))
+
+
 def layout(**query):
     view = open_view(current_context(), query)
-    return page_frame(view, title="Overview", page_id=PAGE_ID, path=PATH, how_to=HOW_TO, body=_body)
+    return page_frame(view, title="Overview", page_id=PAGE_ID, path=PATH, how_to=HOW_TO, body=_body,
+                      options=OPTIONS)
+
+
+def _scope(view: View) -> str:
+    return page_options(view.query, OPTIONS)["revenue"]
 
 
 def _body(view: View) -> html.Div:
+    scope = _scope(view)
     return html.Div([
-        html.Div(id="overview-kpis", className="mb-2"),
-        panel("Monthly revenue: new vs returning customers", graph("overview-trend", height=340)),
+        window_heading(view),
+        page_option("revenue", scope, REVENUE_CHOICES, label="Money figures count:"),
+        html.Div(dbc.Row([dbc.Col(skeleton(96), xs=12, sm=6, lg=3, className="mb-3") for _ in range(8)]),
+                 id="overview-kpis", className="mb-2 mt-2"),
+        panel("Monthly net revenue: new vs returning customers", graph("overview-trend", height=340),
+              subtitle=_charts_window(view)),
         dbc.Row([
-            dbc.Col(panel("Top countries by revenue", graph("overview-countries", height=340)), lg=6),
-            dbc.Col(panel("Top products by revenue", graph("overview-products", height=340)), lg=6),
+            dbc.Col(panel("Top countries by net revenue", graph("overview-countries", height=340),
+                          subtitle=_charts_window(view, tops=True) + " · click a bar for its customers"),
+                    lg=6, className="drillable"),
+            dbc.Col(panel("Top products by net revenue", graph("overview-products", height=340),
+                          subtitle=_charts_window(view, tops=True) + " · click a bar for its customers"),
+                    lg=6, className="drillable"),
         ]),
     ])
+
+
+def window_heading(view: View) -> html.Div:
+    """The KPI window as the page's heading, with the windows one click away."""
+    start, end = view.window
+    last = end - pd.Timedelta(days=1)
+    if view.filters.start or view.filters.end:
+        what = "Date filter"
+    else:
+        what = f"Last {(end - start).days} days"
+    options = {k: v for k, v in page_options(view.query, OPTIONS).items() if k in parse_query(view.query)}
+    last_day = view.options.get("date_max")
+    choices = [dcc.Link(label, href=PATH + build_query(replace(view.filters, start=a, end=b), options),
+                        className="btn btn-outline-secondary btn-sm py-0")
+               for label, a, b in date_presets(last_day) if label != "All time"]
+    return html.Div([
+        html.H3([f"KPIs · {what}: ", html.Span(f"{start:%d %b %Y} to {last:%d %b %Y}", className="text-nowrap")],
+                className="h5 mb-1", id="kpi-window"),
+        html.Div([html.Span("Window:", className="small text-secondary me-1"), *choices],
+                 className="d-flex flex-wrap gap-1 align-items-center", id="kpi-window-choices"),
+    ], className="mb-2")
+
+
+def _charts_window(view: View, tops: bool = False) -> str:
+    if view.filters.start or view.filters.end:
+        return "Same window as the KPIs (the date filter)"
+    return ("Whole history, not the KPI window" if tops else
+            "Whole history; the KPI window is shaded")
+
+
+def _lines_in_scope(lines: pd.DataFrame, scope: str) -> pd.DataFrame:
+    """Customers-only: the lines with a customer id (guests' orders left out)."""
+    return lines.loc[lines["customer_id"].notna().to_numpy()] if scope == "customers" else lines
 
 
 @page_callback(PAGE_ID, Output("overview-kpis", "children"))
 def update_kpis(view: View):
     start, end = view.window
-    table = view.kpis()
+    scope = _scope(view)
+    table = view.kpis() if scope == "all" else kpi_change(_lines_in_scope(view.scoped_lines, scope), start, end)
     previous = f"{(start - (end - start)):%Y-%m-%d} to {(start - pd.Timedelta(days=1)):%Y-%m-%d}"
 
     def card(name: str, title: str, fmt, higher_is_better: bool = True) -> dbc.Col:
@@ -63,18 +120,17 @@ def update_kpis(view: View):
                                 card_id=f"kpi-{name.replace('_', '-')}", higher_is_better=higher_is_better),
                        xs=12, sm=6, lg=3, className="mb-3")
 
+    revenue = "Revenue" if scope == "all" else "Revenue (customers only)"
     cards = [
-        card("revenue", "Revenue", money),
+        card("revenue", revenue, view.money),
         card("orders", "Orders", count),
         card("customers", "Customers", count),
-        card("average_order_value", "Average order value", money),
+        card("average_order_value", "Average order value", view.money),
         card("repeat_customer_rate", "Repeat-customer rate", percent),
         card("new_customers", "New customers", count),
     ]
     cards += _model_cards(view)
-    window = html.Div(f"Window {start:%Y-%m-%d} to {(end - pd.Timedelta(days=1)):%Y-%m-%d}",
-                      className="text-secondary small mb-2", id="kpi-window")
-    return [window, dbc.Row(cards)]
+    return dbc.Row(cards)
 
 
 def _model_cards(view: View) -> list[dbc.Col]:
@@ -88,10 +144,10 @@ def _model_cards(view: View) -> list[dbc.Col]:
     clv = customers["net_clv_12m"].sum(min_count=1)
     scored = int(customers["churn_probability"].notna().sum())
     return [
-        dbc.Col(kpi_card("Net revenue at risk", money(at_risk), card_id="kpi-revenue-at-risk",
+        dbc.Col(kpi_card("Net revenue at risk", view.money(at_risk), card_id="kpi-revenue-at-risk",
                          note=f"at snapshot · sum over all {scored:,} scored customers of churn probability x "
                               "net 12-month CLV"), xs=12, sm=6, lg=3, className="mb-3"),
-        dbc.Col(kpi_card("Predicted 12-month CLV", money(clv), card_id="kpi-clv",
+        dbc.Col(kpi_card("Predicted 12-month CLV", view.money(clv), card_id="kpi-clv",
                          note=f"at snapshot · {len(customers):,} customers"), xs=12, sm=6, lg=3, className="mb-3"),
         dbc.Col(at_risk_card(view), xs=12, sm=6, lg=3, className="mb-3"),
     ]
@@ -99,31 +155,42 @@ def _model_cards(view: View) -> list[dbc.Col]:
 
 @page_callback(PAGE_ID, Output("overview-trend", "figure"))
 def update_trend(view: View):
-    monthly = monthly_summary(view.scoped_lines, view.snapshot) if view.has_scope else view.report.monthly
+    scope = _scope(view)
+    if view.has_scope or scope == "customers":
+        monthly = monthly_summary(_lines_in_scope(view.scoped_lines, scope), view.snapshot)
+    else:
+        monthly = view.report.monthly
+    window = None
+    start, end = view.window
     if view.filters.start or view.filters.end:
-        start, end = view.window
         monthly = monthly[(monthly["month"] >= start.replace(day=1)) & (monthly["month"] < end)]
-    if monthly.empty:
-        return message_figure(NO_MATCH)
-    figure = go.Figure()
-    for column, name, colour in (("revenue_returning", "Returning customers", OKABE_ITO[0]),
-                                 ("revenue_new", "New customers", OKABE_ITO[1]),
-                                 ("revenue_guests", "Guests (no customer id)", "#BBBBBB")):
-        figure.add_bar(x=monthly["month"], y=monthly[column], name=name, marker_color=colour,
-                       hovertemplate="%{x|%b %Y}: £%{y:,.0f}<extra>" + name + "</extra>")
-    figure.add_scatter(x=monthly["month"], y=monthly["orders"], name="Orders", yaxis="y2", mode="lines+markers",
-                       line={"color": OKABE_ITO[5]}, hovertemplate="%{x|%b %Y}: %{y:,} orders<extra></extra>")
-    figure.update_layout(barmode="relative", yaxis={"title": "Net revenue (£)"},
-                         yaxis2={"title": "Orders", "overlaying": "y", "side": "right", "showgrid": False})
-    return themed(figure, height=340)
+    else:
+        window = (start, end)
+    first = view.report.cleaning.first_date
+    partial = partial_months(monthly["month"], first, view.snapshot)
+    return trend_figure(monthly, partial=partial, money=view.money, guests=scope == "all", window=window)
 
 
 @page_callback(PAGE_ID, Output("overview-countries", "figure"), Output("overview-products", "figure"))
 def update_tops(view: View):
-    countries, products = view.country_summary(), view.product_summary()
-    return bar_figure(countries.nlargest(10, "revenue"), "revenue", "country", "£%{x:,.0f}"), bar_figure(
-        top_products(products, by="revenue", n=10).assign(
-            label=lambda t: t["description"].fillna(t.index.to_series()).str.slice(0, 32)),
-        "revenue", "label", "£%{x:,.0f}")
+    scope = _scope(view)
+    if scope == "customers":
+        lines = _lines_in_scope(view.selected_lines, scope)
+        countries, products = country_summary(lines, view.snapshot), product_summary(lines, view.snapshot)
+    else:
+        countries, products = view.country_summary(), view.product_summary()
+    countries = countries.nlargest(10, "revenue")
+    products = top_products(products, by="revenue", n=10)
+    names = [str(d) if isinstance(d, str) and d else str(code) for code, d in zip(products.index,
+                                                                                   products["description"])]
+    return (
+        bar_figure(countries, "revenue", [str(c) for c in countries.index], money=view.money,
+                   links=[drill_link(view.filters, "/", country=c) for c in countries.index]),
+        bar_figure(products, "revenue", names, money=view.money,
+                   names=[f"{n} ({code})" for n, code in zip(names, products.index)],
+                   links=[drill_link(view.filters, "/", product=code) for code in products.index]),
+    )
 
 
+drill_on("overview-countries")
+drill_on("overview-products")

@@ -18,7 +18,8 @@ from dash import Output, html
 from analytics.errors import InsufficientDataError
 from analytics.products import MIN_UNITS_FOR_RETURN_RATE, returned_value
 from portal.dashboard.components.cards import graph, panel
-from portal.dashboard.components.figures import OKABE_ITO, count, message_figure, percent, themed
+from portal.dashboard.components.palette import INK, MEASURE
+from portal.dashboard.components.figures import count, message_figure, percent, themed
 from portal.dashboard.components.page import open_view, page_callback, page_frame, page_option
 from portal.dashboard.components.states import NO_MATCH, models_pending
 from portal.dashboard.components.tables import column, data_grid
@@ -30,6 +31,8 @@ from portal.dashboard.components.products_figures import (
     top_figure,
 )
 from portal.dashboard.components.help import help_points
+from portal.dashboard.components.drill import drill_on
+from portal.dashboard.drilldown import drill_link
 from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
 from portal.platform.tenancy import current_context
@@ -55,7 +58,8 @@ def _body(view: View) -> html.Div:
     switch = page_option("by", by, (("revenue", "Revenue"), ("quantity", "Units"), ("customers", "Customers")),
                          label="Rank by")
     return html.Div([
-        panel(f"Top {TOP_N} products", graph("products-top", height=TOP_HEIGHT), actions=switch),
+        html.Div(panel(f"Top {TOP_N} products", graph("products-top", height=TOP_HEIGHT), actions=switch,
+                       subtitle="Click a bar to see the customers who bought the product."), className="drillable"),
         dbc.Row([
             dbc.Col(panel("Revenue concentration (Pareto)", graph("products-pareto", height=HALF_HEIGHT),
                           html.Div(id="products-pareto-note", className="small text-secondary mt-1")), lg=6),
@@ -84,8 +88,12 @@ def update_products(view: View):
         return (message_figure(NO_MATCH, height=TOP_HEIGHT), message_figure(NO_MATCH, height=HALF_HEIGHT), "",
                 message_figure(NO_MATCH, height=HALF_HEIGHT), "")
     pareto_fig, pareto_note = pareto_figure(view, summary)
-    returns_fig, returns_note = returns_figure(summary, returned_value(lines, view.snapshot))
-    return top_figure(summary, by), pareto_fig, pareto_note, returns_fig, returns_note
+    returns_fig, returns_note = returns_figure(summary, returned_value(lines, view.snapshot), view.money)
+    top = top_figure(summary, by, view.money, link=lambda code: drill_link(view.filters, PATH, product=code))
+    return top, pareto_fig, pareto_note, returns_fig, returns_note
+
+
+drill_on("products-top")
 
 
 def pareto_figure(view: View, summary: pd.DataFrame) -> tuple[go.Figure, str]:
@@ -103,15 +111,15 @@ def pareto_figure(view: View, summary: pd.DataFrame) -> tuple[go.Figure, str]:
                        line={"color": "#999999", "dash": "dot", "width": 1})
     figure.add_scatter(
         x=np.r_[0.0, curve["product_share"]], y=np.r_[0.0, curve["revenue_share"]], mode="lines", name="pareto",
-        line={"color": OKABE_ITO[0], "width": 2.5}, customdata=np.r_[0, curve["rank"]],
+        line={"color": MEASURE, "width": 2.5}, customdata=np.r_[0, curve["rank"]],
         hovertemplate="Top %{customdata:,} products (%{x:.1%}) make %{y:.1%} of net revenue<extra></extra>",
     )
     x80, n80 = pareto.product_share_for_80, pareto.products_for_80
     figure.add_scatter(x=[x80], y=[0.8], mode="markers", name="80%", customdata=[n80],
-                       marker={"color": OKABE_ITO[5], "size": 11, "symbol": "diamond"},
+                       marker={"color": INK, "size": 11, "symbol": "diamond"},
                        hovertemplate="%{customdata:,} products (%{x:.1%}) make 80% of net revenue<extra></extra>")
-    figure.add_shape(type="line", x0=0, x1=x80, y0=0.8, y1=0.8, line={"color": OKABE_ITO[5], "dash": "dash", "width": 1})
-    figure.add_shape(type="line", x0=x80, x1=x80, y0=0, y1=0.8, line={"color": OKABE_ITO[5], "dash": "dash", "width": 1})
+    figure.add_shape(type="line", x0=0, x1=x80, y0=0.8, y1=0.8, line={"color": INK, "dash": "dash", "width": 1})
+    figure.add_shape(type="line", x0=x80, x1=x80, y0=0, y1=0.8, line={"color": INK, "dash": "dash", "width": 1})
     figure.add_annotation(x=x80, y=0.8, text=f"{n80:,} products = 80%", showarrow=True, arrowhead=0, ax=60, ay=40,
                           font={"size": 12}, bgcolor="white")
     figure.update_layout(

@@ -116,15 +116,15 @@ def _profile(view: View, wanted: str, row: pd.Series) -> html.Div:
                      note=f"recency {int(row['recency']):,} days")),
         col(kpi_card("Orders", count(row["frequency"]), card_id="profile-kpi-orders",
                      note="distinct invoices, cancellations excluded")),
-        col(kpi_card("Net revenue", money(row["monetary"]), card_id="profile-kpi-revenue",
+        col(kpi_card("Net revenue", view.money(row["monetary"]), card_id="profile-kpi-revenue",
                      note="sales minus returns")),
-        col(kpi_card("Average order value", money(kpis["average_order_value"]), card_id="profile-kpi-aov",
+        col(kpi_card("Average order value", view.money(kpis["average_order_value"]), card_id="profile-kpi-aov",
                      note="gross order value / orders")),
         col(kpi_card("Tenure", f"{int(row['tenure']):,} days", card_id="profile-kpi-tenure",
                      note="first order to the snapshot")),
         col(kpi_card("Country", str(row["country"]), card_id="profile-kpi-country", note="of the latest order")),
         col(kpi_card("Returns", count(len(returns)), card_id="profile-kpi-returns",
-                     note=f"{money(abs(returns['revenue'].sum()))} refunded" if len(returns) else "nothing returned")),
+                     note=f"{view.money(abs(returns['revenue'].sum()))} refunded" if len(returns) else "nothing returned")),
     ]
     return html.Div([
         html.Div([
@@ -138,7 +138,7 @@ def _profile(view: View, wanted: str, row: pd.Series) -> html.Div:
         dbc.Row(facts),
         dbc.Row(_model_cards(view, row)),
         dbc.Row([
-            dbc.Col(panel("Order history", dcc.Graph(id="profile-timeline", figure=timeline_figure(invoices),
+            dbc.Col(panel("Order history", dcc.Graph(id="profile-timeline", figure=timeline_figure(invoices, view.money),
                                                      config={"displaylogo": False},
                                                      style={"height": f"{TIMELINE_HEIGHT}px"}),
                           subtitle="Orders sized by value; returns as x below zero"), lg=7),
@@ -148,7 +148,7 @@ def _profile(view: View, wanted: str, row: pd.Series) -> html.Div:
         dbc.Row([
             dbc.Col(panel("Recommended products", _recommendations(view, wanted),
                           subtitle="Top 10 products not bought yet"), lg=6),
-            dbc.Col(panel("What they bought most", _bought_most(lines, view.snapshot),
+            dbc.Col(panel("What they bought most", _bought_most(lines, view.snapshot, view.money),
                           subtitle="Top 10 products by net revenue"), lg=6),
         ]),
     ], id="profile-details")
@@ -220,7 +220,7 @@ def _recommendations(view: View, wanted: str):
         table_id="profile-recommendations", right=(0, 4), nowrap=(3,))
 
 
-def _bought_most(lines: pd.DataFrame, snapshot: pd.Timestamp):
+def _bought_most(lines: pd.DataFrame, snapshot: pd.Timestamp, money):
     products = top_products(product_summary(lines, snapshot), by="revenue", n=10)
     if products.empty:
         return html.P("No products.", className="text-secondary small mb-0", id="profile-top-products-empty")

@@ -16,13 +16,14 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, State, callback, html, no_update
-from dash import ctx as dash_ctx
+
 
 from analytics.migration import NOT_YET_CUSTOMER, SegmentMigration
 from analytics.rfm import SEGMENT_ORDER
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view
-from portal.dashboard.components.figures import OKABE_ITO, message_figure, percent, themed
+from portal.dashboard.components.palette import INK, MEASURE
+from portal.dashboard.components.figures import message_figure, percent, themed
 from portal.dashboard.components.page import (
     canonical_query,
     open_view,
@@ -40,9 +41,11 @@ from portal.dashboard.components.rfm_figures import (
 )
 from portal.dashboard.components.states import NO_MATCH_NARROW
 from portal.dashboard.components.tables import column, data_grid
+from portal.dashboard.components.drill import drill_on
 from portal.dashboard.components.segments_figures import grid_figure, treemap
 from portal.dashboard.components.help import help_points
 from portal.dashboard.customer_lists import Column, customer_list
+from portal.dashboard.money import GBP, MoneyFormat
 from portal.dashboard.view import View
 from portal.dashboard.filters import QUERY_KEYS, Filters, build_query, page_options, parse_query
 from portal.platform.tenancy import current_context
@@ -63,7 +66,7 @@ SEGMENT_LIST = customer_list(
     "segments", "Customers by RFM segment",
     (Column("segment", "Segment"), Column("previous_segment", "Previous segment"),
      Column("recency", "Recency (days)", "int"), Column("frequency", "Orders", "int"),
-     Column("monetary", "Revenue (£)", "money"), Column("tenure", "Tenure (days)", "int"),
+     Column("monetary", "Net revenue", "money"), Column("tenure", "Tenure (days)", "int"),
      Column("r_score", "R", "int"), Column("f_score", "F", "int"), Column("m_score", "M", "int"),
      Column("country", "Country"), Column("last_order", "Last order", "date")),
     default_sort=(("monetary", "desc"),),
@@ -92,11 +95,11 @@ def _body(view: View) -> html.Div:
     return html.Div([
         dbc.Row([
             dbc.Col(panel("Customers by segment", graph("segments-treemap", height=420),
-                          subtitle="Tile size = customers. Click a tile to filter to its segment."), lg=7),
+                          subtitle="Tile size = customers. Click a tile to see its customers."), lg=7, className="drillable"),
             dbc.Col(panel("Recency x frequency scores", graph("segments-grid", height=420),
                           subtitle="Customers per score cell; hover a cell for its segment."), lg=5),
         ]),
-        panel("Segments: size, value and suggested action", _segment_table(),
+        panel("Segments: size, value and suggested action", _segment_table(view.money),
               subtitle="Means are per customer of the segment. Click a row to filter to its segment."),
         panel("Segment migration", html.Div(id="segments-migration-note", className="small text-secondary mb-1"),
               graph("segments-migration", height=520), actions=migration_actions, subtitle=dates,
@@ -117,8 +120,8 @@ def _body(view: View) -> html.Div:
     ])
 
 
-def _segment_table():
-    grid = data_grid("segments-table", _TABLE_COLUMNS, page_size=20)
+def _segment_table(money: MoneyFormat = GBP):
+    grid = data_grid("segments-table", _table_columns(money), page_size=20)
     grid.getRowId = "params.data.segment"  # cellClicked then carries the segment as rowId
     return grid
 
@@ -126,20 +129,22 @@ def _segment_table():
 _ONE_DECIMAL = {"function": "params.value == null ? '' : d3.format(',.1f')(params.value)"}
 # 11 rows: no column filters (more room for the headers), headers wrap instead of being cut
 _HEADER = {"wrapHeaderText": True, "autoHeaderHeight": True, "filter": False}
-_TABLE_COLUMNS = [
-    column("segment", "Segment", minWidth=150, maxWidth=170, pinned="left", filter=False),
-    column("customers", "Customers", "int", minWidth=100, maxWidth=115, **_HEADER),
-    column("share", "Share of customers", "pct", minWidth=100, maxWidth=115, **_HEADER),
-    column("revenue_share", "Share of revenue", "pct", minWidth=100, maxWidth=115, **_HEADER),
-    column("mean_recency", "Mean recency (days)", "float", valueFormatter=_ONE_DECIMAL, minWidth=95,
-           maxWidth=120, **_HEADER),
-    column("mean_frequency", "Mean orders", "float", valueFormatter=_ONE_DECIMAL, minWidth=95, maxWidth=110,
-           **_HEADER),
-    column("mean_monetary", "Mean net revenue (£)", "money", minWidth=112, maxWidth=125, **_HEADER),
-    column("description", "What it means · suggested action", flex=4, minWidth=280, wrapText=True,
-           autoHeight=True, sortable=False, filter=False,
-           cellStyle={"lineHeight": "1.35", "paddingTop": "6px", "paddingBottom": "6px"}),
-]
+def _table_columns(money: MoneyFormat = GBP) -> list[dict]:
+    """The table's columns, money headers in the tenant's currency."""
+    return [
+        column("segment", "Segment", minWidth=150, maxWidth=170, pinned="left", filter=False),
+        column("customers", "Customers", "int", minWidth=100, maxWidth=115, **_HEADER),
+        column("share", "Share of customers", "pct", minWidth=100, maxWidth=115, **_HEADER),
+        column("revenue_share", "Share of revenue", "pct", minWidth=100, maxWidth=115, **_HEADER),
+        column("mean_recency", "Mean recency (days)", "float", valueFormatter=_ONE_DECIMAL, minWidth=95,
+               maxWidth=120, **_HEADER),
+        column("mean_frequency", "Mean orders", "float", valueFormatter=_ONE_DECIMAL, minWidth=95, maxWidth=110,
+               **_HEADER),
+        column("mean_monetary", money.label("Mean net revenue"), "money", minWidth=112, maxWidth=125, **_HEADER),
+        column("description", "What it means · suggested action", flex=4, minWidth=280, wrapText=True,
+               autoHeight=True, sortable=False, filter=False,
+               cellStyle={"lineHeight": "1.35", "paddingTop": "6px", "paddingBottom": "6px"}),
+    ]
 
 
 # --------------------------------------------------------------------------
@@ -172,7 +177,7 @@ def update_segments(view: View):
     if view.selected_customers.empty:
         return message_figure(NO_MATCH_NARROW, height=420), [], message_figure(NO_MATCH_NARROW, height=420)
     summary = _summary(view)
-    return treemap(summary), _table_rows(summary), grid_figure(_score_grid(view))
+    return treemap(summary, view.money, clickable=True), _table_rows(summary), grid_figure(_score_grid(view))
 
 
 def _table_rows(summary: pd.DataFrame) -> list[dict]:
@@ -197,8 +202,8 @@ def update_migration(view: View):
     note = (f"{moved:,} customers: {new:,} first ordered in the period; "
             f"{percent(stayed)} of the earlier customers kept their segment.")
     if options["migration"] == "matrix":
-        return migration_matrix(migration, options["migration_value"]), note
-    figure, dropped = migration_sankey(migration, options["migration_value"])
+        return migration_matrix(migration, options["migration_value"], view.money), note
+    figure, dropped = migration_sankey(migration, options["migration_value"], view.money)
     if dropped:
         note += f" {dropped:,} moves with zero or negative revenue in the period are not drawn."
     return figure, note
@@ -215,8 +220,8 @@ def update_distributions(view: View):
     customers = view.selected_customers
     if customers.empty:
         return message_figure(NO_MATCH_NARROW, height=340), message_figure(NO_MATCH_NARROW, height=340), ""
-    boxes, note = rfm_boxes(customers, show=options["outliers"] == "show")
-    return rfm_histograms(customers, log=options["scale"] == "log"), boxes, note
+    boxes, note = rfm_boxes(customers, show=options["outliers"] == "show", money=view.money)
+    return rfm_histograms(customers, log=options["scale"] == "log", money=view.money), boxes, note
 
 
 # --------------------------------------------------------------------------
@@ -234,13 +239,13 @@ def update_concentration(view: View):
     figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="Equality", line={"color": "#999999", "dash": "dash"},
                        hoverinfo="skip")
     figure.add_scatter(x=lorenz["customer_share"], y=lorenz["revenue_share"], mode="lines", name="Lorenz curve",
-                       line={"color": OKABE_ITO[0], "width": 2.5}, fill="tonexty", fillcolor=rgba(OKABE_ITO[0], 0.12),
+                       line={"color": MEASURE, "width": 2.5}, fill="tonexty", fillcolor=rgba(MEASURE, 0.12),
                        hovertemplate=("The smallest %{x:.0%} of customers<br>bring %{y:.1%} of net revenue"
                                       "<extra></extra>"))
     top = [(0.01, "top_1pct_share", "Top 1%"), (0.10, "top_10pct_share", "Top 10%"),
            (0.20, "top_20pct_share", "Top 20%")]
     figure.add_scatter(x=[1 - share for share, _, _ in top], y=[1 - stats[key] for _, key, _ in top],
-                       mode="markers", name="Top customers", marker={"color": OKABE_ITO[5], "size": 8},
+                       mode="markers", name="Top customers", marker={"color": INK, "size": 8},
                        customdata=[[label, stats[key]] for _, key, label in top],
                        hovertemplate="%{customdata[0]} of customers: %{customdata[1]:.1%} of revenue<extra></extra>")
     lines = [f"<b>Gini {stats['gini']:.2f}</b>"] + [f"{label} of customers: {percent(stats[key])} of revenue"
@@ -256,15 +261,19 @@ def update_concentration(view: View):
     return themed(figure, height=374)
 
 
+drill_on("segments-treemap", key="segment")
+
+
 # --------------------------------------------------------------------------
-# click a tile or a row: filter to that segment
+# click a row: filter to that segment
 
 
 @callback(Output("url", "search", allow_duplicate=True),
-          Input("segments-treemap", "clickData"), Input("segments-table", "cellClicked"),
+          Input("segments-table", "cellClicked"),
           State(query_store_id(PAGE_ID), "data"), prevent_initial_call=True)
-def filter_to_segment(click, cell, query):
-    segment = clicked_segment(dash_ctx.triggered_id, click, cell)
+def filter_to_segment(cell, query):
+    """A row of the segment table filters the page to its segment (a tile opens its customers)."""
+    segment = clicked_segment("segments-table", None, cell)
     return segment_query(query, segment) or no_update
 
 

@@ -38,7 +38,7 @@ def rows(ctx) -> list[dict]:
         query = str(view.state.get("query") or "")
         out.append({
             "id": view.id, "name": f"[{_escape(view.name)}]({view.href})",
-            "page": view.page if view.valid else "not a page of the portal",
+            "page": view.page if view.valid else "not a page of the portal", "link": view.href,
             "filters": Filters.from_query(query).describe(), "owner": "you" if view.mine else view.owner_email,
             "shared": "yes" if view.shared else "private",
             "updated": view.updated_at.strftime("%Y-%m-%d %H:%M") if view.updated_at else "",

@@ -20,7 +20,8 @@ from analytics.purchase_models import LABELS
 from analytics.distributions import histogram
 from portal.dashboard.components.cards import graph, panel
 from portal.dashboard.components.customerlist import customer_list_view, profile_form
-from portal.dashboard.components.figures import OKABE_ITO, SEQUENTIAL, message_figure, money, themed
+from portal.dashboard.components.palette import INK, MEASURE, REFERENCE
+from portal.dashboard.components.figures import SEQUENTIAL, message_figure, themed
 from portal.dashboard.components.page import (
     canonical_query,
     open_view,
@@ -41,6 +42,8 @@ from portal.dashboard.components.model_explain import (
 )
 from portal.dashboard.model_insights import insights
 from portal.dashboard.customer_lists import Column, customer_list
+from portal.dashboard.components.drill import drill_on
+from portal.dashboard.drilldown import drill_link
 from portal.dashboard.view import View
 from portal.dashboard.filters import page_options
 from portal.platform.tenancy import current_context
@@ -49,7 +52,7 @@ PAGE_ID = "value"
 PATH = "/value"
 OPTIONS = {"scale": ("log", "clip")}
 CLIP_QUANTILE = 0.99
-#: Log scale: CLVs below this (£) share the first bar.
+#: Log scale: CLVs below this (in the currency) share the first bar.
 LOG_FLOOR = 1.0
 BINS = 40
 #: P(alive) grid: frequencies 0..N with N the 95th percentile of customers' repeat purchase days,
@@ -76,13 +79,13 @@ def _valued(view: View) -> pd.DataFrame:
 
 VALUE_LIST = customer_list(
     "value", "Customers by predicted value",
-    (Column("net_clv_12m", "Net CLV 12m £", "money"), Column("net_clv_12m_low", "Net CLV 12m low (80%) £", "money"),
-     Column("net_clv_12m_high", "Net CLV 12m high (80%) £", "money"), Column("clv_tier", "CLV tier"),
+    (Column("net_clv_12m", "Net CLV 12m", "money"), Column("net_clv_12m_low", "Net CLV 12m low (80%)", "money"),
+     Column("net_clv_12m_high", "Net CLV 12m high (80%)", "money"), Column("clv_tier", "CLV tier"),
      Column("purchase_days_12m_low", "Purchase days 12m low (80%)", "float"),
      Column("purchase_days_12m_high", "Purchase days 12m high (80%)", "float"),
      Column("p_alive", "P(alive)", "pct"), Column("expected_purchase_days_90d", "Exp. orders 90 days", "float"),
-     Column("expected_purchase_value_gross", "Exp. order value £", "money"), Column("frequency", "Orders", "int"),
-     Column("recency", "Recency (days)", "int"), Column("monetary", "Net revenue £", "money"),
+     Column("expected_purchase_value_gross", "Exp. order value", "money"), Column("frequency", "Orders", "int"),
+     Column("recency", "Recency (days)", "int"), Column("monetary", "Net revenue", "money"),
      Column("segment", "Segment"), Column("country", "Country")),
     rows=_valued, default_sort=(("net_clv_12m", "desc"),), needs_models=True,
 )
@@ -157,15 +160,15 @@ def _parameters(view: View) -> html.Div:
         groups.append(("Gamma-Gamma: value per purchase", [
             ("p", f"{gg['p']:.4g}", "shape of the spend per purchase"),
             ("q", f"{gg['q']:.4g}", "shape of the customers' mean spend"),
-            ("v", money(gg["v"]), "scale of the customers' mean spend (£)"),
-            ("Mean purchase value", money(clv.population_mean_order_value), "p v / (q - 1), one-time customers"),
+            ("v", view.money(gg["v"]), f"scale of the customers' mean spend ({view.money.symbol})"),
+            ("Mean purchase value", view.money(clv.population_mean_order_value), "p v / (q - 1), one-time customers"),
             ("Frequency-value correlation", f"{clv.freq_monetary_corr:.2f}", "should be near 0"),
-            ("Value cap", money(clv.monetary_cap) if clv.monetary_cap is not None else "none",
+            ("Value cap", view.money(clv.monetary_cap) if clv.monetary_cap is not None else "none",
              "mean purchase values above it are capped"),
         ]))
     else:
         groups.append(("Gamma-Gamma: value per purchase", [
-            ("Not fitted", money(clv.population_mean_order_value), "every customer gets the mean purchase value")]))
+            ("Not fitted", view.money(clv.population_mean_order_value), "every customer gets the mean purchase value")]))
     groups.append(("CLV", [("Horizon", f"{clv.horizon_months} months", "of the CLV column"),
                            ("Discount", f"{clv.monthly_discount:.0%} a month", "applied to each month's value")]))
     body = []
@@ -206,16 +209,22 @@ def update_distribution(view: View):
     if log:  # below LOG_FLOOR the log axis would spend decades on a handful of near-zero CLVs
         below = int((values < LOG_FLOOR).sum())
         hist = histogram(values.clip(lower=LOG_FLOOR), bins=BINS, log=True)
-        note = f"{below:,} customers under {money(LOG_FLOOR)} counted in the first bar" if below else ""
+        note = f"{below:,} customers under {view.money(LOG_FLOOR)} counted in the first bar" if below else ""
     else:
         cap = float(np.quantile(values, CLIP_QUANTILE))
         above = int((values > cap).sum())
         hist = histogram(values.clip(upper=cap), bins=BINS)
-        note = f"{above:,} customers above {money(cap)} counted in the last bar" if above else ""
+        note = f"{above:,} customers above {view.money(cap)} counted in the last bar" if above else ""
     if hist.empty:
         return message_figure(NO_MATCH, height=FIGURE_HEIGHT)
+    def link(low, high, last):
+        return drill_link(view.filters, PATH, field="net_clv_12m", min=low, max=high, last="1" if last else None)
+
     return histogram_figure(hist, log, starts, note, first_open=log and bool(note),
-                             last_open=not log and bool(note))
+                            last_open=not log and bool(note), money=view.money, link=link)
+
+
+drill_on("value-distribution")
 
 
 # --------------------------------------------------------------------------
@@ -278,12 +287,12 @@ def update_holdout(view: View):
     labels = [f"{b}" for b in buckets.index]
     figure = go.Figure()
     bg, naive = val.metrics[val.model], val.metrics["naive"]
-    for column_name, name, colour in (("actual", "Actual", OKABE_ITO[7]),
+    for column_name, name, colour in (("actual", "Actual", INK),
                                       ("predicted", f"{LABELS[val.model]} (MAE {bg['mae']:.2f}, "
                                                     f"r {bg['correlation']:.2f})",
-                                       OKABE_ITO[0]),
+                                       MEASURE),
                                       ("baseline", f"Naive (MAE {naive['mae']:.2f}, r {naive['correlation']:.2f})",
-                                       OKABE_ITO[1])):
+                                       REFERENCE)):
         figure.add_bar(x=labels, y=buckets[column_name], name=name, marker_color=colour,
                        customdata=buckets["customers"],
                        hovertemplate=f"{name.split(' (')[0]}: %{{y:.2f}} purchase days per customer"

@@ -28,9 +28,11 @@ def reference(dashboard_logs):
 
 def test_customer_list_export_is_the_filtered_customers(dashboard_app, reference):
     client = logged_in(dashboard_app, "manager@alpha.test")
-    response = client.get("/export/segments.csv?country=France&segment=Champions&segment=Loyal+Customers")
+    response = client.get("/export/segments.csv?country=France&segment=Champions&segment=Loyal+Customers&raw=1")
     assert response.status_code == 200 and response.is_streamed
-    assert response.headers["Content-Disposition"].startswith('attachment; filename="alpha-segments-v')
+    assert response.headers["Content-Disposition"].startswith(
+        'attachment; filename="alpha-segments-France-Champions-LoyalCustomers-v')
+    assert response.headers["Content-Disposition"].endswith('-raw.csv"')
     exported = read_csv(response)
     expected = reference[(reference["country"] == "France")
                          & reference["segment"].isin(["Champions", "Loyal Customers"])]
@@ -45,10 +47,35 @@ def test_grid_filter_and_sort_models_travel_with_the_export(dashboard_app, refer
     client = logged_in(dashboard_app, "manager@alpha.test")
     model = {"filterModel": {"monetary": {"filterType": "number", "type": "greaterThan", "filter": 1000}},
              "sortModel": [{"colId": "recency", "sort": "asc"}]}
-    exported = read_csv(client.get("/export/segments.csv?grid=" + quote(json.dumps(model))))
+    exported = read_csv(client.get("/export/segments.csv?raw=1&grid=" + quote(json.dumps(model))))
     expected = reference[reference["monetary"] > 1000]
     assert sorted(exported["customer_id"]) == sorted(expected.index)
     assert exported["recency"].is_monotonic_increasing
+
+
+def test_export_format_is_the_screens(dashboard_app, alpha_reference):
+    """Headers as on screen with units and currency, money rounded to pence, percentages as shown."""
+    _, models, rfm = alpha_reference
+    client = logged_in(dashboard_app, "manager@alpha.test")
+    response = client.get("/export/churn.csv?country=France")
+    assert 'filename="alpha-churn-France-v' in response.headers["Content-Disposition"]
+    exported = pd.read_csv(io.StringIO(response.get_data(as_text=True)), dtype={"Customer": str})
+    assert exported.columns[0] == "Customer"
+    assert any(c.endswith("(£)") for c in exported.columns) and any(c.endswith("(%)") for c in exported.columns)
+    assert not any(c in exported.columns for c in ("churn_probability", "net_revenue_at_risk", "net_clv_12m"))
+    raw = read_csv(client.get("/export/churn.csv?country=France&raw=1"))
+    assert len(raw) == len(exported) > 0
+    fields = dict(zip(exported.columns, raw.columns))  # same columns, same order
+    exported.columns = raw.columns
+    for header, field in fields.items():
+        if header.endswith("(£)"):  # money: the amount rounded to pence (by hand: round(x, 2))
+            assert (exported[field] - raw[field].round(2)).abs().max() < 1e-9, header
+        elif header.endswith("(%)"):  # a probability as the grid shows it: 100 x p, one decimal
+            assert (exported[field] - (raw[field] * 100).round(1)).abs().max() < 1e-9, header
+    assert fields["Customer"] == "customer_id" and "churn_probability" in fields.values()
+    line = response.get_data(as_text=True).split("\r\n")[1].split(",")
+    assert all(len(cell.split(".")[1]) <= 2 for cell in line if "." in cell and cell.replace(".", "").isdigit())
+    assert set(raw["country"]) == {"France"} and len(raw) <= len(models.churn_scores)
 
 
 def test_roles_and_unknown_lists(dashboard_app):
@@ -61,7 +88,7 @@ def test_other_tenant_gets_its_own_customers_whatever_the_query(dashboard_app, r
     client = logged_in(dashboard_app, "manager@beta.test")
     beta = cleaned_log(dashboard_logs["beta"])
     beta_ids = set(beta.lines["customer_id"].dropna().astype(str))
-    exported = read_csv(client.get("/export/segments.csv?tenant=alpha&tenant_id=1&dataset_id=1"))
+    exported = read_csv(client.get("/export/segments.csv?raw=1&tenant=alpha&tenant_id=1&dataset_id=1"))
     assert set(exported["customer_id"]) <= beta_ids
     assert set(exported["customer_id"]).isdisjoint(set(reference.index) - beta_ids)
 
@@ -78,13 +105,13 @@ def test_formula_cells_are_neutralised_and_numbers_stay_numbers(tmp_path):
     log.to_csv(path, index=False)
     app = build_app(make_settings(tmp_path), logs={"alpha": path})
     client = logged_in(app, "manager@alpha.test")
-    text = client.get("/export/transactions.csv").get_data(as_text=True)
+    text = client.get("/export/transactions.csv?raw=1").get_data(as_text=True)
     assert "'=HYPERLINK" in text and "'+cmd" in text and "'@SUM(A1)" in text  # (the loader strips tabs)
     assert "\n=" not in text and ",=" not in text and ",+cmd" not in text
     frame = pd.read_csv(io.StringIO(text))
     assert (frame["quantity"] < 0).any(), "negative quantities (returns) stay plain numbers"
     assert pd.api.types.is_numeric_dtype(frame["revenue"])
-    countries = read_csv(client.get("/export/segments.csv"))["country"]
+    countries = read_csv(client.get("/export/segments.csv?raw=1"))["country"]
     assert "'-2+3" in set(countries) and "-2+3" not in set(countries)
     with app.app_context():
         entries = [e for e in audit_entries(1) if e.action == "export"]

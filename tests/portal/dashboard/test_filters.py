@@ -59,3 +59,24 @@ def test_forged_inputs_of_any_type_mean_no_filters():
     for forged in (42, ["?country=France"], {"country": {"$ne": 1}}, {"country": [["x"]]}, 3.5, True):
         assert Filters.from_query(forged) == Filters() or Filters.from_query(forged).countries == ()
     assert Filters.from_query({"country": [1, "France", None]}).countries == ("1", "France")
+
+
+def test_file_slug_chips_and_presets_by_hand():
+    from datetime import date
+
+    from portal.dashboard.filters import Filters, chips, date_presets, file_slug
+
+    filters = Filters(start=date(2011, 1, 1), end=date(2011, 6, 30), countries=("France", "../EIRE"),
+                      segments=("Can't Lose Them",))
+    assert file_slug(filters) == "2011-01-01_2011-06-30-France-EIRE-CantLoseThem"
+    assert file_slug(Filters()) == "all"
+    labels = [label for label, _ in chips(filters)]
+    assert labels == ["2011-01-01 to 2011-06-30", "Country: France", "Country: ../EIRE", "Segment: Can't Lose Them"]
+    assert dict(chips(filters))["Country: France"] == Filters(start=date(2011, 1, 1), end=date(2011, 6, 30),
+                                                              countries=("../EIRE",), segments=("Can't Lose Them",))
+    presets = {label: (start, end) for label, start, end in date_presets(date(2011, 12, 9))}
+    assert presets["Last 30 days"] == (date(2011, 11, 10), date(2011, 12, 9))  # 30 days, both ends included
+    assert presets["This quarter"] == (date(2011, 10, 1), date(2011, 12, 9))
+    assert presets["Last year"] == (date(2010, 1, 1), date(2010, 12, 31))
+    assert presets["Year to date"] == (date(2011, 1, 1), date(2011, 12, 9))
+    assert presets["All time"] == (None, None)

@@ -91,7 +91,7 @@ def test_csv_has_the_grid_columns_and_viewers_cannot_export(dashboard_app, expec
 
     from portal.dashboard.customer_lists import EXPORTS
 
-    response = logged_in(dashboard_app, "manager@alpha.test").get("/export/valuable_at_risk.csv")
+    response = logged_in(dashboard_app, "manager@alpha.test").get("/export/valuable_at_risk.csv?raw=1")  # raw: field names
     assert response.status_code == 200
     frame = pd.read_csv(io.StringIO(response.get_data(as_text=True)), dtype={"customer_id": str})
     assert list(frame.columns) == EXPORTS["valuable_at_risk"].fields

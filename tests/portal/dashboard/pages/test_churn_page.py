@@ -71,7 +71,7 @@ def test_list_paging_sorting_and_export(dashboard_app, alpha_reference, churn):
     assert got.tolist() == pytest.approx(expected.tolist())
     client = dashboard_app.test_client()
     login(client, "manager@alpha.test")
-    response = client.get("/export/churn.csv?risk=medium")
+    response = client.get("/export/churn.csv?risk=medium&raw=1")
     assert response.status_code == 200
     exported = pd.read_csv(io.BytesIO(response.data), dtype={"customer_id": str})
     assert exported["customer_id"].tolist() == _expected_order(medium)

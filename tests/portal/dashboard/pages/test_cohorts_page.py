@@ -45,7 +45,7 @@ def test_heatmap_sizes_and_curve_match_analytics(dashboard_app, alpha, cohorts):
     assert list(line.x) == expected["period"].tolist()
     assert list(line.y) == pytest.approx(expected["retention"].tolist())
     # hover data: cohort size and active customers of every cell
-    custom = np.array(found["cohorts"].customdata, dtype=float)
+    custom = np.array(found["cohorts"].customdata, dtype=object)[..., :3].astype(float)  # then note and link
     active = retention_matrix(table, "active_customers").to_numpy(dtype=float)
     np.testing.assert_array_equal(custom[..., 1], active)
     assert np.nanmax(custom[..., 0]) == sizes.max()

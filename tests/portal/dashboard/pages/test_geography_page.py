@@ -34,7 +34,7 @@ def _map(figure):
 def test_map_values_and_codes_match_country_summary(dashboard_app, alpha, geography, metric):
     expected = country_summary(alpha.lines, alpha.snapshot_date, new_customer_days=90)
     with as_user(dashboard_app, "viewer@alpha.test"):
-        figure, bars, _, _, rows = geography.update_geography(f"?metric={metric}")
+        figure, bars, _, _, rows = geography.update_geography(f"?metric={metric}&scale=linear")
     trace = _map(figure)
     got = pd.Series(np.array(trace.z, dtype=float), index=list(trace.locations)).sort_index()
     want = expected.set_index("iso3")[METRIC_COLUMNS[metric]].astype(float).sort_index()
@@ -67,7 +67,7 @@ def test_log_scale_colours_by_log10(dashboard_app, alpha, geography):
 
 def test_uk_dominance_is_said(dashboard_app, geography):
     with as_user(dashboard_app, "viewer@alpha.test"):
-        _, _, linear, _, _ = geography.update_geography("?metric=customers")
+        _, _, linear, _, _ = geography.update_geography("?metric=customers&scale=linear")
         _, _, log, _, _ = geography.update_geography("?metric=customers&scale=log")
     assert linear.startswith("United Kingdom holds") and "Log" in linear
     assert log == ""
@@ -96,14 +96,14 @@ def test_clicks_set_and_clear_the_country_filter(dashboard_app, geography):
             "?country=France&metric=customers&scale=linear"
         # the other filters are kept
         assert geography.map_click(point, "?start=2023-01-01&segment=Champions&metric=aov") == \
-            "?start=2023-01-01&country=France&segment=Champions&metric=aov&scale=linear"
+            "?start=2023-01-01&country=France&segment=Champions&metric=aov&scale=log"
         # clicking the selected country again clears it
-        assert geography.map_click(point, "?country=France&metric=customers") == "?metric=customers&scale=linear"
+        assert geography.map_click(point, "?country=France&metric=customers") == "?metric=customers&scale=log"
         # another country replaces the selection; a row click does the same
         assert geography.table_click({"rowId": "Germany", "colId": "orders"}, "?country=France") == \
-            "?country=Germany&metric=revenue&scale=linear"
+            "?country=Germany&metric=revenue&scale=log"
         assert geography.bars_click({"points": [{"customdata": ["EIRE", 0.1]}]}, "") == \
-            "?country=EIRE&metric=revenue&scale=linear"
+            "?country=EIRE&metric=revenue&scale=log"
         # anything that is not a country of the caller's data changes nothing
         assert geography.table_click({"rowId": "Atlantis"}, "") is no_update
         assert geography.map_click({"points": [{}]}, "") is no_update
@@ -113,7 +113,7 @@ def test_clicks_set_and_clear_the_country_filter(dashboard_app, geography):
             assert geography.map_click(forged, forged) is no_update
             assert geography.bars_click(forged, [1]) is no_update
             assert geography.table_click(forged, {"country": "x"}) is no_update
-        assert geography.table_click({"rowId": "France"}, 12) == "?country=France&metric=revenue&scale=linear"
+        assert geography.table_click({"rowId": "France"}, 12) == "?country=France&metric=revenue&scale=log"
     with as_user(dashboard_app, "viewer@beta.test"):
         assert geography.table_click({"rowId": "France"}, "") is no_update  # alpha's country, not beta's
 
@@ -138,8 +138,8 @@ def test_drill_down_lists_exactly_the_customers_of_the_country(dashboard_app, al
 
 def test_filters_other_than_country_apply_to_the_map(dashboard_app, alpha, geography):
     with as_user(dashboard_app, "viewer@alpha.test"):
-        dated, *_ = geography.update_geography("?start=2023-01-01&end=2023-03-31&country=France")
-        segment, *_ = geography.update_geography("?segment=Champions&country=France")
+        dated, *_ = geography.update_geography("?start=2023-01-01&end=2023-03-31&country=France&scale=linear")
+        segment, *_ = geography.update_geography("?segment=Champions&country=France&scale=linear")
     # the map keeps every country (the selected one outlined) and counts the date window only
     window = country_summary_between(alpha.lines, "2023-01-01", "2023-04-01").set_index("iso3")["revenue"]
     trace = _map(dated)
@@ -157,7 +157,7 @@ def test_other_tenant_and_no_match(dashboard_app, dashboard_logs, geography):
     beta = cleaned_log(dashboard_logs["beta"])
     expected = country_summary(beta.lines, beta.snapshot_date).set_index("iso3")["revenue"]
     with as_user(dashboard_app, "manager@beta.test"):
-        figure, *_ = geography.update_geography("")
+        figure, *_ = geography.update_geography("?scale=linear")
         late = geography.update_geography("?start=2030-01-01")
         nobody = geography.update_geography("?segment=Nobody")
     trace = _map(figure)

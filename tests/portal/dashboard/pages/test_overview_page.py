@@ -22,10 +22,32 @@ def test_kpis_match_analytics(dashboard_app, dashboard_logs, overview):
     expected = kpi_change(reference.lines, snapshot - pd.Timedelta(days=90), snapshot)
     with as_user(dashboard_app, "viewer@alpha.test"):
         texts = texts_by_id(overview.update_kpis(""))
+        heading = str(overview.layout())
     assert texts["kpi-revenue"] == f"£{expected.loc['revenue', 'value']:,.0f}"
     assert texts["kpi-orders"] == f"{expected.loc['orders', 'value']:,.0f}"
     assert texts["kpi-customers"] == f"{expected.loc['customers', 'value']:,.0f}"
-    assert texts["kpi-window"].startswith(f"Window {snapshot - pd.Timedelta(days=90):%Y-%m-%d}")
+    start, last = snapshot - pd.Timedelta(days=90), snapshot - pd.Timedelta(days=1)
+    assert "KPIs · Last 90 days: " in heading and f"{start:%d %b %Y} to {last:%d %b %Y}" in heading
+
+
+def test_customers_only_switch_leaves_guests_out_of_every_money_figure(dashboard_app, dashboard_logs, overview):
+    reference = cleaned_log(dashboard_logs["alpha"])
+    snapshot = reference.snapshot_date
+    customers_only = reference.lines[reference.lines["customer_id"].notna()]
+    assert len(customers_only) < len(reference.lines)  # the log has guests
+    expected = kpi_change(customers_only, snapshot - pd.Timedelta(days=90), snapshot)
+    with as_user(dashboard_app, "viewer@alpha.test"):
+        texts = texts_by_id(overview.update_kpis("?revenue=customers"))
+        trend = traces(overview.update_trend("?revenue=customers"))
+        countries, _ = overview.update_tops("?revenue=customers")
+    assert texts["kpi-revenue"] == f"£{expected.loc['revenue', 'value']:,.0f}"
+    assert texts["kpi-average-order-value"] == f"£{expected.loc['average_order_value', 'value']:,.2f}" or \
+        texts["kpi-average-order-value"] == f"£{expected.loc['average_order_value', 'value']:,.0f}"
+    assert "Guests (no customer id)" not in trend
+    by_country = customers_only.groupby("country", observed=True)["revenue"].sum()
+    bars = traces(countries)[None] if None in traces(countries) else next(iter(traces(countries).values()))
+    top = by_country.sort_values(ascending=False).head(10)
+    assert sorted(bars.x) == pytest.approx(sorted(top.tolist()))
 
 
 def test_country_filter_narrows_kpis_and_trend(dashboard_app, dashboard_logs, overview):

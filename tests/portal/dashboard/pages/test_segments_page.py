@@ -116,7 +116,7 @@ def test_migration_matrix_equals_segment_migration(dashboard_app, alpha, segment
     assert list(counts.y) == list(PREVIOUS_ORDER) and list(counts.x) == list(SEGMENT_ORDER)
     assert np.nan_to_num(np.asarray(counts.z, dtype=float)).tolist() == migration.counts.to_numpy().tolist()
     # cells nobody moved through are blank (NaN); the others hold the window revenue
-    assert np.nan_to_num(np.asarray(traces(revenue)["Revenue (£)"].z, dtype=float)) == pytest.approx(
+    assert np.nan_to_num(np.asarray(traces(revenue)["Net revenue (£)"].z, dtype=float)) == pytest.approx(
         migration.revenue.where(migration.counts > 0, 0.0).to_numpy())
     assert f"{len(rfm):,} customers" in note
     # under a filter: the selected customers' rows of the same migration, counted by hand
