@@ -6,9 +6,17 @@ tests/.screenshots/, so a test run leaves ``git status`` clean.
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# The test process's Prometheus counters (portal.platform.metrics, multiprocess mode) live in a
+# folder of their own: the first app built in a test would otherwise put them in its DATA_DIR,
+# which a gunicorn server started by a later test on the same DATA_DIR empties at start.
+# Servers started by tests do not inherit it (portal_testlib.settings_env drops PROMETHEUS_*).
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="portal-test-metrics-")
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -77,7 +77,10 @@ def make_settings(tmp_path: Path, database_url: str | None = None, redis_url: st
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """Environment variables that reproduce ``settings`` in a subprocess."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "DATABASE_", "REDIS_"))}
+    # PROMETHEUS_MULTIPROC_DIR too: the test process set it for its own first app, and a server's
+    # gunicorn master empties that folder at start (the test process's counts would vanish).
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PORTAL_", "DATABASE_", "REDIS_", "PROMETHEUS_"))}
     env.update(PORTAL_ENV=settings.env, SECRET_KEY=settings.secret_key, DATABASE_URL=settings.database_url,
                DATA_DIR=str(settings.data_dir), LOGIN_RATE_LIMIT=settings.login_rate_limit,
                CACHE_PREFIX=settings.cache_prefix, AUTO_SETUP="0", SEED_DEMO="0",

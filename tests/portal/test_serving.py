@@ -30,7 +30,7 @@ def web_login(url: str, email: str, password: str) -> requests.Session:
 
 def fresh_env(tmp_path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PORTAL_", "DATABASE_", "REDIS_", "SECRET_", "DEMO_", "DATA_"))}
+           if not k.startswith(("PORTAL_", "DATABASE_", "REDIS_", "SECRET_", "DEMO_", "DATA_", "PROMETHEUS_"))}
     env.update(DATA_DIR=str(tmp_path / "data"), PORT=str(port), HOST="127.0.0.1", DEMO_FIT_MODELS="skip",
                WEB_CONCURRENCY="2", PYTHONPATH=str(ROOT))
     return env

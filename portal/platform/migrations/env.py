@@ -27,12 +27,25 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     engine = make_engine(_url())
+    sqlite = engine.dialect.name == "sqlite"
     try:
         with engine.connect() as connection:
+            if sqlite:
+                # SQLite alters a table by rebuilding it (copy, drop, rename): with foreign keys on,
+                # dropping the old ``tenants`` would cascade to users, views and datasets.  SQLite's
+                # own procedure: foreign keys off outside the transaction, checked before commit.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
             context.configure(connection=connection, target_metadata=target_metadata,
                               render_as_batch=True)
             with context.begin_transaction():
                 context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows without their parent: {broken[:5]}")
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
     finally:
         engine.dispose()
 
