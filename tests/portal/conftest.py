@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from portal_testlib import (
     _pg_engine,
     build_app,
     free_port,
+    fresh_pg_database,
     make_settings,
     small_log,
     wait_for_port,
@@ -40,22 +40,8 @@ def pg_server():
 @pytest.fixture
 def pg_url(pg_server):
     """A fresh, uniquely named PostgreSQL database for one test, dropped afterwards."""
-    from sqlalchemy import text
-
-    name = f"test_portal_{uuid.uuid4().hex[:12]}"
-    engine = _pg_engine(pg_server)
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield pg_server.rsplit("/", 1)[0] + f"/{name}"
-    from portal.platform import db
-
-    for url, database in list(db._databases.items()):
-        if url.endswith(f"/{name}"):
-            database.engine.dispose()
-            db._databases.pop(url, None)
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    with fresh_pg_database(pg_server) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,30 @@ def _pg_engine(url: str = PG_ADMIN_URL):
     return create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
 
 
+@contextmanager
+def fresh_pg_database(admin_url: str = PG_ADMIN_URL, prefix: str = "test_portal") -> Iterator[str]:
+    """A new, uniquely named PostgreSQL database; its URL is yielded, and the database (and the
+    portal's engines on it) are dropped afterwards."""
+    from sqlalchemy import text
+
+    from portal.platform import db
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    engine = _pg_engine(admin_url)
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        for url, database in list(db._databases.items()):
+            if url.endswith(f"/{name}"):
+                database.engine.dispose()
+                db._databases.pop(url, None)
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -98,9 +122,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 def build_app(settings: Settings, *, tenants: bool = True, logs: dict[str, Path] | None = None):
     """Migrate, create the app, two tenants with admin/manager/viewer users, import logs."""
-    from portal.platform import accounts, db
     from portal import create_app
     from portal.data.imports import import_dataset
+    from portal.platform import accounts, db
 
     db.upgrade(settings)
     app = create_app(settings)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 from digests_testlib import backdate, clear_digests, ctx_of, mail_app, sends, write_logs
 from mail_testlib import MailServer
-from portal_testlib import ROOT, _pg_engine, settings_env
+from portal_testlib import ROOT, fresh_pg_database, settings_env
 
 pytestmark = pytest.mark.services
 
@@ -22,22 +22,8 @@ MONDAY_0805 = datetime(2026, 12, 7, 8, 5)
 
 @pytest.fixture(scope="module")
 def pg_database(pg_server):
-    from sqlalchemy import text
-
-    name = f"test_digests_{uuid.uuid4().hex[:12]}"
-    engine = _pg_engine(pg_server)
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield pg_server.rsplit("/", 1)[0] + f"/{name}"
-    from portal.platform import db
-
-    for url, database in list(db._databases.items()):
-        if url.endswith(f"/{name}"):
-            database.engine.dispose()
-            db._databases.pop(url, None)
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    with fresh_pg_database(pg_server, "test_digests") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -36,10 +36,10 @@ from portal_testlib import (
     NO_CHROMIUM,
     PASSWORD,
     Server,
-    _pg_engine,
     build_app,
     dash_headers,
     free_port,
+    fresh_pg_database,
     logged_in,
     make_settings,
     settings_env,
@@ -111,25 +111,8 @@ def private_redis_url():
 @pytest.fixture(scope="module")
 def module_pg_url(pg_server):
     """A fresh PostgreSQL database for this module (as the ``pg_url`` fixture does per test)."""
-    from sqlalchemy import text
-
-    from portal.platform import db
-
-    name = f"test_portal_{uuid.uuid4().hex[:12]}"
-    engine = _pg_engine(pg_server)
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = pg_server.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with fresh_pg_database(pg_server) as url:
         yield url
-    finally:
-        for known, database in list(db._databases.items()):
-            if known.endswith(f"/{name}"):
-                database.engine.dispose()
-                db._databases.pop(known, None)
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
 
 
 @pytest.fixture(scope="module")
