@@ -70,17 +70,25 @@ _NODES = (_EDGES[:-1, None] + np.diff(_EDGES)[:, None] * (_U + 1) / 2).ravel()
 _WEIGHTS = (np.diff(_EDGES)[:, None] / 2 * _W).ravel()
 
 
+@dataclass(frozen=True)
 class PurchaseFitBase:
-    """What every fitted purchase model shares: name, record round trip, boundary test.
+    """What every fitted purchase model shares: its fields, name, record round trip, boundary test.
 
-    Subclasses are frozen dataclasses with ``params``, ``penalizer``,
-    ``n_customers``, ``log_likelihood`` and ``notes`` and define
-    :meth:`p_alive`, :meth:`expected_purchases` and :attr:`dropout_share`.
+    ``params`` (alpha, beta in the summary's time unit), the ``penalizer`` used, ``n_customers``
+    in the fit, ``log_likelihood`` (unpenalised, at ``params``, in the summary's time unit) and
+    ``notes``.  Subclasses (frozen dataclasses adding no field) set the class variables and
+    define :meth:`p_alive`, :meth:`expected_purchases` and :attr:`dropout_share`.
     """
 
     model: ClassVar[str]
     label: ClassVar[str]
     param_names: ClassVar[tuple[str, ...]]
+
+    params: dict[str, float]
+    penalizer: float
+    n_customers: int
+    log_likelihood: float
+    notes: tuple[str, ...] = ()
 
     @property
     def n_params(self) -> int:
@@ -122,12 +130,6 @@ class BgNbdFit(PurchaseFitBase):
     model: ClassVar[str] = "bgnbd"
     label: ClassVar[str] = "BG/NBD"
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
-
-    params: dict[str, float]
-    penalizer: float
-    n_customers: int
-    log_likelihood: float  # unpenalised, at ``params``, in the summary's time unit
-    notes: tuple[str, ...] = ()
 
     @property
     def dropout_share(self) -> float:
@@ -234,7 +236,14 @@ def pooled_rows(summary: pd.DataFrame) -> pd.DataFrame:
 
 def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.0,
               ladder: tuple[float, ...] = PENALIZER_LADDER) -> BgNbdFit:
-    """Fit BG/NBD to a :func:`analytics.btyd.customer_summary`, retrying up the ladder.
+    """Fit BG/NBD to a :func:`analytics.btyd.customer_summary`, retrying up the ladder
+    (:func:`fit_up_the_ladder`)."""
+    return fit_up_the_ladder(summary, BgNbdFit, _bgnbd_mle, penalizer, ladder)
+
+
+def fit_up_the_ladder(summary: pd.DataFrame, cls: type, mle, penalizer: float, ladder: tuple[float, ...]):
+    """Fit the purchase model ``cls`` with ``mle(pooled, penalizer) -> (params, names on the
+    search bound, log-likelihood)`` at ``penalizer``, then up ``ladder`` until a fit is sound.
 
     Identical (frequency, recency, T) rows are pooled with weights, which
     leaves the likelihood unchanged.  Raises InsufficientDataError when there
@@ -245,28 +254,28 @@ def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.0,
     repeaters = int(pooled.loc[pooled["frequency"] > 0, "weight"].sum())
     if n < MIN_CUSTOMERS or repeaters < MIN_REPEAT_CUSTOMERS or not (pooled["T"].max() > 0):
         raise InsufficientDataError(
-            f"BG/NBD needs at least {MIN_CUSTOMERS} customers of whom {MIN_REPEAT_CUSTOMERS} made a repeat "
-            f"purchase (and some time observed); got {n} customers, {repeaters} repeating.")
+            f"{cls.label} needs at least {MIN_CUSTOMERS} customers of whom {MIN_REPEAT_CUSTOMERS} made a "
+            f"repeat purchase (and some time observed); got {n} customers, {repeaters} repeating.")
     notes: list[str] = []
     for pen in _penalizers(penalizer, ladder):
         try:
-            params, at_bound, log_lik = _bgnbd_mle(pooled, pen)
+            params, at_bound, log_lik = mle(pooled, pen)
             problem = _degenerate({k: params[k] for k in ("r", "alpha")})
             if problem is None and {"r", "alpha"} & at_bound:
                 problem = "r or alpha on the search bound"
             if problem is None:
-                fit = BgNbdFit(params, pen, n, log_lik)
+                fit = cls(params, pen, n, log_lik)
                 fit.expected_purchases(2.0 * float(pooled["T"].max()), pooled)  # must be finite
         except Exception as exc:  # noqa: BLE001 -- optimiser failure, non-finite likelihood or forecast
             problem = _reason(exc)
         if problem is None:
             if notes:
-                notes.append(f"BG/NBD refitted at penalizer {pen:g}.")
+                notes.append(f"{cls.label} refitted at penalizer {pen:g}.")
             if fit.no_dropout:
                 notes.append(fit.boundary_note())
-            return BgNbdFit(params, pen, n, log_lik, tuple(notes))
-        notes.append(f"BG/NBD failed at penalizer {pen:g}: {problem}.")
-    raise InsufficientDataError("The BG/NBD model could not be fitted: " + " ".join(notes))
+            return cls(params, pen, n, log_lik, tuple(notes))
+        notes.append(f"{cls.label} failed at penalizer {pen:g}: {problem}.")
+    raise InsufficientDataError(f"The {cls.label} model could not be fitted: " + " ".join(notes))
 
 
 def fit_gamma_gamma(summary: pd.DataFrame, penalizer: float = 0.0,

@@ -40,23 +40,17 @@ from scipy.special import digamma, expit, gammaln, hyp2f1, logsumexp, roots_lege
 
 from .btyd_models import (
     LOG_BOUND,
-    MIN_CUSTOMERS,
-    MIN_REPEAT_CUSTOMERS,
     PENALIZER_LADDER,
     BgNbdFit,
     PurchaseFitBase,
     _alive_expectation,
     _columns,
-    _degenerate,
     _lifetimes,
     _minimise,
-    _penalizers,
     _quiet,
-    _reason,
     fit_bgnbd,
-    pooled_rows,
+    fit_up_the_ladder,
 )
-from .errors import InsufficientDataError
 
 #: Candidate names in tie-break order (see :mod:`analytics.model_choice`).
 CANDIDATES: tuple[str, ...] = ("bgnbd", "mbgnbd", "pnbd")
@@ -69,12 +63,6 @@ class MbgNbdFit(PurchaseFitBase):
     model: ClassVar[str] = "mbgnbd"
     label: ClassVar[str] = "MBG/NBD"
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
-
-    params: dict[str, float]
-    penalizer: float
-    n_customers: int
-    log_likelihood: float
-    notes: tuple[str, ...] = ()
 
     @property
     def dropout_share(self) -> float:
@@ -116,12 +104,6 @@ class ParetoNbdFit(PurchaseFitBase):
     model: ClassVar[str] = "pnbd"
     label: ClassVar[str] = "Pareto/NBD"
     param_names: ClassVar[tuple[str, ...]] = ("r", "alpha", "s", "beta")
-
-    params: dict[str, float]
-    penalizer: float
-    n_customers: int
-    log_likelihood: float
-    notes: tuple[str, ...] = ()
 
     @property
     def dropout_share(self) -> float:
@@ -181,34 +163,21 @@ def fit_purchase_model(summary: pd.DataFrame, model: str, penalizer: float = 0.0
         raise ValueError(f"model must be one of {CANDIDATES}, got {model!r}")
     if model == "bgnbd":
         return fit_bgnbd(summary, penalizer, ladder)
-    cls = FIT_CLASSES[model]
-    pooled = pooled_rows(summary)
-    n = int(pooled["weight"].sum())
-    repeaters = int(pooled.loc[pooled["frequency"] > 0, "weight"].sum())
-    if n < MIN_CUSTOMERS or repeaters < MIN_REPEAT_CUSTOMERS or pooled["T"].max() <= 0:
-        raise InsufficientDataError(
-            f"{cls.label} needs at least {MIN_CUSTOMERS} customers of whom {MIN_REPEAT_CUSTOMERS} made a "
-            f"repeat purchase (and some time observed); got {n} customers, {repeaters} repeating.")
-    notes: list[str] = []
-    for pen in _penalizers(penalizer, ladder):
-        try:
-            params, at_bound, log_lik = _mle(pooled, model, pen, start)
-            problem = _degenerate({k: params[k] for k in ("r", "alpha")})
-            if problem is None and {"r", "alpha"} & at_bound:
-                problem = "r or alpha on the search bound"
-            if problem is None:
-                fit = cls(params, pen, n, log_lik)
-                fit.expected_purchases(2.0 * float(pooled["T"].max()), pooled)  # must be finite
-        except Exception as exc:  # noqa: BLE001 -- optimiser failure, non-finite likelihood or forecast
-            problem = _reason(exc)
-        if problem is None:
-            if notes:
-                notes.append(f"{cls.label} refitted at penalizer {pen:g}.")
-            if fit.no_dropout:
-                notes.append(fit.boundary_note())
-            return cls(params, pen, n, log_lik, tuple(notes))
-        notes.append(f"{cls.label} failed at penalizer {pen:g}: {problem}.")
-    raise InsufficientDataError(f"The {cls.label} model could not be fitted: " + " ".join(notes))
+    return fit_up_the_ladder(summary, FIT_CLASSES[model], lambda pooled, pen: _mle(pooled, model, pen, start),
+                             penalizer, ladder)
+
+
+def log_likelihood(fit: PurchaseFitBase, summary: pd.DataFrame) -> float:
+    """Unpenalised log-likelihood of ``fit`` on ``summary`` rows (``weight`` column: pooled rows),
+    in the summary's time unit: comparable across the candidates on the same rows."""
+    x, tx, T = _columns(summary)
+    w = summary["weight"].to_numpy(dtype=float) if "weight" in summary.columns else np.ones(len(x))
+    logs = np.log([fit.params[k] for k in fit.param_names])
+    nll = {"bgnbd": lambda: _lifetimes().BetaGeoFitter._negative_log_likelihood,
+           "mbgnbd": lambda: _lifetimes().ModifiedBetaGeoFitter._negative_log_likelihood,
+           "pnbd": lambda: _pnbd_nll}[fit.model]()
+    with _quiet():
+        return -float(nll(logs, x, tx, T, w, 0.0)) * float(w.sum())
 
 
 def _mle(pooled: pd.DataFrame, model: str, penalizer: float,
