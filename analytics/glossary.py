@@ -37,7 +37,8 @@ GLOSSARY: tuple[Term, ...] = (
          "revenue and may be zero or negative."),
     Term("aov", "AOV", "average order value: gross sales (order lines only) / orders (currency)."),
     Term("snapshot", "Snapshot date", "\"now\" for recency, churn and CLV: by default the day after the last "
-         "invoice (midnight, shop-local). Lines dated on or after it are ignored."),
+         "invoice (midnight, shop-local). Lines dated on or after it are ignored: it is the first day after the "
+         "period analysed (to analyse up to and including 30 September, give 1 October)."),
     Term("recency", "Recency", "calendar days from the day of the last order to the snapshot date (a customer "
          "who ordered on the last day has recency 1)."),
     Term("frequency", "Frequency", "distinct orders of the customer."),
@@ -55,6 +56,10 @@ GLOSSARY: tuple[Term, ...] = (
     Term("p_alive", "P(alive)", "the purchase model's probability that the customer has not silently dropped out, "
          "given how often and how recently they bought. When no candidate model finds dropout in the data it is "
          "about 1 for everybody and is not shown as a risk measure."),
+    Term("purchase_model_choice", "Purchase model choice", "BG/NBD, MBG/NBD and Pareto/NBD are fitted on all but "
+         "the last 90 days and forecast them. Models whose error per customer is within 5% of the best (or within "
+         "the noise of the comparison) count as equally accurate; among them the one that explains the history best "
+         "(lowest AIC, the likelihood charged for parameters) is chosen, BG/NBD first when they explain it equally."),
     Term("expected_purchase_days", "Expected purchase days", "purchase days the purchase model expects from the "
          "customer in the next 30, 90 or 365 days."),
     Term("net_clv", "Net CLV 12 months", "predicted net revenue of the customer over the next 12 months "
