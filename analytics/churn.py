@@ -10,7 +10,9 @@ they placed at least one order before c; an active customer has *churned*
 ``S - 2H`` labelled by orders in ``[S - 2H, S - H)`` -- plus ``S - 3H`` labelled by
 ``[S - 3H, S - 2H)`` when the log spans at least 5H (4H plus the holdout).  Every
 choice is made by customer-grouped, stratified 3-fold cross-validation on these
-rows only (:func:`grouped_folds`):
+rows only (:func:`grouped_folds`; 2 folds above 50,000 training rows, where each
+held-out fold still has 25,000+ rows and the third fold would cost a third more
+fitting time for no steadier choice):
 
 * the model: logistic regression (signed-log, imputed, standardised features) or
   histogram gradient boosting, the higher out-of-fold ROC AUC (ties to the
@@ -62,6 +64,7 @@ from .churn_features import (  # noqa: F401 - re-exported: analytics.churn is th
     DAYS_PER_MONTH,
     FEATURES,
     TREND_DAYS,
+    OrdersBefore,
     churn_features,
     churn_labels,
     suggest_churn_horizon,
@@ -75,6 +78,8 @@ from .model_store import pack_estimator, unpack_estimator
 MIN_CUSTOMERS = 20
 MIN_PER_CLASS = 5
 FOLDS = 3
+LARGE_FOLDS = 2  # folds when the training rows exceed LARGE_TRAINING_ROWS
+LARGE_TRAINING_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -152,8 +157,9 @@ def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days:
     require_shop_local(lines)
     snapshot = as_day(snapshot_date, "snapshot_date")
     path: list[int] = []
+    orders = OrdersBefore(lines)  # one order table, cut at each cut-off
     if horizon_days is None:
-        horizon, path = churn_horizon(lines, snapshot)
+        horizon, path = churn_horizon(lines, snapshot, orders=orders)
         rule = HORIZON_RULE
     else:
         horizon, rule = int(horizon_days), "given"
@@ -164,7 +170,7 @@ def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days:
     first = lines.loc[lines["customer_id"].notna(), "invoice_date"].min()
     span = (snapshot - first.normalize()).days if pd.notna(first) else 0
     cutoffs = [cutoff_train] + ([snapshot - 3 * step] if span >= 5 * horizon else [])
-    parts = [_labelled(lines, c, horizon, "training") for c in cutoffs]
+    parts = [_labelled(lines, c, horizon, "training", orders) for c in cutoffs]
     X_train = pd.concat([X for X, _ in parts])
     y_train = pd.concat([y for _, y in parts])
     groups = X_train.index.to_numpy()
@@ -174,7 +180,8 @@ def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days:
         notes.append("Left out (no values at the training cut-off): "
                      + ", ".join(sorted(set(X_train) - set(columns))) + ".")
     X_train = X_train[columns]
-    folds = grouped_folds(groups, y_train.to_numpy(), FOLDS, seed)
+    k = LARGE_FOLDS if len(y_train) > LARGE_TRAINING_ROWS else FOLDS
+    folds = grouped_folds(groups, y_train.to_numpy(), k, seed)
     y = y_train.to_numpy()
     oof = {name: cross_val_predict(model, X_train, y, cv=folds, method="predict_proba")[:, 1]
            for name, model in _candidates(seed).items()}
@@ -186,7 +193,7 @@ def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days:
     calibrator = None if method == "none" else fit_calibrator(method, oof[chosen], y)
     threshold = _f1_threshold(calibrated, y)
 
-    X_eval, y_eval = _labelled(lines, cutoff_eval, horizon, "evaluation")
+    X_eval, y_eval = _labelled(lines, cutoff_eval, horizon, "evaluation", orders)
     X_eval = X_eval.reindex(columns=columns)
     ye = y_eval.to_numpy()
     metrics, fitted = {}, {}
@@ -219,7 +226,7 @@ def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days:
         cutoff_train=cutoff_train, cutoff_eval=cutoff_eval, n_train=len(y), n_eval=len(ye),
         churn_rate_train=base_rate, churn_rate_eval=float(ye.mean()),
         metrics=metrics, chosen=chosen, threshold=threshold,
-        threshold_rule=(f"maximises F1 on the calibrated {FOLDS}-fold customer-grouped out-of-fold predictions "
+        threshold_rule=(f"maximises F1 on the calibrated {k}-fold customer-grouped out-of-fold predictions "
                         "of the training rows"),
         roc_curve=_thin(pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": roc_thr})),
         pr_curve=_thin(pd.DataFrame({"precision": precision[:-1], "recall": recall[:-1],
@@ -267,8 +274,8 @@ def score_customers(model: ChurnModel, lines: pd.DataFrame, snapshot_date: str |
     return out
 
 
-def _labelled(lines: pd.DataFrame, cutoff: pd.Timestamp, horizon: int, which: str):
-    X = churn_features(lines, cutoff)
+def _labelled(lines: pd.DataFrame, cutoff: pd.Timestamp, horizon: int, which: str, orders: OrdersBefore):
+    X = churn_features(lines, cutoff, orders=orders)
     y = churn_labels(lines, cutoff, horizon).reindex(X.index)
     churned = int(y.sum())
     if len(y) < MIN_CUSTOMERS or min(churned, len(y) - churned) < MIN_PER_CLASS:

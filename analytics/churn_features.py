@@ -75,18 +75,51 @@ def churn_labels(lines: pd.DataFrame, cutoff: str | pd.Timestamp, horizon_days: 
     return pd.Series(churned.astype("int8"), index=ids, name="churned").sort_index()
 
 
-def churn_features(lines: pd.DataFrame, cutoff: str | pd.Timestamp, with_p_alive: bool = True) -> pd.DataFrame:
+class OrdersBefore:
+    """The customers' order table of a log built once and cut at any cut-off, equal to
+    ``customer_orders`` of the lines dated before it (a training run cuts it three or four
+    times: horizon, training and evaluation cut-offs).
+
+    An order is dated by its first line; it is kept when dated before the cut-off.  That is
+    exact unless an invoice has lines on both sides of the cut-off (lines of one invoice on
+    different days): for such a cut-off the table is rebuilt from the lines before it.
+    """
+
+    def __init__(self, lines: pd.DataFrame):
+        require_shop_local(lines)
+        self.lines = lines
+        self.orders = customer_orders(lines)
+        known = lines.loc[~lines[LINE_IS_RETURN].to_numpy() & lines["customer_id"].notna().to_numpy()]
+        day = known["invoice_date"].to_numpy().astype("datetime64[D]").astype("int64")
+        span = pd.Series(day).groupby(known["invoice"].cat.codes.to_numpy()).agg(["min", "max"])
+        split = span.loc[span["min"] < span["max"]]
+        self._split = (split["min"].to_numpy(), split["max"].to_numpy())
+
+    def before(self, cutoff: pd.Timestamp) -> pd.DataFrame:
+        """``customer_orders`` of the lines dated before ``cutoff`` (a calendar day)."""
+        cutoff = as_day(cutoff, "cutoff")
+        day = int(cutoff.to_datetime64().astype("datetime64[D]").astype("int64"))
+        first, last = self._split
+        if np.any((first < day) & (day <= last)):
+            return customer_orders(self.lines.loc[(self.lines["invoice_date"] < cutoff).to_numpy()])
+        return self.orders.loc[(self.orders["invoice_date"] < cutoff).to_numpy()].reset_index(drop=True)
+
+
+def churn_features(lines: pd.DataFrame, cutoff: str | pd.Timestamp, with_p_alive: bool = True,
+                   orders: OrdersBefore | None = None) -> pd.DataFrame:
     """One row per customer active before ``cutoff``, columns :data:`FEATURES`.
 
     Built only from lines dated strictly before the cut-off, the same way for
     training and for scoring (``p_alive`` included: a BG/NBD fitted at plain
     maximum likelihood on the orders before the cut-off); with
-    ``with_p_alive=False`` the column is left out.
+    ``with_p_alive=False`` the column is left out.  ``orders``: the log's
+    :class:`OrdersBefore`, to build the order table once for several cut-offs.
     """
     cutoff = as_day(cutoff, "cutoff")
     require_shop_local(lines)
-    past = lines.loc[(lines["invoice_date"] < cutoff).to_numpy() & lines["customer_id"].notna().to_numpy()]
-    orders = customer_orders(past)
+    keep = (lines["invoice_date"] < cutoff).to_numpy() & lines["customer_id"].notna().to_numpy()
+    past = lines.loc[keep, ["customer_id", "stock_code", LINE_REVENUE, LINE_IS_RETURN]]
+    orders = customer_orders(lines.loc[keep]) if orders is None else orders.before(cutoff)
     days = purchase_days(orders)
     ids = pd.Index(days["customer_id"].unique(), dtype="str", name="customer_id")
     if ids.empty:

@@ -49,10 +49,11 @@ def kaplan_meier(durations: np.ndarray, observed: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"time": times, "at_risk": at_risk, "events": events, "survival": survival})
 
 
-def gaps_before(lines: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+def gaps_before(lines: pd.DataFrame, cutoff: pd.Timestamp, orders=None) -> tuple[np.ndarray, np.ndarray]:
     """Gaps (days) between purchase days before ``cutoff`` and each customer's running gap
-    to the cut-off (censored).  Returns (durations, observed)."""
-    days = purchase_days(lines, end=cutoff)
+    to the cut-off (censored).  Returns (durations, observed).  ``orders``: the log's
+    :class:`analytics.churn_features.OrdersBefore`, if built."""
+    days = purchase_days(lines if orders is None else orders.before(cutoff), end=cutoff)
     customer = days["customer_id"].to_numpy()
     day = days["day"].to_numpy().astype("datetime64[D]").astype("int64")
     same = customer[1:] == customer[:-1]
@@ -63,9 +64,9 @@ def gaps_before(lines: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[np.ndarray, 
     return np.r_[finished, running].astype(float), np.r_[np.ones(len(finished), bool), np.zeros(len(running), bool)]
 
 
-def km_horizon(lines: pd.DataFrame, cutoff: pd.Timestamp, quantile: float = QUANTILE) -> int:
+def km_horizon(lines: pd.DataFrame, cutoff: pd.Timestamp, quantile: float = QUANTILE, orders=None) -> int:
     """H from the gaps observed before ``cutoff`` (module docstring), whole days >= 1."""
-    durations, observed = gaps_before(lines, cutoff)
+    durations, observed = gaps_before(lines, cutoff, orders)
     if not observed.any():
         raise InsufficientDataError(
             f"Nobody bought on two different days before {cutoff.date()}, so there is no gap between purchases "
@@ -77,8 +78,9 @@ def km_horizon(lines: pd.DataFrame, cutoff: pd.Timestamp, quantile: float = QUAN
 
 
 def churn_horizon(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, quantile: float = QUANTILE,
-                  max_steps: int = 25) -> tuple[int, list[int]]:
-    """H without look-ahead (module docstring).  Returns H and the visited h_k (days)."""
+                  max_steps: int = 25, orders=None) -> tuple[int, list[int]]:
+    """H without look-ahead (module docstring).  Returns H and the visited h_k (days).
+    ``orders``: the log's :class:`analytics.churn_features.OrdersBefore`, if built."""
     require_shop_local(lines)
     snapshot = as_day(snapshot_date, "snapshot_date")
     dates = lines.loc[lines["customer_id"].notna(), "invoice_date"]
@@ -88,7 +90,7 @@ def churn_horizon(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, quanti
     h = max(1, span // 3)
     path = [h]
     for _ in range(max_steps):
-        nxt = km_horizon(lines, snapshot - pd.Timedelta(days=h), quantile)
+        nxt = km_horizon(lines, snapshot - pd.Timedelta(days=h), quantile, orders)
         if nxt >= h:
             break
         h = nxt

@@ -171,6 +171,25 @@ def test_future_transactions_change_no_feature(regular):
     assert base["p_alive"].between(0, 1).all()
 
 
+def test_order_table_cut_once_equals_the_lines_before_each_cutoff():
+    """The training run builds the order table once and cuts it at each cut-off; it must equal the
+    table of the lines before the cut-off, also for an invoice whose lines straddle the cut-off
+    (invoice 11: one line the day before, one the day of the cut-off)."""
+    from analytics.churn_features import OrdersBefore
+    from analytics.orders import customer_orders
+
+    lines = make_lines(TOY + [("11", "B", "2024-03-31 23:00", "P1", 1, 10.0, FR),
+                              ("11", "B", "2024-04-01 01:00", "P2", 1, 99.0, FR)])
+    cache = OrdersBefore(lines)
+    for cutoff in ("2024-01-01", "2024-02-16", "2024-03-31", CUTOFF, "2024-04-02", "2024-06-01"):
+        day = pd.Timestamp(cutoff)
+        expected = customer_orders(lines.loc[lines["invoice_date"] < day])
+        pd.testing.assert_frame_equal(cache.before(day), expected, obj=cutoff)
+    assert cache.before(pd.Timestamp(CUTOFF)).query("invoice == '11'")["revenue"].tolist() == [10.0]
+    pd.testing.assert_frame_equal(churn_features(lines, CUTOFF, with_p_alive=False, orders=cache),
+                                  churn_features(lines, CUTOFF, with_p_alive=False))
+
+
 def test_degenerate_inputs_raise_clear_errors():
     one = make_lines([("1", "A", "2024-01-01", "P1", 1, 1.0, UK), ("2", "A", "2024-03-01", "P1", 1, 1.0, UK)])
     with pytest.raises(InsufficientDataError, match="at least 20 customers"):
