@@ -18,6 +18,7 @@ import time
 import tomllib
 from importlib import metadata
 
+import numpy as np
 import pandas as pd
 import pytest
 from portal_testlib import ROOT, build_app, make_settings
@@ -93,6 +94,21 @@ def test_a_fit_is_stored_as_a_versioned_record_and_read_back(store_app):
     pd.testing.assert_frame_equal(loaded.clv.customers, again.clv.customers)
     assert loaded.clv.bgnbd_params == pytest.approx(again.clv.bgnbd_params)
     assert loaded.snapshot_date == again.snapshot_date
+    # issue 10: the fitted candidates, the churn calibrator and the interval draws come back whole
+    got, want = loaded.clv.choice, again.clv.choice
+    assert got.chosen == want.chosen and set(got.candidates) == set(want.candidates)
+    for name, score in want.candidates.items():
+        assert got.candidates[name].params == pytest.approx(score.params), name
+        assert got.candidates[name].log_likelihood == pytest.approx(score.log_likelihood, nan_ok=True), name
+    assert loaded.churn.calibration_method == again.churn.calibration_method
+    assert type(loaded.churn.estimator.calibrator) is type(again.churn.estimator.calibrator)
+    from analytics.churn import churn_features
+
+    X = churn_features(results.get_result(ctx, "cleaned").lines, again.snapshot_date)
+    X = X.reindex(columns=list(again.churn.feature_names))
+    np.testing.assert_allclose(loaded.churn.estimator.predict_proba(X), again.churn.estimator.predict_proba(X))
+    pd.testing.assert_frame_equal(loaded.churn_scores, again.churn_scores)
+    pd.testing.assert_frame_equal(loaded.clv_intervals.table, again.clv_intervals.table)
     # one cache in front of the store: the second read is the same object
     variant = f"m{dataset.models_updated_at:%Y%m%dT%H%M%S%f}"
     first = results.get_result(ctx, "models", variant=variant)
