@@ -63,9 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("input", help="transaction file (UCI Online Retail / II layout or canonical)")
     report.add_argument("--out", required=True, help="output folder (created)")
     report.add_argument("--snapshot-date", type=_date, default=None,
-                        help="analyse as of this day, YYYY-MM-DD: exclusive, the first day NOT analysed (lines dated on "
-                             "or after it are ignored; to analyse up to and including 1997-09-30 give 1997-10-01); "
-                             "default: the day after the last invoice")
+                        help="analyse as of this day, YYYY-MM-DD: exclusive, the first day NOT analysed "
+                             "(lines dated on or after it are ignored; to analyse up to and including "
+                             "1997-09-30 give 1997-10-01); default: the day after the last invoice")
     report.add_argument("--time-zone", type=_time_zone, default=None,
                         help="the shop's IANA time zone, e.g. Europe/London: dates with a UTC offset are "
                              "converted to it (without it they are refused; dates without one are shop-local)")
