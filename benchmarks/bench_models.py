@@ -184,7 +184,8 @@ def report(section: str, r: dict) -> None:
     if section == "clv":
         print(f"CLV, {r['customers']:,} customers ({r['lines']:,} lines, {r['unique_rows']:,} unique "
               f"(frequency, recency, T) rows): choice of 3 candidates + refit + Gamma-Gamma + scoring "
-              f"{r['fit_and_score_s']:.1f} s wall / {r['cpu']['fit']:.1f} s CPU user+sys (target < 8 s); 80% intervals "
+              f"{r['fit_and_score_s']:.1f} s wall / {r['cpu']['fit']:.1f} s CPU user+sys (target < 8 s); "
+              f"80% intervals "
               f"{r['intervals_s']:.1f} s wall / {r['cpu']['intervals']:.1f} s CPU (background); peak RSS "
               f"{r['peak_rss_mb']:.0f} MB; load average {r['load_average']:.1f} on {os.cpu_count()} cores")
         for k, c in r["candidates"].items():
