@@ -131,7 +131,7 @@ class Drill:
             parts.append(f"{label} from {low} to {high}{' (included)' if self.last else ' (excluded)'}")
         if self.search:
             parts.append(f"Customer e-mail “{self.search}”" if "@" in self.search else
-                         f"Customer id or name contains “{self.search}”")
+                         f"Customer id (or a kept e-mail or name) contains “{self.search}”")
         return parts
 
     def slug(self) -> str:
