@@ -51,6 +51,10 @@ GLOSSARY: tuple[Term, ...] = (
          "the window's end."),
     Term("cohort", "Cohort", "the calendar month of a customer's first order; period n is the n-th calendar "
          "month after it. Retention = active customers in the period / cohort size."),
+    Term("week_fiscal_year", "Week, fiscal year", "a week starts on the shop's first day of the week (a setting); "
+         "a fiscal year starts on the 1st of the shop's fiscal month and is named by the calendar year it starts in "
+         "(April start: FY 2011/12 is 2011-04-01 to 2012-03-31). \"Same period last fiscal year\" moves both ends "
+         "of a window back one calendar year."),
     Term("purchase_day", "Purchase day", "a day with at least one order of the customer: the unit the purchase "
          "models count (several orders on one day count once)."),
     Term("p_alive", "P(alive)", "the purchase model's probability that the customer has not silently dropped out, "

@@ -172,8 +172,11 @@ def business_kpis(lines: pd.DataFrame, start: L.DateLike, end: L.DateLike) -> di
     return _kpis(arrays, L.order_arrays(arrays), start_ts, end_ts)
 
 
-def kpi_change(lines: pd.DataFrame, start: L.DateLike, end: L.DateLike) -> pd.DataFrame:
-    """Each KPI of ``[start, end)`` against the previous window of equal length.
+def kpi_change(lines: pd.DataFrame, start: L.DateLike, end: L.DateLike,
+               previous: tuple[L.DateLike, L.DateLike] | None = None) -> pd.DataFrame:
+    """Each KPI of ``[start, end)`` against the previous window of equal length, or
+    against ``previous`` = ``(start, end)`` (half-open, ending by ``end``), e.g. the
+    same period a year earlier (:func:`analytics.periods.year_before`).
 
     Index ``kpi`` (:data:`KPI_NAMES`); columns ``value``, ``previous``,
     ``change_pct`` = 100 x (value - previous) / |previous| (NaN if previous is 0
@@ -181,11 +184,16 @@ def kpi_change(lines: pd.DataFrame, start: L.DateLike, end: L.DateLike) -> pd.Da
     """
     L.require_columns(lines)
     start_ts, end_ts = _window(start, end)
-    previous_start = start_ts - (end_ts - start_ts)
+    if previous is None:
+        previous_start, previous_end = start_ts - (end_ts - start_ts), start_ts
+    else:
+        previous_start, previous_end = _window(*previous)
+        if previous_end > end_ts:
+            raise AnalyticsError(f"the comparison window must end by {end_ts:%Y-%m-%d}, got {previous_end:%Y-%m-%d}.")
     arrays = L.line_arrays(L.before(lines, end_ts))
     orders = L.order_arrays(arrays)
     now = _kpis(arrays, orders, start_ts, end_ts)
-    before = _kpis(arrays, orders, previous_start, start_ts)
+    before = _kpis(arrays, orders, previous_start, previous_end)
     value = np.array([now[k] for k in KPI_NAMES], dtype=np.float64)
     previous = np.array([before[k] for k in KPI_NAMES], dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):

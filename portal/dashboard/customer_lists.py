@@ -17,16 +17,22 @@ route requires the manager role, :mod:`portal.dashboard.exports`):
   ``VIEWER_LIST_ROWS`` (default 100) customers in the list's default order
   (after the page's filters); the grid's column filters and sorts act within
   those rows, and asking for rows beyond them returns nothing;
-* viewers get no grid of the raw record lists (``orders``, ``transactions``).
+* viewers get no grid of the raw record lists (``orders``, ``transactions``);
+* **campaign exports**: where the tenant's admin chose to keep contacts, the CSV of a
+  customer list (managers and up) carries the customers' e-mail (and name, where
+  names are stored) after the customer id (:func:`with_contacts`).  No grid shows
+  them, so viewers never get them; without kept contacts the CSV has no such columns.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from flask import current_app
 
+from ..data.contacts import contacts_table
+from ..platform.tenancy import PortalContext
 from .money import MoneyFormat, money_format
 from .components.tables import column
 from .gridquery import rows_block
@@ -156,6 +162,28 @@ def grid_columns(export: TableExport, money: MoneyFormat | None = None) -> list[
 
 def viewer_may_see(export: TableExport) -> bool:
     return export.name not in RECORD_LISTS and export.columns[0].field == "customer_id"
+
+
+#: The contact columns of a campaign export, after the customer id.
+CONTACT_COLUMNS = (Column("email", "E-mail"), Column("name", "Name"))
+
+
+def with_contacts(export: TableExport, ctx: PortalContext, frame: pd.DataFrame) -> tuple[TableExport, pd.DataFrame]:
+    """A customer list's export and rows with the customers' contacts (campaign export).
+
+    Only for managers and up, only for customer lists and only when the tenant keeps
+    contacts; a column is added only when some contact holds it (no empty "Name").
+    Otherwise ``(export, frame)`` unchanged."""
+    if not (ctx.has_role("manager") and viewer_may_see(export)):
+        return export, frame
+    contacts = contacts_table(ctx)
+    if contacts is None:
+        return export, frame
+    columns = tuple(c for c in CONTACT_COLUMNS if contacts[c.field].notna().any())
+    ids = frame["customer_id"].astype("str")
+    extra = {c.field: ids.map(contacts[c.field]).to_numpy() for c in columns}
+    frame = frame.assign(**extra)[[export.fields[0], *extra, *export.fields[1:]]]
+    return replace(export, columns=(export.columns[0], *columns, *export.columns[1:])), frame
 
 
 def grid_rows(export: TableExport, view: View, request: dict) -> dict:

@@ -12,7 +12,11 @@ one of:
 * ``cluster=2``: the customers of a k-means cluster;
 * ``field=monetary&min=100&max=200`` (``&last=1`` for a histogram's last bar,
   upper edge included): customers whose value falls in the bar;
-* ``q=1234``: the global search, customer ids containing the text.
+* ``q=1234``: the global search: customer ids containing the text; an e-mail is
+  also hashed the way the import stored it (:func:`portal.data.privacy.search_key`),
+  so a customer kept only under a hashed id is found by their e-mail; where the
+  tenant keeps contacts, customers whose e-mail or name contains the text
+  (:func:`portal.data.contacts.search_ids`).
 
 Segments and countries are global filters already (``segment=``, ``country=``).
 The list is a customer list like any other (:mod:`portal.dashboard.customer_lists`):
@@ -33,6 +37,7 @@ import pandas as pd
 
 from analytics.selection import customers_in_cohort, customers_in_range, customers_of_product, isin
 
+from ..data.contacts import search_ids
 from .filters import Filters, build_query, parse_query
 from .view import View
 
@@ -49,7 +54,7 @@ RANGE_FIELDS: dict[str, tuple[str, str]] = {
     "p_alive": ("P(alive)", "pct"),
 }
 DRILL_KEYS = ("cohort", "period", "product", "cluster", "field", "min", "max", "last", "q", "from")
-MAX_SEARCH = 64
+MAX_SEARCH = 128  # an e-mail may be long; the URL parser keeps values up to this length
 _SAFE = re.compile(r"[^A-Za-z0-9.-]+")
 
 
@@ -125,7 +130,8 @@ class Drill:
             high = write(self.high) if self.high is not None else "any"
             parts.append(f"{label} from {low} to {high}{' (included)' if self.last else ' (excluded)'}")
         if self.search:
-            parts.append(f"Customer id contains “{self.search}”")
+            parts.append(f"Customer e-mail “{self.search}”" if "@" in self.search else
+                         f"Customer id (or a kept e-mail or name) contains “{self.search}”")
         return parts
 
     def slug(self) -> str:
@@ -150,8 +156,20 @@ def drill_customers(view: View, drill: Drill | None = None) -> pd.DataFrame:
         table = customers_in_range(table, drill.field, drill.low, drill.high, include_high=drill.last)
     if drill.search:
         ids = table.index.astype("str")
-        table = table.loc[np.asarray(ids.str.contains(drill.search, case=False, regex=False), dtype=bool)]
+        found = np.asarray(ids.str.contains(drill.search, case=False, regex=False), dtype=bool)
+        named = search_ids(view.ctx, drill.search)
+        table = table.loc[found | ids.isin(named)] if named else table.loc[found]
     return table
+
+
+def exact_customer(view: View, drill: Drill) -> str | None:
+    """The one customer a search names exactly (its id, or the hash of its e-mail), if any."""
+    if not drill.search:
+        return None
+    if drill.search in view.customers.index:
+        return drill.search
+    named = [c for c in search_ids(view.ctx, drill.search) if c in view.customers.index]
+    return named[0] if len(named) == 1 and "@" in drill.search else None
 
 
 def drill_link(filters: Filters, origin: str | None = None, **marks: Any) -> str:

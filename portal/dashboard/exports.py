@@ -10,6 +10,8 @@
   shown as text and never run as a formula.  Numbers are written as numbers (a
   negative amount stays a number).
 * Every export is written to the audit log with its row count.
+* Campaign exports: a customer list's CSV carries the customers' e-mail and name
+  when the tenant keeps contacts (:func:`portal.dashboard.customer_lists.with_contacts`).
 * Format (what a spreadsheet user expects): headers as on screen with their
   units and the tenant's currency (``Net revenue (£)``), money rounded to the
   currency's minor units, percentages as on screen (``12.3`` under
@@ -30,7 +32,8 @@ from analytics.orders import order_table
 from ..platform.accounts import record
 from ..platform.auth import client_ip
 from .money import MoneyFormat, money_format
-from .customer_lists import EXPORTS, Column, TableExport, display_header, list_rows, register_export
+from .customer_lists import (CONTACT_COLUMNS, EXPORTS, Column, TableExport, display_header, list_rows,
+                             register_export, with_contacts)
 from .filters import file_slug
 from .view import View
 from .gridquery import parse_model, query_frame
@@ -118,11 +121,13 @@ def init_exports(app: Flask) -> None:
             if export.needs_models and not view.models.ready:
                 abort(409, description="The models of this dataset are not fitted yet.")
             frame = export_rows(export, view, parse_model(request.args.get("grid")))
+            export, frame = with_contacts(export, ctx, frame)  # campaign exports: e-mail and name where kept
         except (NoDataset, DatasetNotFound):
             abort(404, description="No data yet.")
         record("export", tenant_id=ctx.tenant_id, user_id=ctx.user_id, ip=client_ip(),
                detail={"export": name, "rows": int(len(frame)), "dataset_id": ctx.dataset_id,
-                       "filters": view.filters.describe()})
+                       "filters": view.filters.describe(),
+                       "contacts": [c.field for c in export.columns if c in CONTACT_COLUMNS]})
         filename = export_filename(ctx, export, view, raw)
         rows = len(frame)
         if not raw:

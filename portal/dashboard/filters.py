@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from datetime import date, timedelta
+from datetime import date
 from urllib.parse import parse_qs, urlencode
+
+from analytics.periods import date_presets  # noqa: F401 - the filter bar's presets (weeks, fiscal years)
 
 #: Query-string key -> Filters field; the key is what appears in links.
 QUERY_KEYS: dict[str, str] = {
@@ -121,23 +123,6 @@ def chips(filters: Filters) -> list[tuple[str, Filters]]:
         for value in getattr(filters, name):
             out.append((f"{label}: {value}", without(filters, name, value)))
     return out
-
-
-def date_presets(last_day: date | None) -> list[tuple[str, date | None, date | None]]:
-    """Preset windows ending at the data's last day: (label, start, end), ends inclusive.
-
-    Relative to the data, not to today: the log of a shop may end months ago."""
-    if last_day is None:
-        return []
-    quarter_start = date(last_day.year, 3 * ((last_day.month - 1) // 3) + 1, 1)
-    return [
-        ("Last 30 days", last_day - timedelta(days=29), last_day),
-        ("Last 90 days", last_day - timedelta(days=89), last_day),
-        ("This quarter", quarter_start, last_day),
-        ("Year to date", date(last_day.year, 1, 1), last_day),
-        ("Last year", date(last_day.year - 1, 1, 1), date(last_day.year - 1, 12, 31)),
-        ("All time", None, None),
-    ]
 
 
 def file_slug(filters: Filters, max_length: int = 80) -> str:

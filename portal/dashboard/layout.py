@@ -27,11 +27,12 @@ def visible_pages(ctx: PortalContext) -> list[dict]:
 
 
 def search_box() -> html.Form:
-    """The global customer search: a GET form to the customers page (``/customers?q=``)."""
+    """The global customer search: a GET form to the customers page (``/customers?q=``): an id,
+    an e-mail (hashed as the import stored it) or, where contacts are kept, a name."""
     return html.Form([
-        html.Label("Find a customer by id", htmlFor="customer-search", className="visually-hidden"),
-        dcc.Input(type="search", name="q", id="customer-search", placeholder="Find a customer id",
-                  maxLength=64, className="form-control form-control-sm", autoComplete="off",
+        html.Label("Find a customer by id or e-mail", htmlFor="customer-search", className="visually-hidden"),
+        dcc.Input(type="search", name="q", id="customer-search", placeholder="Customer id or e-mail",
+                  maxLength=128, className="form-control form-control-sm", autoComplete="off",
                   style={"width": "11rem"}),
         html.Button("Search", type="submit", className="btn btn-outline-light btn-sm", id="customer-search-go"),
     ], action="/customers", method="GET", role="search", className="d-flex gap-1 my-1 me-md-3",

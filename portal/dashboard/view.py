@@ -172,7 +172,10 @@ class View(ReportSelections):
 
     @cached_property
     def options(self) -> dict[str, Any]:
-        return filter_options(self.ctx, self.models)
+        """Choices of the filter bar, plus the tenant's calendar (first day of the week, fiscal
+        year start) for its date presets."""
+        return {**filter_options(self.ctx, self.models), "week_start": self.ctx.week_start,
+                "fiscal_year_start_month": self.ctx.fiscal_year_start_month}
 
     @cached_property
     def selected_customers(self) -> pd.DataFrame:

@@ -10,6 +10,10 @@ the change: the current version is re-derived in the new zone
 (:func:`portal.data.versions.rezone`) and stored as a new version, which the
 tenant switches to, so no page ever mixes days of two zones; its models are
 refitted.  When that is impossible the change is refused and nothing changes.
+
+Turning **personal data** off deletes the stored e-mails and names in the same
+transaction (campaign exports then have no contact columns); turning it on keeps
+them from the next import on.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from babel.numbers import list_currencies
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 import analytics
 from analytics.dates import time_zone as _zone
@@ -25,7 +29,7 @@ from analytics.purchase_models import CANDIDATES
 
 from ..platform.accounts import audit
 from ..platform.db import session_scope
-from ..platform.models import Dataset, Tenant, utcnow
+from ..platform.models import CustomerContact, Dataset, Tenant, utcnow
 from ..platform.tenancy import PortalContext
 from . import jobs, versions
 from .storage import frame_to_parquet, parquet_to_frame, read_payload, write_payload
@@ -105,6 +109,7 @@ class SettingsChange:
     changed: dict[str, Any]
     rezoned_version: int | None
     pruned_versions: list[int]
+    contacts_deleted: int = 0
 
     @property
     def message(self) -> str:
@@ -118,6 +123,10 @@ class SettingsChange:
             text += " The models are being refitted with the new CLV model."
         if self.pruned_versions:
             text += f" Versions {', '.join(map(str, self.pruned_versions))} were pruned."
+        if self.changed.get("store_personal_data") is False:
+            text += f" {self.contacts_deleted:,} stored e-mails and names were deleted."
+        elif self.changed.get("store_personal_data"):
+            text += " E-mails and names are kept from the next import on."
         return text
 
 
@@ -138,12 +147,16 @@ def update_settings(ctx: PortalContext, changes: dict[str, Any], *, ip: str | No
             setattr(tenant, name, value)
         if "keep_versions" in changed:
             pruned = versions.prune(session, tenant.id, tenant.keep_versions, tenant.current_dataset_id)
+        deleted = 0
+        if changed.get("store_personal_data") is False:
+            deleted = session.execute(delete(CustomerContact).where(CustomerContact.tenant_id == ctx.tenant_id)).rowcount
         if changed:
             audit(session, "settings_changed", tenant_id=ctx.tenant_id, user_id=ctx.user_id, ip=ip,
-                  detail={"changed": changed, "rezoned_version": rezoned, "pruned": pruned})
+                  detail={"changed": changed, "rezoned_version": rezoned, "pruned": pruned,
+                          "contacts_deleted": deleted})
     if refit and (rezoned is not None or ("clv_model" in changed and _has_data(ctx))):
         _spawn_fit(ctx)
-    return SettingsChange(changed, rezoned, pruned)
+    return SettingsChange(changed, rezoned, pruned, deleted)
 
 
 def _rezone_current(session, tenant: Tenant, new_zone: str, user_id: int | None) -> int:

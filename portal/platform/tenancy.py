@@ -47,6 +47,10 @@ class PortalContext:
     #: The tenant's ISO 4217 currency (analytics.units.format_money) and IANA time zone.
     currency: str = "GBP"
     time_zone: str = "Europe/London"
+    #: The tenant's first day of the week (0 = Monday) and fiscal year start month (1 = January),
+    #: for the date presets and period comparisons (analytics.periods).
+    week_start: int = 0
+    fiscal_year_start_month: int = 1
 
     def has_role(self, role: str) -> bool:
         return role_rank(self.role) >= role_rank(role)
@@ -75,6 +79,7 @@ def context_for_user(user_id: int, session_token: str | None = None) -> PortalCo
             tenant_id=tenant.id, tenant_slug=tenant.slug, tenant_name=tenant.name,
             user_id=user.id, email=user.email, role=user.role,
             dataset_id=tenant.current_dataset_id, currency=tenant.currency, time_zone=tenant.time_zone,
+            week_start=tenant.week_start, fiscal_year_start_month=tenant.fiscal_year_start_month,
         )
 
 
@@ -88,6 +93,7 @@ def system_context(tenant_slug: str) -> PortalContext:
             tenant_id=tenant.id, tenant_slug=tenant.slug, tenant_name=tenant.name,
             user_id=None, email=None, role="system", dataset_id=tenant.current_dataset_id,
             currency=tenant.currency, time_zone=tenant.time_zone,
+            week_start=tenant.week_start, fiscal_year_start_month=tenant.fiscal_year_start_month,
         )
 
 

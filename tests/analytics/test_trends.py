@@ -1,6 +1,8 @@
 """Monthly summary, weekday x hour, KPIs: the RFM toy by hand, naive recomputation, README."""
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -116,3 +118,24 @@ def test_readme_best_month_and_average_order_value(online_retail_standard):
     kpis = business_kpis(online_retail_standard, "2010-12-01", "2011-12-10")
     assert kpis["average_order_value"] == pytest.approx(480.87, abs=0.005)
     assert kpis["customers"] == 4338 and kpis["orders"] == 18_532
+
+
+def test_kpi_change_against_the_same_fiscal_period_a_year_earlier():
+    """Fiscal year from April: FY 2011 to date [2011-04-01, 2011-06-01) against [2010-04-01, 2010-06-01)."""
+    from analytics.periods import year_before
+
+    log = make_log([("1", "P1", "Apple", 2, "2010-05-10 10:00", 5.0, "A", "France"),   # 10, last FY's span
+                    ("2", "P1", "Apple", 1, "2010-12-20 10:00", 5.0, "B", "France"),   # 5, neither window
+                    ("4", "P1", "Apple", 1, "2011-03-15 10:00", 5.0, "B", "France"),   # 5, the 61 days before
+                    ("3", "P1", "Apple", 4, "2011-05-10 10:00", 5.0, "A", "France")])  # 20, this FY
+    start, end = date(2011, 4, 1), date(2011, 6, 1)
+    fiscal = kpi_change(log.lines, start, end, previous=year_before(start, end))
+    assert fiscal.attrs["previous_window"] == ("2010-04-01", "2010-06-01")
+    assert fiscal.loc["revenue", "value"] == 20.0 and fiscal.loc["revenue", "previous"] == 10.0
+    assert fiscal.loc["revenue", "change_pct"] == pytest.approx(100.0)
+    assert fiscal.loc["new_customers", "previous"] == 1 and fiscal.loc["new_customers", "value"] == 0
+    default = kpi_change(log.lines, start, end)
+    assert default.attrs["previous_window"] == ("2011-01-30", "2011-04-01")  # 61 days: March 31, February 28, January 2
+    assert default.loc["revenue", "previous"] == 5.0 and default.loc["revenue", "change_pct"] == pytest.approx(300.0)
+    with pytest.raises(AnalyticsError, match="must end by 2011-06-01"):
+        kpi_change(log.lines, start, end, previous=(date(2011, 5, 1), date(2011, 7, 1)))

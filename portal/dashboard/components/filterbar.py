@@ -68,14 +68,17 @@ def filter_bar(filters: Filters, options: dict[str, Any], *, path: str, extra: A
                          className="btn btn-outline-secondary btn-sm w-100 d-md-none mb-2")
     # on phones the controls fold away behind "Filters"; the chips below stay in sight
     body = [toggle, dbc.Collapse(controls, id="filter-controls", is_open=False, className="d-md-block"),
-            applied(filters, path, page_query, high)]
+            applied(filters, path, page_query, high, week_start=options.get("week_start", 0),
+                    fiscal_year_start_month=options.get("fiscal_year_start_month", 1))]
     if extra is not None:
         body.append(html.Div(extra, className="mt-2"))
     return dbc.Card(dbc.CardBody(body, className="py-2"), className="mb-3 shadow-sm", id="filter-bar")
 
 
-def applied(filters: Filters, path: str, page_query: dict[str, str] | None, last_day) -> html.Div:
-    """Chips of the applied filters (each a link without that value) and the date presets."""
+def applied(filters: Filters, path: str, page_query: dict[str, str] | None, last_day, *, week_start: int = 0,
+            fiscal_year_start_month: int = 1) -> html.Div:
+    """Chips of the applied filters (each a link without that value) and the date presets (weeks
+    starting on the tenant's first day of the week; fiscal years when it set a fiscal year start)."""
     chip_links = [
         dcc.Link([label, html.Span(" ×", **{"aria-hidden": "true"})], href=path + build_query(rest, page_query),
                  className="badge rounded-pill text-bg-light border text-decoration-none me-1 mb-1 filter-chip",
@@ -87,7 +90,8 @@ def applied(filters: Filters, path: str, page_query: dict[str, str] | None, last
         dcc.Link(label, href=path + build_query(replace(filters, start=start, end=end), page_query),
                  className="btn btn-link btn-sm px-1 py-0 date-preset",
                  title=f"{start or 'first day'} to {end or 'last day'}")
-        for label, start, end in date_presets(_as_date(last_day))
+        for label, start, end in date_presets(_as_date(last_day), week_start=week_start,
+                                              fiscal_year_start_month=fiscal_year_start_month)
     ]
     return html.Div([
         html.Div([html.Span("Applied: ", className="text-secondary me-1"), *status],

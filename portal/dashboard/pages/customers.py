@@ -16,8 +16,8 @@ from portal.dashboard.components.help import help_points
 from portal.dashboard.money import money_format
 from portal.dashboard.components.page import open_view, page_frame
 from portal.dashboard.customer_lists import Column, customer_list
-from portal.dashboard.drilldown import DRILL_KEYS, PATH, Drill, drill_customers
-from portal.dashboard.filters import build_query, parse_query
+from portal.dashboard.drilldown import DRILL_KEYS, PATH, Drill, drill_customers, exact_customer
+from portal.dashboard.filters import Filters, build_query, parse_query
 from portal.dashboard.links import safe_page_link
 from portal.dashboard.view import View
 from portal.platform.tenancy import current_context
@@ -72,9 +72,10 @@ def _body(view: View, drill: Drill, query) -> html.Div:
     marks = drill.describe(money) or ["All customers the filters keep"]
     query_string = build_query(view.filters, {**_drill_params(query)})
     exact = None
-    if drill.search and drill.search in view.customers.index:
-        exact = dcc.Link(f"Open the profile of customer {drill.search}",
-                         href=f"/profile?customer={drill.search}", id="customers-exact",
+    customer = exact_customer(view, drill)
+    if customer is not None:
+        exact = dcc.Link(f"Open the profile of customer {customer}",
+                         href="/profile" + build_query(Filters(), {"customer": customer}), id="customers-exact",
                          className="btn btn-primary btn-sm mb-2")
     return html.Div([
         breadcrumb(view, query),

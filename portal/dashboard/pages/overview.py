@@ -15,6 +15,7 @@ import pandas as pd
 from dash import Output, dcc, html
 
 from analytics.geography import country_summary
+from analytics.periods import fiscal_year_label, fiscal_year_of, year_before
 from analytics.products import product_summary, top_products
 from analytics.trends import kpi_change, monthly_summary
 from portal.dashboard.components.cards import graph, kpi_card, panel, skeleton
@@ -38,8 +39,9 @@ dash.register_page(__name__, path=PATH, name="Overview", title="Overview · Cust
 HOW_TO = help_points(__file__)
 
 
-#: Page options (first = default): which revenue every money figure counts.
-OPTIONS = {"revenue": ("all", "customers")}
+#: Page options (first = default): which revenue every money figure counts, and what the KPIs
+#: compare with (the period of equal length just before, or the same period a year earlier).
+OPTIONS = {"revenue": ("all", "customers"), "compare": ("previous", "year")}
 REVENUE_CHOICES = (("all", "All revenue (guests included)"), ("customers", "Customers only"))
 
 
@@ -53,11 +55,24 @@ def _scope(view: View) -> str:
     return page_options(view.query, OPTIONS)["revenue"]
 
 
+def _compare(view: View) -> str:
+    return page_options(view.query, OPTIONS)["compare"]
+
+
+def compare_choices(view: View) -> tuple[tuple[str, str], ...]:
+    """The KPI comparisons; with a fiscal year start set, the year earlier is named as the same
+    fiscal period (with the "This fiscal year" window: last fiscal year's same months)."""
+    month = view.ctx.fiscal_year_start_month
+    year = "Same period last fiscal year" if month != 1 else "Same period last year"
+    return (("previous", "The period just before"), ("year", year))
+
+
 def _body(view: View) -> html.Div:
     scope = _scope(view)
     return html.Div([
         window_heading(view),
         page_option("revenue", scope, REVENUE_CHOICES, label="Money figures count:"),
+        page_option("compare", _compare(view), compare_choices(view), label="KPIs compare with:"),
         html.Div(dbc.Row([dbc.Col(skeleton(96), xs=12, sm=6, lg=3, className="mb-3") for _ in range(8)]),
                  id="overview-kpis", className="mb-2 mt-2"),
         panel("Monthly net revenue: new vs returning customers", graph("overview-trend", height=340),
@@ -83,9 +98,13 @@ def window_heading(view: View) -> html.Div:
         what = f"Last {(end - start).days} days"
     options = {k: v for k, v in page_options(view.query, OPTIONS).items() if k in parse_query(view.query)}
     last_day = view.options.get("date_max")
+    month = view.ctx.fiscal_year_start_month
     choices = [dcc.Link(label, href=PATH + build_query(replace(view.filters, start=a, end=b), options),
-                        className="btn btn-outline-secondary btn-sm py-0")
-               for label, a, b in date_presets(last_day) if label != "All time"]
+                        className="btn btn-outline-secondary btn-sm py-0",
+                        title=f"{fiscal_year_label(fiscal_year_of(a, month), month)}: {a} to {b}"
+                        if "fiscal" in label else f"{a} to {b}")
+               for label, a, b in date_presets(last_day, week_start=view.ctx.week_start,
+                                               fiscal_year_start_month=month) if label != "All time"]
     return html.Div([
         html.H3([f"KPIs · {what}: ", html.Span(f"{start:%d %b %Y} to {last:%d %b %Y}", className="text-nowrap")],
                 className="h5 mb-1", id="kpi-window"),
@@ -110,8 +129,13 @@ def _lines_in_scope(lines: pd.DataFrame, scope: str) -> pd.DataFrame:
 def update_kpis(view: View):
     start, end = view.window
     scope = _scope(view)
-    table = view.kpis() if scope == "all" else kpi_change(_lines_in_scope(view.scoped_lines, scope), start, end)
-    previous = f"{(start - (end - start)):%Y-%m-%d} to {(start - pd.Timedelta(days=1)):%Y-%m-%d}"
+    window = year_before(start.date(), end.date()) if _compare(view) == "year" else None
+    if scope == "all" and window is None:
+        table = view.kpis()
+    else:
+        table = kpi_change(_lines_in_scope(view.scoped_lines, scope), start, end, previous=window)
+    before, after = window or (start - (end - start), start)
+    previous = f"{pd.Timestamp(before):%Y-%m-%d} to {(pd.Timestamp(after) - pd.Timedelta(days=1)):%Y-%m-%d}"
 
     def card(name: str, title: str, fmt, higher_is_better: bool = True) -> dbc.Col:
         row = table.loc[name]

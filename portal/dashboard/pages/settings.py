@@ -63,8 +63,10 @@ def layout(**_query):
                "Older dataset versions are deleted after each import."),
         _field("Store e-mails and names", dbc.Switch(id="settings-personal-data", value=current.store_personal_data,
                                                      label="keep customers' e-mails and names"),
-               "Only if you need them for campaign exports. Otherwise customers identified by e-mail are kept "
-               "under a salted hash and the e-mail is never stored."),
+               "Campaign exports need contacts kept: only then do the customer-list CSVs of managers carry "
+               "e-mail and name columns (kept from the next import on). Otherwise customers identified by e-mail "
+               "are kept under a salted hash, the e-mail is never stored and a search by e-mail still finds them. "
+               "Turning this off deletes the stored e-mails and names."),
         _field("CLV purchase model", dbc.Select(id="settings-clv-model", value=current.clv_model, options=[
             {"label": CLV_MODEL_LABELS[m], "value": m} for m in tenant_settings.CLV_MODELS]),
             "Automatic: the candidate with the lowest error on held-out time. Forcing one is for comparing with "

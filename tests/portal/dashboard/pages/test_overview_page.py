@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from dashboard_testlib import as_user, cleaned_log, figure_dict, page_module, texts_by_id, traces
+from dashboard_testlib import as_user, cleaned_log, components_by_id, figure_dict, page_module, texts_by_id, traces
 
 from analytics.trends import kpi_change, monthly_summary
 
@@ -78,3 +78,21 @@ def test_other_tenant_sees_its_own_numbers(dashboard_app, dashboard_logs, overvi
         beta = texts_by_id(overview.update_kpis(""))
     assert texts["kpi-revenue"] == "£0.00"
     assert beta["kpi-revenue"] == f"£{expected.loc['revenue', 'value']:,.0f}"
+
+
+def test_kpis_compare_with_the_same_period_a_year_earlier(dashboard_app, dashboard_logs, overview):
+    """``compare=year``: Q2 2023 (data ends 2023-06-30) against Q2 2022, the same fiscal quarter."""
+    from analytics.trends import business_kpis
+
+    reference = cleaned_log(dashboard_logs["alpha"])
+    now = business_kpis(reference.lines, "2023-04-01", "2023-07-01")
+    then = business_kpis(reference.lines, "2022-04-01", "2022-07-01")
+    with as_user(dashboard_app, "viewer@alpha.test"):
+        kpis = overview.update_kpis("?start=2023-04-01&end=2023-06-30&compare=year")
+        default = overview.update_kpis("?start=2023-04-01&end=2023-06-30")
+    texts = texts_by_id(kpis)
+    assert texts["kpi-revenue"] == f"£{now['revenue']:,.0f}"
+    change = abs(100 * (now["orders"] - then["orders"]) / then["orders"])
+    footer = str(components_by_id(kpis)["kpi-orders-change"].children)
+    assert f"{change:.1f}%" in footer and "vs 2022-04-01 to 2022-06-30" in footer
+    assert "vs 2022-12-31 to 2023-03-31" in str(components_by_id(default)["kpi-orders-change"].children)

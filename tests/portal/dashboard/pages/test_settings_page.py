@@ -96,3 +96,29 @@ def test_erase_export_and_delete_from_the_page(settings_app):
                         [{"id": "delete-confirm", "property": "value", "value": "alpha"}])
     assert "Tenant deleted (3 users, 2 versions)" in _text(deleted)
     assert client.get("/settings").status_code in (302, 401)
+
+
+def test_week_start_and_fiscal_year_reach_the_date_presets(settings_app):
+    """alpha's log ends on Thursday 2022-03-31: with weeks from Sunday and a fiscal year from April,
+    "This week" is 03-27..03-31 and "Last fiscal year" 2020-04-01..2021-03-31."""
+    from dashboard_testlib import as_user, components_by_id, page_module
+
+    def presets(email: str) -> dict[str, str]:
+        with as_user(settings_app, email):
+            page = page_module("overview").layout()
+        links = components_by_id(page)["date-presets"].children[1:]
+        return {link.children: link.href for link in links}
+
+    before = presets("viewer@alpha.test")
+    assert before["This week"] == "/?start=2022-03-28&end=2022-03-31"  # Monday
+    assert "This fiscal year" not in before
+    saved = _save(logged_in(settings_app, "admin@alpha.test"), **{"week-start": "6", "fiscal-month": "4"})
+    assert "week_start = 6, fiscal_year_start_month = 4" in _text(saved)
+    after = presets("viewer@alpha.test")
+    assert after["This week"] == "/?start=2022-03-27&end=2022-03-31"
+    assert after["Last week"] == "/?start=2022-03-20&end=2022-03-26"
+    assert after["This fiscal year"] == "/?start=2021-04-01&end=2022-03-31"
+    assert after["Last fiscal year"] == "/?start=2020-04-01&end=2021-03-31"
+    with as_user(settings_app, "viewer@alpha.test"):
+        page = str(page_module("overview").layout())
+    assert "Same period last fiscal year" in page and "FY 2020/21: 2020-04-01 to 2021-03-31" in page
