@@ -7,7 +7,8 @@
   ``DATA_DIR/cache`` (the workers of one machine) or ``RedisCache`` when
   ``REDIS_URL`` is set (many machines).  Values are stored pickled.
 * Compute lock: a Redis lock when Redis is configured, else an ``fcntl`` file
-  lock under ``DATA_DIR/cache/locks``, so concurrent misses of one key wait for
+  lock under ``DATA_DIR/cache-locks`` (beside the cache folder, not in it, so
+  clearing the cache never meets a folder), so concurrent misses of one key wait for
   the first computation instead of repeating it.
 
 Any error of the shared level (Redis down, disk full) is logged as a warning at
@@ -118,7 +119,9 @@ class ResultCache:
         #: Rendered page callbacks (:func:`portal.dashboard.view.memoised_view`), apart from
         #: the results so that many small views never evict a heavy result.
         self.views = LRU(settings.view_cache_mb * 1024 * 1024)
-        self.lock_dir = settings.cache_dir / "locks"
+        # Beside the cache folder: FileSystemCache.clear() stops at the first entry it cannot
+        # remove, so a folder inside would leave results behind after a privacy erasure.
+        self.lock_dir = settings.cache_dir.with_name(settings.cache_dir.name + "-locks")
         self.kind = "redis" if redis_client is not None else "filesystem"
         self._last_warning = 0.0
         self._warn_lock = threading.Lock()
@@ -227,6 +230,19 @@ class ResultCache:
             finally:
                 if locked:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def drop_all(self) -> bool:
+        """Forget every cached result and view, in this process and in the shared level.
+
+        True when the shared level is empty afterwards; False (with a warning logged) when it
+        could not be cleared, for a caller that must say so (a privacy erasure)."""
+        self.lru.clear()
+        self.views.clear()
+        try:
+            return bool(self.backend.clear())
+        except Exception as exc:  # noqa: BLE001 - Redis down or folder gone
+            self._warn("clear", exc)
+            return False
 
     # ---- status ---------------------------------------------------------
 

@@ -218,11 +218,12 @@ def _reduce_audit(session, tenant_id: int, needles: set[str]) -> int:
 def _drop_caches() -> None:
     try:
         cache = result_cache()
-        cache.lru.clear()
-        cache.views.clear()
-        cache.backend.clear()
     except Exception:  # noqa: BLE001 - outside an app (CLI tests) there may be no cache
-        log.warning("could not drop the result cache after a privacy action", exc_info=True)
+        log.warning("no result cache to drop after a privacy action", exc_info=True)
+        return
+    if not cache.drop_all():
+        log.error("the shared result cache could not be cleared after a privacy action: "
+                  "clear %s by hand", cache.kind)
 
 
 def export_tenant(ctx: PortalContext, *, ip: str | None = None) -> bytes:

@@ -190,3 +190,16 @@ def test_deleted_cache_folder_while_serving(tmp_path, alpha_csv, counted):
         assert results.get_result(ctx, "test_counted") == first  # from the recreated folder
         assert len(counted()) == 2
         assert cache.status()["ok"]
+
+
+def test_drop_all_empties_both_levels_after_a_lock_was_taken(cache_app, counted):
+    """A privacy erasure drops every cached result: the compute lock (a file beside the disk
+    cache, or a Redis key) must not stop the shared level from being cleared."""
+    ctx = system_context("alpha")
+    results.get_result(ctx, "test_counted")  # computed under the compute lock, stored in both levels
+    results.get_result(system_context("beta"), "test_counted")
+    cache = _services(cache_app).cache
+    assert cache.drop_all() is True
+    results.get_result(ctx, "test_counted")
+    results.get_result(system_context("beta"), "test_counted")
+    assert len(counted()) == 4  # both rebuilt: nothing survived in either level
