@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -71,7 +72,7 @@ def _split(users: int, parts: int) -> list[int]:
 
 def run_locust(url: str, users: int, duration: int, flows: Path, accounts: list, log: Path) -> float:
     log.unlink(missing_ok=True)
-    env = {**__import__("os").environ, "LOADTEST_FLOWS": str(flows), "LOADTEST_ACCOUNTS": json.dumps(accounts),
+    env = {**os.environ, "LOADTEST_FLOWS": str(flows), "LOADTEST_ACCOUNTS": json.dumps(accounts),
            "LOADTEST_LOG": str(log)}
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(users),
@@ -147,11 +148,14 @@ def main() -> int:
                 replay(servers[-1].url, next(a[0] for a in dep.accounts if a[0].startswith("manager0@")), flows)
             for users in [int(u) for u in args.users.split(",")]:
                 watches = [MemoryWatch(s) for s in servers[:hosts]]
+                cpu_before = sum(server_cpu_s(s) for s in servers[:hosts])
                 log = OUT / f"load-{args.mode}-{hosts}h-{users}.tsv"
                 elapsed = run_hosts([s.url for s in servers[:hosts]], users, args.duration, flows_path,
                                     dep.accounts, log)
                 peaks = [mb for watch in watches for mb in watch.stop().values()]
-                summary = summarise(log, elapsed) | {"users": users, "hosts": hosts,
+                cpu = sum(server_cpu_s(s) for s in servers[:hosts]) - cpu_before
+                summary = summarise(log, elapsed) | {"users": users, "hosts": hosts, "server_cpu_s": cpu,
+                                                     "load_average": os.getloadavg()[0],
                                                      "worker_peak_rss_mb": sorted(peaks)}
                 results["runs"].append(summary)
                 print_run(summary)
@@ -165,23 +169,42 @@ def main() -> int:
     return 0
 
 
-def print_scale_out(runs: list[dict]) -> None:
-    """Throughput of two hosts against one at each user count (when both ran)."""
-    import os
+def server_cpu_s(server: Server) -> float:
+    """CPU seconds (user+sys) used so far by a gunicorn master and its workers."""
+    import psutil
 
+    total = 0.0
+    try:
+        master = psutil.Process(server.process.pid)
+        for process in [master] + master.children(recursive=True):
+            total += sum(process.cpu_times()[:2])
+    except psutil.Error:
+        pass
+    return total
+
+
+def print_scale_out(runs: list[dict]) -> None:
+    """Throughput of two hosts against one at each user count (when both ran), per wall second and
+    per CPU second of the portal's processes."""
     one = {r["users"]: r for r in runs if r["hosts"] == 1}
     for run in (r for r in runs if r["hosts"] > 1 and r["users"] in one):
         base = one[run["users"]]
         p95 = [r["kinds"].get("view", {}).get("p95_ms", 0) for r in (run, base)]
+        per_cpu = [r["requests"] / max(r["server_cpu_s"], 1e-9) for r in (run, base)]
         print(f"\n== scale out, {run['users']} users: {run['hosts']} hosts {run['rps']:.1f} req/s against 1 host "
               f"{base['rps']:.1f} req/s: ratio {run['rps'] / base['rps']:.2f} (view p95 {p95[0]:.0f} ms against "
-              f"{p95[1]:.0f} ms); {os.cpu_count()} cores shared by all hosts, so no gain is possible here")
+              f"{p95[1]:.0f} ms)\n   requests per CPU second of the portal: {per_cpu[0]:.1f} against "
+              f"{per_cpu[1]:.1f} (ratio {per_cpu[0] / per_cpu[1]:.2f}); load average {run['load_average']:.1f} / "
+              f"{base['load_average']:.1f} on {os.cpu_count()} cores.\n   Both hosts share these cores: on an idle "
+              f"machine two hosts cannot beat one (the two workers of one host already use both cores); a ratio "
+              f"above 1 here means more processes won a larger share of cores that other work also used.")
 
 
 def print_run(run: dict) -> None:
     peaks = ", ".join(f"{mb:.0f}" for mb in run["worker_peak_rss_mb"])
     print(f"\n-- {run['users']} users, {run.get('hosts', 1)} host(s): {run['requests']} requests, "
-          f"{run['rps']:.1f} req/s, "
+          f"{run['rps']:.1f} req/s, {run.get('server_cpu_s', 0):.0f} s CPU of the portal, load average "
+          f"{run.get('load_average', 0):.1f}, "
           f"{run['errors']} errors, worker peak RSS MB: {peaks}")
     sign_ins = run["sign_ins"]
     print(f"   sign-ins from one address: {sign_ins['ok']} ok, {sign_ins['failed']} refused, "

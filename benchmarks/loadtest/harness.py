@@ -31,13 +31,10 @@ FILTERS = ["?country=France", "?segment=Champions&segment=Loyal+Customers", "?ri
            "?start=2023-07-01&end=2023-12-31"]
 #: Drill-down lists a click on a chart mark opens (portal.dashboard.drilldown), opened like a page.
 DRILLS = ["/customers?segment=Champions", "/customers?field=monetary&min=100&max=1000", "/customers?q=12"]
-#: In-page filter changes (the filter bar changes the URL without a reload): page -> new query.
-CHANGES = {"/": "?country=Germany", "/segments": "?segment=At+Risk", "/geography": "?country=France",
-           "/churn": "?risk=high", "/at-risk": "?country=France", "/value": "?start=2023-01-01&end=2023-12-31",
-           "/cohorts": "?country=Germany", "/products": "?segment=Champions"}
-#: Dash's own client-side navigation (what dcc.Link and the filter bar do): no reload.
-NAVIGATE_JS = ("url => { window.history.pushState({}, '', url); "
-               "window.dispatchEvent(new CustomEvent('_dashprivate_pushstate')); }")
+#: In-page filter changes, made in the filter bar as a manager does (no reload): page -> (filter, option).
+CHANGES = {"/": ("country", "Germany"), "/segments": ("country", "France"), "/geography": ("country", "France"),
+           "/churn": ("country", "Germany"), "/at-risk": ("country", "France"), "/value": ("country", "Germany"),
+           "/cohorts": ("country", "Germany"), "/products": ("country", "France")}
 
 
 @dataclass
@@ -221,9 +218,23 @@ def record_flows(url: str, email: str, path: Path) -> list[dict]:
             page.on("request", listener)
             action()
             page.wait_for_load_state("networkidle", timeout=120000)
-            time.sleep(0.8)
+            quiet(bodies)
             page.remove_listener("request", listener)
             flows.append({"path": path_, "search": search, "kind": kind, "callbacks": bodies})
+
+        def quiet(bodies: list, seconds: float = 2.0) -> None:
+            """Until no callback request was sent for ``seconds`` (the machine may be loaded)."""
+            seen, since = len(bodies), time.monotonic()
+            while time.monotonic() - since < seconds:
+                page.wait_for_timeout(200)
+                if len(bodies) != seen:
+                    seen, since = len(bodies), time.monotonic()
+
+        def change_filter(name: str, option: str) -> None:
+            page.click(f"#filter-{name}")
+            page.get_by_role("option", name=option).click()
+            page.keyboard.press("Escape")
+            page.wait_for_url(f"**{name}=*", timeout=60000)
 
         for page_path in PAGES:
             for search in [""] + (FILTERS if page_path != "/views" else []):
@@ -232,8 +243,8 @@ def record_flows(url: str, email: str, path: Path) -> list[dict]:
             if page_path in CHANGES:
                 record(page_path, "", "open", lambda: page.goto(url + page_path))
                 flows.pop()  # loaded only to change its filter below
-                change = CHANGES[page_path]
-                record(page_path, change, "change", lambda: page.evaluate(NAVIGATE_JS, page_path + change))
+                name, option = CHANGES[page_path]
+                record(page_path, f"?{name}={option}", "change", lambda: change_filter(name, option))
         for drill in DRILLS:
             drill_path, search = drill.split("?", 1)
             record(drill_path, "?" + search, "open", lambda: page.goto(url + drill))
