@@ -8,7 +8,9 @@ lines) and 9 small ones, models fitted.  After a load run (every page of every t
 with and without filters, twice) it reads PSS (proportional set size: shared pages
 divided among the processes that share them) from ``/proc/<pid>/smaps_rollup`` of the
 master and each worker, prints them with the total beside the goal, and says whether
-scikit-learn or lifetimes are mapped into a web process (``/proc/<pid>/maps``).
+scikit-learn or scipy (compiled libraries, so visible in ``/proc/<pid>/maps``) are mapped into
+a web process; lifetimes is pure Python, not visible there: the test
+``tests/portal/test_dashboard_browser.py::test_a_web_process_never_imports_lifetimes`` checks it.
 Goals: 2 workers, 10 tenants, one of 1M lines: total < 1 GB; 1 worker, tenants up to
 100k lines: total < 512 MB.
 """
@@ -107,8 +109,8 @@ def main() -> int:
               f"{args.workers} worker(s), preload {args.preload}; load run {views} views in {load_s:.0f} s")
         for who, value in figures.items():
             pid = int(who.split()[1])
-            libs = [lib for lib in ("sklearn", "lifetimes") if mapped(pid, f"/{lib}/")]
-            print(f"   {who:<16} PSS {value:7.0f} MB   scikit-learn/lifetimes mapped: {', '.join(libs) or 'no'}")
+            libs = [lib for lib in ("sklearn", "scipy") if mapped(pid, f"/{lib}/")]
+            print(f"   {who:<16} PSS {value:7.0f} MB   scikit-learn/scipy mapped: {', '.join(libs) or 'no'}")
         print(f"   total            PSS {total:7.0f} MB   goal < {goal} MB: {'PASS' if total < goal else 'FAIL'}")
         return 0
     finally:

@@ -25,9 +25,16 @@ OUT = ROOT / "benchmarks" / "out"
 PASSWORD = "Load-test-password-1"
 SECRET = "load-test-secret-key-0123456789"
 PG_ADMIN = os.environ.get("LOADTEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PAGES = ["/", "/segments", "/clusters", "/cohorts", "/geography", "/churn", "/value", "/products", "/views"]
+PAGES = ["/", "/segments", "/clusters", "/cohorts", "/geography", "/churn", "/at-risk", "/value", "/products",
+         "/views"]
 FILTERS = ["?country=France", "?segment=Champions&segment=Loyal+Customers", "?risk=high",
            "?start=2023-07-01&end=2023-12-31"]
+#: Drill-down lists a click on a chart mark opens (portal.dashboard.drilldown), opened like a page.
+DRILLS = ["/customers?segment=Champions", "/customers?field=monetary&min=100&max=1000", "/customers?q=12"]
+#: In-page filter changes, made in the filter bar as a manager does (no reload): page -> (filter, option).
+CHANGES = {"/": ("country", "Germany"), "/segments": ("country", "France"), "/geography": ("country", "France"),
+           "/churn": ("country", "Germany"), "/at-risk": ("country", "France"), "/value": ("country", "Germany"),
+           "/cohorts": ("country", "Germany"), "/products": ("country", "France")}
 
 
 @dataclass
@@ -187,7 +194,12 @@ class MemoryWatch:
 
 
 def record_flows(url: str, email: str, path: Path) -> list[dict]:
-    """Visit every page (with and without filters) in Chromium and keep its callback requests."""
+    """Visit every page (with and without filters) and the drill-down lists in Chromium, change a
+    filter inside each page as the filter bar does, and keep each step's callback requests.
+
+    Flow kinds: ``open`` (a page loaded without filters, or a drill-down list), ``filtered``
+    (a page loaded with filters: a link or a saved view) and ``change`` (a filter changed in
+    the page: only the callbacks the change sends)."""
     from playwright.sync_api import sync_playwright
 
     flows = []
@@ -199,17 +211,43 @@ def record_flows(url: str, email: str, path: Path) -> list[dict]:
         page.fill("#password", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_selector("#nav-tenant", timeout=60000)
+        def record(path_: str, search: str, kind: str, action) -> None:
+            bodies: list[dict] = []
+            listener = lambda r: bodies.append(json.loads(r.post_data)) if (  # noqa: E731
+                "_dash-update-component" in r.url and r.post_data) else None
+            page.on("request", listener)
+            action()
+            page.wait_for_load_state("networkidle", timeout=120000)
+            quiet(bodies)
+            page.remove_listener("request", listener)
+            flows.append({"path": path_, "search": search, "kind": kind, "callbacks": bodies})
+
+        def quiet(bodies: list, seconds: float = 2.0) -> None:
+            """Until no callback request was sent for ``seconds`` (the machine may be loaded)."""
+            seen, since = len(bodies), time.monotonic()
+            while time.monotonic() - since < seconds:
+                page.wait_for_timeout(200)
+                if len(bodies) != seen:
+                    seen, since = len(bodies), time.monotonic()
+
+        def change_filter(name: str, option: str) -> None:
+            page.click(f"#filter-{name}")
+            page.get_by_role("option", name=option).click()
+            page.keyboard.press("Escape")
+            page.wait_for_url(f"**{name}=*", timeout=60000)
+
         for page_path in PAGES:
             for search in [""] + (FILTERS if page_path != "/views" else []):
-                bodies: list[dict] = []
-                listener = lambda r: bodies.append(json.loads(r.post_data)) if (  # noqa: E731
-                    "_dash-update-component" in r.url and r.post_data) else None
-                page.on("request", listener)
-                page.goto(url + page_path + search)
-                page.wait_for_load_state("networkidle", timeout=120000)
-                time.sleep(0.5)
-                page.remove_listener("request", listener)
-                flows.append({"path": page_path, "search": search, "callbacks": bodies})
+                record(page_path, search, "filtered" if search else "open",
+                       lambda: page.goto(url + page_path + search))
+            if page_path in CHANGES:
+                record(page_path, "", "open", lambda: page.goto(url + page_path))
+                flows.pop()  # loaded only to change its filter below
+                name, option = CHANGES[page_path]
+                record(page_path, f"?{name}={option}", "change", lambda: change_filter(name, option))
+        for drill in DRILLS:
+            drill_path, search = drill.split("?", 1)
+            record(drill_path, "?" + search, "open", lambda: page.goto(url + drill))
         browser.close()
     path.write_text(json.dumps(flows))
     return flows

@@ -7,8 +7,8 @@ Chromium sent for the same pages (recorded by ``load_test.py`` into the file nam
 by ``LOADTEST_FLOWS``), so the server does exactly the work of a browser session.
 
 Request names group what is measured: ``page <path>`` (the HTML shell and the
-Dash layout), ``cb <path> <output>`` (one callback), ``export <list>``,
-``login``.  ``load_test.py`` folds them into kinds for the report.
+Dash layout), ``cb <path> <output>`` (one callback of a page load), ``change <path>
+<output>`` (one callback of an in-page filter change), ``export <list>``, ``login``.  ``load_test.py`` folds them into kinds for the report.
 """
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ ACCOUNTS = json.loads(os.environ["LOADTEST_ACCOUNTS"])  # [[email, password, rol
 PASSWORD_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 WEIGHTS = {"open_page": 50, "change_filter": 30, "shared_view": 10, "export": 10}
 _LOG = open(os.environ["LOADTEST_LOG"], "a", buffering=1)
+OPEN = [f for f in FLOWS if f.get("kind", "open" if not f["search"] else "filtered") == "open"]
+CHANGES = [f for f in FLOWS if f.get("kind") == "change"] or [f for f in FLOWS if f["search"]]
 
 
 @events.request.add_listener
@@ -49,9 +51,9 @@ class Manager(HttpUser):
         self.client.get("/", name="page /")
         self.csrf = self.client.cookies.get("_csrf_token", "")
 
-    def _callbacks(self, flow: dict) -> None:
+    def _callbacks(self, flow: dict, prefix: str = "cb") -> None:
         for body in flow["callbacks"]:
-            name = f"cb {flow['path']} {body['output'][:60]}"
+            name = f"{prefix} {flow['path']} {body['output'][:60]}"
             with self.client.post("/_dash-update-component", json=body, headers={"X-CSRFToken": self.csrf},
                                   name=name, catch_response=True) as response:
                 if response.status_code not in (200, 204):
@@ -64,25 +66,27 @@ class Manager(HttpUser):
 
     @task(WEIGHTS["open_page"])
     def open_page(self) -> None:
-        self._open(random.choice([f for f in FLOWS if not f["search"]]))
+        # a page of the menu, or a drill-down list (customers behind a chart mark)
+        self._open(random.choice(OPEN))
 
     @task(WEIGHTS["change_filter"])
     def change_filter(self) -> None:
-        # callback-nav: the URL changes without a reload, the router and the page's callbacks run again
-        self._callbacks(random.choice([f for f in FLOWS if f["search"]]))
+        # the filter bar changes the URL without a reload: the callbacks Chromium sent for that change
+        self._callbacks(random.choice(CHANGES), prefix="change")
 
     @task(WEIGHTS["shared_view"])
     def shared_view(self) -> None:
         self._open(next(f for f in FLOWS if f["path"] == "/views"))
-        self._open(random.choice([f for f in FLOWS if f["search"] and f["path"] != "/views"]))
+        self._open(random.choice([f for f in FLOWS if f.get("kind") == "filtered" and f["path"] != "/views"]))
 
     @task(WEIGHTS["export"])
     def export(self) -> None:
         if self.role == "viewer":
             self._open(random.choice([f for f in FLOWS if not f["search"]]))
             return
-        name = random.choice(["segments", "churn", "value"])
-        search = random.choice(["", "?country=France", "?segment=Champions", "?risk=high"])
+        name = random.choice(["segments", "churn", "value", "valuable_at_risk", "customers"])
+        search = random.choice(["?country=France", "?segment=Champions", "?risk=high"] if name == "customers"
+                               else ["", "?country=France", "?segment=Champions", "?risk=high"])
         with self.client.get(f"/export/{name}.csv{search}", name=f"export {name}", stream=True,
                              catch_response=True) as response:
             size = sum(len(chunk) for chunk in response.iter_content(65536))

@@ -13,8 +13,10 @@ than a minute.
 
 Jobs: an import holds its tenant's job lock (one import or fit per tenant at a time,
 :mod:`portal.data.tenant_locks`).  ``activate=False`` (the Data page) stores the new
-version without making it current: it becomes current once its models are fitted, or
-fitting failed (:func:`portal.data.jobs.fit_dataset_models`).  ``job_key`` makes a
+version and its descriptive results without making it current: it becomes current once
+its models are fitted, or fitting failed (:func:`portal.data.jobs.fit_dataset_models`) --
+except a tenant's FIRST version (no current version yet), which becomes current as soon as
+its descriptive results are stored, the model pages saying the models are being fitted.  ``job_key`` makes a
 re-delivered job idempotent: a ready version stored by the same job is returned
 instead of importing the file twice, and a version the lost run left ``importing`` is
 marked failed.
@@ -132,12 +134,24 @@ def import_dataset(ctx_or_tenant: PortalContext | str, source: Source, filename:
     """
     ctx = ctx_or_tenant if isinstance(ctx_or_tenant, PortalContext) else system_context(ctx_or_tenant)
     with tenant_job_lock(ctx.tenant_id):
-        if job_key:
-            done = _already_imported(ctx, job_key)
-            if done is not None:
-                return done
-        return _import_locked(ctx, source, filename, user, progress, ip=ip, activate=activate, job_key=job_key,
-                              mapping=mapping, mode=mode)
+        outcome = _already_imported(ctx, job_key) if job_key else None
+        if outcome is None:
+            outcome = _import_locked(ctx, source, filename, user, progress, ip=ip, activate=activate,
+                                     job_key=job_key, mapping=mapping, mode=mode)
+        if outcome.ok and not activate:
+            _activate_first(ctx.tenant_id, outcome.dataset_id)
+        return outcome
+
+
+def _activate_first(tenant_id: int, dataset_id: int) -> None:
+    """A tenant without a current version gets this one at once (its descriptive results are
+    stored; the models follow); a tenant that has one keeps it until the new one is usable."""
+    with session_scope() as session:
+        switched = session.execute(update(Tenant).where(Tenant.id == tenant_id, Tenant.current_dataset_id.is_(None))
+                                   .values(current_dataset_id=dataset_id)).rowcount == 1
+        if switched:
+            session.execute(update(Dataset).where(Dataset.id == dataset_id, Dataset.models_status == "pending")
+                            .values(models_message="waiting for model fitting (the descriptive pages are ready)"))
 
 
 def _already_imported(ctx: PortalContext, job_key: str) -> ImportOutcome | None:
@@ -209,6 +223,11 @@ def _import_locked(ctx: PortalContext, source: Source, filename: str | None, use
 
     new_ctx = PortalContext(**{**ctx.to_dict(), "dataset_id": dataset_id})
     _prime_results(new_ctx, dataset_id, frame, cleaned)
+    if not activate:  # a job (the Data page): the descriptive pages are ready when it is current
+        report(0.65, "Computing the descriptive results")
+        mark = time.perf_counter()
+        _describe(new_ctx, dataset_id)
+        timings["describe_s"] = time.perf_counter() - mark
     report(0.7, f"Stored version {version}")
     log.info("dataset imported", extra={"event": "import", "tenant": ctx.tenant_slug, "dataset_id": dataset_id,
                                         "rows": len(frame), "duration_ms": round(sum(timings.values()) * 1000)})
@@ -332,6 +351,15 @@ def _prime_results(ctx: PortalContext, dataset_id: int, frame, cleaned) -> None:
         results.prime(ctx, dataset_id, "cleaned", cleaned)
     except Exception:  # noqa: BLE001 - only a warm-up
         log.warning("could not prime the result cache", exc_info=True)
+
+
+def _describe(ctx: PortalContext, dataset_id: int) -> None:
+    """Build the descriptive results into the shared cache, so the pages read them ready."""
+    try:
+        results.get_result(ctx, "describe")
+    except Exception:  # noqa: BLE001 - only a warm-up: a page builds them itself if this failed
+        log.warning("could not build the descriptive results", exc_info=True,
+                    extra={"event": "describe_failed", "dataset_id": dataset_id})
 
 
 def _jsonable(value: Any) -> Any:

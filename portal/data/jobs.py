@@ -45,6 +45,7 @@ from ..platform.config import Settings
 from ..platform.metrics import observe_job, register_job_counts
 from . import model_store, results
 from .background import FIT_TASK, make_celery, send_fit_task
+from .job_steps import StepClock
 from .model_records import ResultsRecord
 from .tenant_locks import TenantBusy, tenant_job_lock
 from ..platform.db import session_scope
@@ -150,14 +151,16 @@ def _fit_locked(dataset_id: int, progress: Progress | None, *, job_id: str) -> s
     heartbeat.start()
     last_write = [0.0]
     started = time.perf_counter()
+    steps = StepClock()
 
     def on_progress(fraction: float, message: str) -> None:
         fraction = min(max(float(fraction), 0.0), 1.0)
         report(fraction, message)
+        steps.step(message)
         now = time.monotonic()
         if now - last_write[0] >= PROGRESS_WRITE_S:
-            last_write[0] = now
-            _update(dataset_id, models_progress=fraction, models_message=str(message)[:500])
+            last_write[0] = now  # every host's Data page shows the steps so far with their durations
+            _update(dataset_id, models_progress=fraction, models_message=steps.text())
 
     try:
         # Deliberate lazy loading: lifetimes and scikit-learn load in the process that fits.
@@ -174,8 +177,10 @@ def _fit_locked(dataset_id: int, progress: Progress | None, *, job_id: str) -> s
             if legacy is not None:
                 session.delete(legacy)
             failed_parts = getattr(fitted, "errors", None) or {}
+            steps.finish()
             message = f"ready; {len(failed_parts)} part(s) not available: {', '.join(failed_parts)}" \
                 if failed_parts else "ready"
+            message += f" ({steps.text(1500)})"
             row.models_status, row.models_progress, row.models_message = "ready", 1.0, message[:2000]
             row.models_updated_at = utcnow()
             _activate_if_newest(session, row)

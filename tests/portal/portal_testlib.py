@@ -202,6 +202,7 @@ class Server:
 
     def __init__(self, command: list[str], env: dict[str, str], port: int) -> None:
         self.port = port
+        self.env = env  # a helper process can open the same app (database, data folder)
         self.lines: list[str] = []
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True, start_new_session=True)

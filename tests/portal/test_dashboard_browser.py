@@ -10,13 +10,16 @@ export and that a user of another tenant sees none of it.
 from __future__ import annotations
 
 import io
+import json
 import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 from browser_testlib import PAGES, Session, screenshot, settled
 from dashboard_testlib import cleaned_log
-from portal_testlib import CHROMIUM, NO_CHROMIUM, chromium, wait_until
+from portal_testlib import CHROMIUM, NO_CHROMIUM, ROOT, chromium, wait_until
 
 from analytics.rfm import segmented_rfm
 
@@ -66,6 +69,49 @@ def test_every_page_renders_without_console_errors(manager, browser, server, scr
         admin.close()
     print("seconds to a rendered page:", {p: round(t, 2) for p, t in timings.items()})
     assert manager.problems == []
+
+
+#: A web process of the served app: every page (the router callback as a browser sends it) and
+#: every customer-list export as a manager, then the model libraries it loaded.
+WEB_PROCESS = """
+import json, sys
+import dash
+from portal import create_app
+from portal.platform.config import Settings
+from portal_testlib import dash_post, logged_in
+app = create_app(Settings.from_env())
+client = logged_in(app, "manager@alpha.test")
+for path in [p["path"] for p in dash.page_registry.values() if "<" not in p["path"]]:
+    for search in ("", "?country=France"):
+        answer = dash_post(client, ".._pages_content.children..._pages_store.data..", [
+            {"id": "_pages_location", "property": "pathname", "value": path},
+            {"id": "_pages_location", "property": "search", "value": search}])
+        assert answer.status_code == 200, (path, answer.status_code)
+for name in ("segments", "churn", "value", "valuable_at_risk", "clusters", "geography"):
+    assert client.get(f"/export/{name}.csv").status_code == 200, name
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & {"sklearn", "lifetimes", "scipy"})))
+"""
+
+
+@pytest.fixture(scope="module")
+def web_libraries(server):
+    """The model libraries a fresh web process of the served app loaded after serving everything."""
+    env = server.env | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests" / "portal")])}
+    done = subprocess.run([sys.executable, "-c", WEB_PROCESS], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_a_web_process_never_imports_lifetimes(web_libraries):
+    assert "lifetimes" not in web_libraries
+
+
+@pytest.mark.xfail(strict=True, reason="analytics.churn imports scikit-learn at module level and the web "
+                   "imports it (pages/churn.py, churn_figures.py, view.py via analytics.models); making those "
+                   "imports lazy belongs to the analytics model code and view.py (issue 14, item 4)")
+def test_a_web_process_never_imports_scikit_learn(web_libraries):
+    assert "sklearn" not in web_libraries
 
 
 def test_filters_live_in_the_url_and_survive_reload_and_back(manager, logs):

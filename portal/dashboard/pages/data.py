@@ -18,6 +18,7 @@ from flask import current_app, request
 
 from portal.platform import accounts
 from portal.data import jobs, storage, uploads
+from portal.data.job_steps import StepClock
 from portal.dashboard.components.datasets import (
     DATASET_COLUMNS,
     USER_COLUMNS,
@@ -71,6 +72,7 @@ def layout(**_query):
             upload,
             dcc.Store(id=uploads.REF_ID),
             dbc.Progress(id="import-progress", value=0, label="", className="mt-2", style={"height": "1.5rem"}),
+            html.Div(id="import-steps", className="small text-muted mt-1", **{"aria-live": "polite"}),
             html.Div(id="import-status", className="mt-2"),
             html.Div(id="job-status", className="mt-2"),
         ], className="mb-4"),
@@ -117,7 +119,8 @@ def _alert(message: str, color: str) -> dbc.Alert:
     Output("import-status", "children"),
     Input(uploads.REF_ID, "data"),
     background=True,
-    progress=[Output("import-progress", "value"), Output("import-progress", "label")],
+    progress=[Output("import-progress", "value"), Output("import-progress", "label"),
+              Output("import-steps", "children")],
     running=[(Output("upload", "disabled"), True, False)],
     prevent_initial_call=True,
 )
@@ -133,8 +136,12 @@ def run_import(set_progress, ref):
     if not token:
         return no_update
 
+    steps = StepClock()
+
     def progress(fraction: float, message: str) -> None:
-        set_progress((round(fraction * 100), message))
+        # the bar names the running step; the line under it lists each step with its duration
+        steps.step(message)
+        set_progress((round(fraction * 100), steps.current or "", steps.text()))
 
     # The same staged upload is one job: a re-delivered job (its worker was lost) finds
     # the version it stored instead of importing the file twice.
@@ -150,12 +157,13 @@ def run_import(set_progress, ref):
         os.unlink(path)
         uploads.discard(token)
     if not outcome.ok:
-        progress(0.0, "")
+        set_progress((0, "", ""))
         return _alert(outcome.message, "danger")
     dataset = storage.get_dataset(ctx, outcome.dataset_id)
     status = jobs.fit_dataset_models(outcome.dataset_id, progress=lambda f, m: progress(0.5 + f * 0.5, m),
                                      job_id=job_key, fitted_since=dataset.created_at, takeover=outcome.repeated)
-    progress(1.0, "done")
+    steps.finish()
+    set_progress((100, "done", "Steps: " + steps.text()))
     models = {"ready": "Models fitted: it is now the current version.",
               "failed": "Model fitting failed: the version is in use for the descriptive pages only "
                         "(see the versions table).",

@@ -1,7 +1,8 @@
 """Jobs under faults (issue 14, item 9), on the real databases and a real (absent) Redis:
 
 * a new upload becomes current only once usable: after its models are fitted, or when
-  fitting failed (explicitly descriptive-only, with the reason);
+  fitting failed (explicitly descriptive-only, with the reason); a tenant's FIRST upload
+  becomes current as soon as its descriptive results are stored;
 * a re-delivered import job (same job key) does not import the file twice, and marks
   the version its lost run left ``importing`` as failed;
 * a dead job (no heartbeat for a minute) is shown as stopped, with Retry, on the Data page;
@@ -57,6 +58,31 @@ def test_an_upload_becomes_current_once_its_models_are_fitted(fault_app, beta_cs
     stamp = _row(outcome.dataset_id).models_updated_at
     assert jobs.fit_dataset_models(outcome.dataset_id, fitted_since=stamp - timedelta(seconds=1)) == "ready"
     assert _row(outcome.dataset_id).models_updated_at == stamp
+
+
+def test_a_first_upload_is_current_once_its_descriptive_results_are_stored(fault_app, beta_csv):
+    from portal.data import results
+    from portal.data.cache import MISSING
+
+    assert system_context("beta").dataset_id is None  # beta has no version yet
+    steps = []
+    outcome = import_dataset("beta", beta_csv, activate=False, progress=lambda _f, m: steps.append(m))
+    assert outcome.ok and "describe_s" in outcome.timings
+    ctx = system_context("beta")
+    assert ctx.dataset_id == outcome.dataset_id  # current before any model is fitted
+    row = _row(outcome.dataset_id)
+    assert row.models_status == "pending" and "descriptive pages are ready" in row.models_message
+    # the descriptive results are in the shared cache already: this version's customers
+    stored, _size = results.result_cache().shared_get(results.result_key(ctx, row.id, "describe"))
+    assert stored is not MISSING and len(stored.customers()) == row.customers
+    assert steps.index("Computing the descriptive results") < len(steps) - 1
+    message, _colour, _retry = job_status(storage.list_datasets(ctx), ctx.dataset_id, 10)
+    assert "becomes the current version" not in message
+    # a second upload waits for its models: the first version stays current meanwhile
+    second = import_dataset("beta", beta_csv, activate=False)
+    assert system_context("beta").dataset_id == outcome.dataset_id
+    assert jobs.fit_dataset_models(second.dataset_id) == "ready"
+    assert system_context("beta").dataset_id == second.dataset_id
 
 
 def test_a_failed_fit_makes_the_version_current_as_descriptive_only(fault_app, beta_csv, monkeypatch, caplog):
