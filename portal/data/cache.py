@@ -6,6 +6,10 @@
 * Level 2: flask-caching, shared by processes: ``FileSystemCache`` under
   ``DATA_DIR/cache`` (the workers of one machine) or ``RedisCache`` when
   ``REDIS_URL`` is set (many machines).  Values are stored pickled.
+* Rendered views (:func:`portal.dashboard.view.memoised_view`): per process in
+  :attr:`ResultCache.views`; shared as the JSON Dash sends, in the same Redis or
+  in a ``FileSystemCache`` of their own (``DATA_DIR/cache/views``, so that many
+  small views never push a heavy result out of the results' folder).
 * Compute lock: a Redis lock when Redis is configured, else an ``fcntl`` file
   lock under ``DATA_DIR/cache/locks``, so concurrent misses of one key wait for
   the first computation instead of repeating it.
@@ -110,9 +114,11 @@ def estimate_size(value: Any) -> int:
 class ResultCache:
     """The cache of named analytics results (see the module docstring)."""
 
-    def __init__(self, settings: Settings, backend: Any, redis_client: Any = None) -> None:
+    def __init__(self, settings: Settings, backend: Any, redis_client: Any = None,
+                 view_backend: Any = None) -> None:
         self.settings = settings
         self.backend = backend
+        self.view_backend = backend if view_backend is None else view_backend
         self.redis = redis_client
         self.lru = LRU(settings.lru_max_mb * 1024 * 1024)
         #: Rendered page callbacks (:func:`portal.dashboard.view.memoised_view`), apart from
@@ -168,6 +174,26 @@ class ResultCache:
             self._warn("write", exc)
             return 0
         return len(data)
+
+    def view_get(self, key: str) -> str | None:
+        """The shared JSON of a rendered view, or None (errors count as a miss)."""
+        try:
+            text = self.view_backend.get(key)
+        except Exception as exc:  # noqa: BLE001 - the cache must never fail a request
+            self._warn("view read", exc)
+            text = None
+        found = isinstance(text, str)
+        observe_cache("view", found)
+        return text if found else None
+
+    def view_set(self, key: str, text: str) -> None:
+        """Share the JSON of a rendered view (best effort)."""
+        try:
+            if self.redis is None:
+                (Path(self.settings.cache_dir) / "views").mkdir(parents=True, exist_ok=True)
+            self.view_backend.set(key, text, timeout=self.settings.cache_timeout)
+        except Exception as exc:  # noqa: BLE001
+            self._warn("view write", exc)
 
     def delete(self, key: str) -> None:
         self.lru.discard(key)
@@ -268,4 +294,9 @@ def build_result_cache(app, settings: Settings) -> ResultCache:
         client = None
     cache = Cache(app, config=config)
     backend = app.extensions["cache"][cache]
-    return ResultCache(settings, backend, client)
+    views = None
+    if client is None:
+        view_config = {**config, "CACHE_DIR": str(settings.cache_dir / "views"), "CACHE_THRESHOLD": 20000}
+        views_cache = Cache(app, config=view_config)
+        views = app.extensions["cache"][views_cache]
+    return ResultCache(settings, backend, client, view_backend=views)
