@@ -7,6 +7,7 @@ Screenshots at 390 x 844 are written as ``<page>-phone.png`` beside the desktop 
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -211,4 +212,40 @@ def test_clicks_on_chart_marks_open_their_customers(manager, reference):
     product = _query(page.url)["product"][0]
     products = product_summary(cleaned.lines, cleaned.snapshot_date)
     assert count_of(grid_count(page)) == int(products.loc[product, "customers"])
+    assert manager.problems == []
+
+
+def test_a_filter_change_costs_at_most_two_requests_per_page(manager):
+    """The router's request for the page and one for all its figures and its list's first rows."""
+    page = manager.page
+    sent: list[str] = []
+    inflight: set = set()
+
+    def started(request):
+        if "/_dash-update-component" in request.url:
+            sent.append(json.loads(request.post_data or "{}").get("output", "?")[:70])
+            inflight.add(request)
+
+    page.on("request", started)
+    page.on("requestfinished", lambda request: inflight.discard(request))
+    page.on("requestfailed", lambda request: inflight.discard(request))
+    counts = {}
+    for path, (_, ready) in PAGES.items():
+        if path == "/views":
+            continue
+        manager.open(f"{path}?country=France", ready)
+        sent.clear()
+        page.click("#filter-chips a:has-text('Country: France')")
+        wait_until(page, "!window.location.search.includes('country=')")
+        quiet = 0
+        while quiet < 10 or not sent:  # one second without a request in flight
+            page.wait_for_timeout(100)
+            quiet = quiet + 1 if not inflight else 0
+        page.wait_for_selector(ready, timeout=60000)
+        counts[path] = list(sent)
+        if page.query_selector('[id*="customer-grid"]'):  # the list's rows came with the figures
+            assert "France" not in grid_count(page), path
+    print(json.dumps(counts, indent=1))
+    assert {p: c for p, c in counts.items() if len(c) > 2} == {}
+    assert all(len(c) == 2 for c in counts.values()), counts  # the figures did come
     assert manager.problems == []

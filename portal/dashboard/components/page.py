@@ -17,6 +17,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
+from dash import ctx as dash_ctx
 
 from portal.dashboard.view import View, memoised_view
 from portal.platform.tenancy import current_context
@@ -24,7 +25,8 @@ from portal.dashboard.filters import build_query, page_options, parse_query
 from portal.data.results import NoDataset
 from portal.data.storage import DatasetNotFound
 
-from .filterbar import filter_bar
+from .customerlist import FIRST_BLOCK_OUTPUT, FIRST_BLOCK_STATES, first_blocks
+from .filterbar import URL_TARGET, filter_bar
 from .help import how_to_read
 from .states import models_pending, no_data
 
@@ -63,20 +65,24 @@ def page_callback(page_id: str, *outputs: Output) -> Callable:
 
 def register_page_callbacks(dash_app) -> None:
     """Register the collected renders of each page as ONE callback of ``dash_app`` whose
-    outputs are all theirs, in order; then forget them (the next app collects its own)."""
+    outputs are all theirs, in order, plus the first rows of the page's customer lists
+    (:func:`portal.dashboard.components.customerlist.first_blocks`, per user: not memoised);
+    then forget them (the next app collects its own)."""
     for page_id, renders in _PENDING.items():
         parts = list(renders.values())
         outputs = [output for part_outputs, _ in parts for output in part_outputs]
-        dash_app.callback(outputs, Input(query_store_id(page_id), "data"))(_joined(page_id, parts))
+        dash_app.callback([*outputs, FIRST_BLOCK_OUTPUT], Input(query_store_id(page_id), "data"),
+                          *FIRST_BLOCK_STATES)(_joined(page_id, parts))
     _PENDING.clear()
 
 
-def _joined(page_id: str, parts: list[tuple[tuple[Output, ...], Callable[[str], Any]]]) -> Callable[[str], list]:
-    def render_page(query):
+def _joined(page_id: str, parts: list[tuple[tuple[Output, ...], Callable[[str], Any]]]) -> Callable[..., list]:
+    def render_page(query, firsts, list_queries):
         values: list[Any] = []
         for outputs, render in parts:
             value = render(query)
             values.extend(value if len(outputs) > 1 else [value])
+        values.append(first_blocks(dash_ctx.outputs_list[-1], firsts, list_queries))
         return values
 
     render_page.__name__ = f"render_{page_id.replace('-', '_')}"
@@ -140,6 +146,7 @@ def page_frame(
                                 page_query={k: v for k, v in page_options(view.query, options or {}).items()
                                             if k in parse_query(view.query)}))
     parts.append(dcc.Store(id=query_store_id(page_id), data=canonical_query(view, options)))
+    parts.append(dcc.Store(id=URL_TARGET))
     if needs_models and not view.models.ready:
         message = None
         if view.models.status == "running":
