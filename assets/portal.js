@@ -188,3 +188,16 @@ window.dash_clientside.portal.drillBy_cohort = function (clickData, keys) {
     out.append("from", window.location.pathname);
     return "/customers?" + out.toString();
 };
+/* Keyboard: Enter on a focused cell of a customer list opens the customer's profile, as a
+   click does (the grid's cellClicked, then portal.rowToProfile). */
+document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) {
+        return;
+    }
+    var cell = event.target && event.target.closest ? event.target.closest(".portal-clickable-row .ag-cell") : null;
+    if (!cell || !cell.closest('[id*="customer-grid"]')) {
+        return;
+    }
+    event.preventDefault();
+    cell.click();
+});

@@ -114,6 +114,17 @@ def test_a_row_click_opens_the_customers_profile(manager, reference):
     page.locator('[id*="customer-grid"] .ag-center-cols-container .ag-row[row-index="0"] [col-id="segment"]').click()
     page.wait_for_url(f"**/profile?customer={first.strip()}", timeout=20000)
     page.wait_for_selector("#profile-timeline .main-svg", timeout=60000)
+    # by keyboard: from the grid's header, arrow down to the second row, Enter
+    page.go_back()
+    page.wait_for_selector('[id*="customer-grid"] .ag-center-cols-container .ag-row[row-index="1"]', timeout=30000)
+    second = page.locator('[id*="customer-grid"] .ag-pinned-left-cols-container .ag-row[row-index="1"]').inner_text()
+    page.locator('[id*="customer-grid"] .ag-header-cell[col-id="segment"]').focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.closest('.ag-row').getAttribute('row-index')") == "1"
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/profile?customer={second.strip()}", timeout=20000)
+    page.wait_for_selector("#profile-timeline .main-svg", timeout=60000)
     assert manager.problems == []
 
 
