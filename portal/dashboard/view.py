@@ -98,7 +98,8 @@ def memoised_view(render: Callable[[str], Any]) -> Callable[[str], Any]:
     ``query_store_id`` input), never on the user, the role or the clock: the
     managers who open the same view on a Monday morning get figures drawn once.
     The key carries tenant, dataset, the model job's status and heartbeat (which
-    changes with every progress report, the end of a fit or a refit) and the code
+    changes with every progress report, the end of a fit or a refit), the tenant's
+    currency and time zone, and the code
     of the dashboard and analytics (a deploy draws again), so an import or new
     models are seen at once.  Level 1 is bounded by ``VIEW_CACHE_MB`` (least recently
     used first out; 0 turns both levels off); level 2 holds the outputs as the JSON
@@ -118,7 +119,9 @@ def memoised_view(render: Callable[[str], Any]) -> Callable[[str], Any]:
         info = dataset(ctx)
         digest = hashlib.blake2b(query.encode(), digest_size=16).hexdigest()
         fit = f"{info.models_status}@{info.models_updated_at}"
-        key = f"view:{code_stamp()}:{name}:t{ctx.tenant_id}:d{ctx.dataset_id}:{fit}:{digest}"
+        # the currency and time zone write the figures' labels: a settings change draws again
+        key = (f"view:{code_stamp()}:{name}:t{ctx.tenant_id}:d{ctx.dataset_id}:{fit}:{ctx.currency}:"
+               f"{ctx.time_zone}:{digest}")
         value = cache.views.get(key)
         if value is not MISSING:
             return value

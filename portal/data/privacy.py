@@ -221,6 +221,7 @@ def _drop_caches() -> None:
         cache.lru.clear()
         cache.views.clear()
         cache.backend.clear()
+        cache.view_backend.clear()  # rendered views (a profile) may show the erased customer
     except Exception:  # noqa: BLE001 - outside an app (CLI tests) there may be no cache
         log.warning("could not drop the result cache after a privacy action", exc_info=True)
 
