@@ -45,6 +45,10 @@ MISSING = object()
 WARN_INTERVAL_S = 60.0
 LOCK_TIMEOUT_S = 900  # a Redis lock outlives a crashed holder by at most this
 LOCK_WAIT_S = 600  # longest wait for another process's computation
+#: Shared rendered views: at most this many entries in their folder (oldest pruned first),
+#: and each lives at most a day (in Redis too), so forged queries cannot fill the disk or Redis.
+VIEW_THRESHOLD = 4000
+VIEW_TIMEOUT_S = 24 * 3600
 
 
 class LRU:
@@ -191,7 +195,7 @@ class ResultCache:
         try:
             if self.redis is None:
                 (Path(self.settings.cache_dir) / "views").mkdir(parents=True, exist_ok=True)
-            self.view_backend.set(key, text, timeout=self.settings.cache_timeout)
+            self.view_backend.set(key, text, timeout=min(self.settings.cache_timeout, VIEW_TIMEOUT_S))
         except Exception as exc:  # noqa: BLE001
             self._warn("view write", exc)
 
@@ -296,7 +300,7 @@ def build_result_cache(app, settings: Settings) -> ResultCache:
     backend = app.extensions["cache"][cache]
     views = None
     if client is None:
-        view_config = {**config, "CACHE_DIR": str(settings.cache_dir / "views"), "CACHE_THRESHOLD": 20000}
+        view_config = {**config, "CACHE_DIR": str(settings.cache_dir / "views"), "CACHE_THRESHOLD": VIEW_THRESHOLD}
         views_cache = Cache(app, config=view_config)
         views = app.extensions["cache"][views_cache]
     return ResultCache(settings, backend, client, view_backend=views)
