@@ -94,7 +94,8 @@ def first_blocks(specs: list[dict], firsts: list, queries: list) -> list:
     for spec, first, query in zip(specs, firsts, queries):
         size = first.get("size") if isinstance(first, dict) else None
         size = size if isinstance(size, int) and 0 < size <= 1000 else 50
-        name = (spec.get("id") or {}).get("list")
+        spec_id = spec.get("id") if isinstance(spec, dict) else None
+        name = spec_id.get("list") if isinstance(spec_id, dict) else None
         export = EXPORTS.get(name) if isinstance(name, str) else None
         sort = [{"colId": field, "sort": direction} for field, direction in (export.default_sort if export else ())]
         request = {"startRow": 0, "endRow": size, "sortModel": sort, "filterModel": {}}

@@ -18,6 +18,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 from dash import ctx as dash_ctx
+from dash.exceptions import PreventUpdate
 
 from portal.dashboard.view import View, memoised_view
 from portal.platform.tenancy import current_context
@@ -78,11 +79,14 @@ def register_page_callbacks(dash_app) -> None:
 
 def _joined(page_id: str, parts: list[tuple[tuple[Output, ...], Callable[[str], Any]]]) -> Callable[..., list]:
     def render_page(query, firsts, list_queries):
+        lists = dash_ctx.outputs_list[-1]
+        if not all(isinstance(v, list) and len(v) == len(lists) for v in (lists, firsts, list_queries)):
+            raise PreventUpdate  # not what dash-renderer sends: one entry per list of the page
         values: list[Any] = []
         for outputs, render in parts:
             value = render(query)
             values.extend(value if len(outputs) > 1 else [value])
-        values.append(first_blocks(dash_ctx.outputs_list[-1], firsts, list_queries))
+        values.append(first_blocks(lists, firsts, list_queries))
         return values
 
     render_page.__name__ = f"render_{page_id.replace('-', '_')}"
