@@ -69,6 +69,32 @@ window.dash_clientside.portal.rowToProfile = function (clicks) {
     }
     return "/profile?customer=" + encodeURIComponent(String(id));
 };
+/* A customer grid's request: the first one is answered by the rows the page's callback
+   brought (grid-first), any other is asked of the server (grid-ask). */
+window.dash_clientside.portal.gridRows = function (request, first) {
+    var nu = window.dash_clientside.no_update;
+    if (!request) {
+        return [nu, nu, nu];
+    }
+    var sorts = function (model) {
+        return (model || []).map(function (s) { return s.colId + ":" + s.sort; }).join(",");
+    };
+    var plain = request.startRow === 0 && (!request.filterModel || !Object.keys(request.filterModel).length) &&
+        (!first || !first.request || sorts(request.sortModel) === sorts(first.request.sortModel));
+    if (plain && first && first.response && request.endRow === first.request.endRow) {
+        return [first.response, first.count, nu];
+    }
+    if (plain && first && first.wait && !first.response) {
+        return [nu, nu, nu];  // the page's callback brings them
+    }
+    var ctx = window.dash_clientside.callback_context;
+    var byRequest = ctx.triggered.some(function (t) { return t.prop_id.indexOf("getRowsRequest") >= 0; });
+    return byRequest ? [nu, nu, request] : [nu, nu, nu];
+};
+/* A page's server callback chose another query (page-url-target): go there. */
+window.dash_clientside.portal.followTarget = function (target) {
+    return typeof target === "string" ? target : window.dash_clientside.no_update;
+};
 /* Drill-down: a click on a chart mark whose customdata holds a "/customers?..." link opens it. */
 window.dash_clientside.portal.drillTo = function (clickData) {
     if (!clickData || !clickData.points || !clickData.points.length) {
@@ -162,3 +188,16 @@ window.dash_clientside.portal.drillBy_cohort = function (clickData, keys) {
     out.append("from", window.location.pathname);
     return "/customers?" + out.toString();
 };
+/* Keyboard: Enter on a focused cell of a customer list opens the customer's profile, as a
+   click does (the grid's cellClicked, then portal.rowToProfile). */
+document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) {
+        return;
+    }
+    var cell = event.target && event.target.closest ? event.target.closest(".portal-clickable-row .ag-cell") : null;
+    if (!cell || !cell.closest('[id*="customer-grid"]')) {
+        return;
+    }
+    event.preventDefault();
+    cell.click();
+});

@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .dashboard.saved_views import init_view_links
     from .dashboard import layout
     from .dashboard.layout import shell
+    from .dashboard.components.page import register_page_callbacks
     from .dashboard.links import page_paths
     from .data import jobs
     from .data.background import make_background_manager
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # The callbacks the page modules just registered with ``@dash.callback`` belong to
     # THIS app (page modules are re-executed for each new app; tests build several).
     dash_compat.claim_global_callbacks(dash_app)
+    register_page_callbacks(dash_app)  # one callback per page for all its figures
     filterbar.register(dash_app)
     savedviews.register(dash_app)
     customerlist.register(dash_app)

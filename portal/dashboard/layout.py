@@ -13,6 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 from flask_wtf.csrf import generate_csrf
 
+from .components.filterbar import URL_TARGET
 from .components.savedviews import views_menu
 from .filters import QUERY_KEYS
 from ..platform.tenancy import NotAuthenticated, PortalContext, current_context
@@ -149,6 +150,10 @@ def register(app) -> None:
         Output("navbar-collapse", "is_open"), Output("sidebar-collapse", "is_open"),
         Input("nav-toggler", "n_clicks"), Input("url", "pathname"), State("navbar-collapse", "is_open"),
         prevent_initial_call=True,
+    )
+    app.clientside_callback(  # a page's server callbacks move to another query through URL_TARGET
+        ClientsideFunction(namespace="portal", function_name="followTarget"),
+        Output("url", "search", allow_duplicate=True), Input(URL_TARGET, "data"), prevent_initial_call=True,
     )
     app.clientside_callback(
         ClientsideFunction(namespace="portal", function_name="currentHref"),

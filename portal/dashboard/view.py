@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 from flask import g, has_request_context
+from plotly.io.json import to_json_plotly
 
 from analytics.constants import RISK_BAND_LABELS as RISK_BANDS  # band display order, defined in analytics
 from analytics.report import DescriptiveReport
@@ -87,16 +90,21 @@ def models_stamp(info) -> str:
 
 
 def memoised_view(render: Callable[[str], Any]) -> Callable[[str], Any]:
-    """Memoise a page callback ``render(query)`` in each worker's memory.
+    """Memoise a page callback ``render(query)``: in each worker's memory, and its JSON in
+    the shared cache, so every worker of every host reuses one render.
 
     For callbacks whose outputs depend only on the caller's tenant, its current
     dataset, that dataset's model fit and the page's canonical query string (the
     ``query_store_id`` input), never on the user, the role or the clock: the
-    managers who open the same view on a Monday morning get figures drawn once
-    per worker.  The key carries tenant, dataset and the model job's status and
-    heartbeat (which changes with every progress report, the end of a fit or a
-    refit), so an import or new models are seen at once.  Bounded by
-    ``VIEW_CACHE_MB`` (least recently used first out); errors are never memoised.
+    managers who open the same view on a Monday morning get figures drawn once.
+    The key carries tenant, dataset, the model job's status and heartbeat (which
+    changes with every progress report, the end of a fit or a refit), the tenant's
+    currency and time zone, and the code
+    of the dashboard and analytics (a deploy draws again), so an import or new
+    models are seen at once.  Level 1 is bounded by ``VIEW_CACHE_MB`` (least recently
+    used first out; 0 turns both levels off); level 2 holds the outputs as the JSON
+    Dash sends (:meth:`portal.data.cache.ResultCache.view_get`), which a worker that
+    did not render them parses instead of rendering.  Errors are never memoised.
     """
     name = f"{render.__module__}.{render.__qualname__}"
 
@@ -105,18 +113,42 @@ def memoised_view(render: Callable[[str], Any]) -> Callable[[str], Any]:
         ctx = current_context()
         if ctx.dataset_id is None or not isinstance(query, str):
             return render(query)
+        cache = result_cache()
+        if cache.views.max_bytes <= 0:
+            return render(query)
         info = dataset(ctx)
-        memo = result_cache().views
         digest = hashlib.blake2b(query.encode(), digest_size=16).hexdigest()
         fit = f"{info.models_status}@{info.models_updated_at}"
-        key = f"{name}:t{ctx.tenant_id}:d{ctx.dataset_id}:{fit}:{digest}"
-        value = memo.get(key)
-        if value is MISSING:
+        # the currency and time zone write the figures' labels: a settings change draws again
+        key = (f"view:{code_stamp()}:{name}:t{ctx.tenant_id}:d{ctx.dataset_id}:{fit}:{ctx.currency}:"
+               f"{ctx.time_zone}:{digest}")
+        value = cache.views.get(key)
+        if value is not MISSING:
+            return value
+        shared = cache.view_get(key)
+        if shared is not None:
+            value = json.loads(shared)
+        else:
             value = render(query)
-            memo.put(key, value, estimate_size(value))
+            cache.view_set(key, to_json_plotly(value))
+        cache.views.put(key, value, estimate_size(value))
         return value
 
     return memoised
+
+
+@functools.cache
+def code_stamp() -> str:
+    """A digest of the code that draws the pages (portal/dashboard and analytics), read once
+    per process: part of the shared view keys, so a deploy never serves figures of old code."""
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.blake2b(digest_size=8)
+    for folder in (root / "portal" / "dashboard", root / "analytics"):
+        for path in sorted(folder.rglob("*")):
+            if path.suffix in (".py", ".md") and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def customers(ctx: PortalContext, state: ModelsState | None = None) -> pd.DataFrame:

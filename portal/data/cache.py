@@ -6,6 +6,10 @@
 * Level 2: flask-caching, shared by processes: ``FileSystemCache`` under
   ``DATA_DIR/cache`` (the workers of one machine) or ``RedisCache`` when
   ``REDIS_URL`` is set (many machines).  Values are stored pickled.
+* Rendered views (:func:`portal.dashboard.view.memoised_view`): per process in
+  :attr:`ResultCache.views`; shared as the JSON Dash sends, in the same Redis or
+  in a ``FileSystemCache`` of their own (``DATA_DIR/cache-views``, so that many
+  small views never push a heavy result out of the results' folder).
 * Compute lock: a Redis lock when Redis is configured, else an ``fcntl`` file
   lock under ``DATA_DIR/cache-locks`` (beside the cache folder, not in it, so
   clearing the cache never meets a folder), so concurrent misses of one key wait for
@@ -42,6 +46,10 @@ MISSING = object()
 WARN_INTERVAL_S = 60.0
 LOCK_TIMEOUT_S = 900  # a Redis lock outlives a crashed holder by at most this
 LOCK_WAIT_S = 600  # longest wait for another process's computation
+#: Shared rendered views: at most this many entries in their folder (oldest pruned first),
+#: and each lives at most a day (in Redis too), so forged queries cannot fill the disk or Redis.
+VIEW_THRESHOLD = 4000
+VIEW_TIMEOUT_S = 24 * 3600
 
 
 class LRU:
@@ -108,20 +116,32 @@ def estimate_size(value: Any) -> int:
         return sys.getsizeof(value)
 
 
+def beside_cache(settings: Settings, name: str) -> Path:
+    """A folder next to ``DATA_DIR/cache`` (``cache-<name>``), never inside it:
+    FileSystemCache.clear() stops at the first entry it cannot remove, so a folder inside
+    would leave results behind after a privacy erasure."""
+    return settings.cache_dir.with_name(f"{settings.cache_dir.name}-{name}")
+
+
+def views_dir(settings: Settings) -> Path:
+    """The disk folder of the rendered views shared by the workers of one machine."""
+    return beside_cache(settings, "views")
+
+
 class ResultCache:
     """The cache of named analytics results (see the module docstring)."""
 
-    def __init__(self, settings: Settings, backend: Any, redis_client: Any = None) -> None:
+    def __init__(self, settings: Settings, backend: Any, redis_client: Any = None,
+                 view_backend: Any = None) -> None:
         self.settings = settings
         self.backend = backend
+        self.view_backend = backend if view_backend is None else view_backend
         self.redis = redis_client
         self.lru = LRU(settings.lru_max_mb * 1024 * 1024)
         #: Rendered page callbacks (:func:`portal.dashboard.view.memoised_view`), apart from
         #: the results so that many small views never evict a heavy result.
         self.views = LRU(settings.view_cache_mb * 1024 * 1024)
-        # Beside the cache folder: FileSystemCache.clear() stops at the first entry it cannot
-        # remove, so a folder inside would leave results behind after a privacy erasure.
-        self.lock_dir = settings.cache_dir.with_name(settings.cache_dir.name + "-locks")
+        self.lock_dir = beside_cache(settings, "locks")
         self.kind = "redis" if redis_client is not None else "filesystem"
         self._last_warning = 0.0
         self._warn_lock = threading.Lock()
@@ -171,6 +191,26 @@ class ResultCache:
             self._warn("write", exc)
             return 0
         return len(data)
+
+    def view_get(self, key: str) -> str | None:
+        """The shared JSON of a rendered view, or None (errors count as a miss)."""
+        try:
+            text = self.view_backend.get(key)
+        except Exception as exc:  # noqa: BLE001 - the cache must never fail a request
+            self._warn("view read", exc)
+            text = None
+        found = isinstance(text, str)
+        observe_cache("view", found)
+        return text if found else None
+
+    def view_set(self, key: str, text: str) -> None:
+        """Share the JSON of a rendered view (best effort)."""
+        try:
+            if self.redis is None:
+                views_dir(self.settings).mkdir(parents=True, exist_ok=True)
+            self.view_backend.set(key, text, timeout=min(self.settings.cache_timeout, VIEW_TIMEOUT_S))
+        except Exception as exc:  # noqa: BLE001
+            self._warn("view write", exc)
 
     def delete(self, key: str) -> None:
         self.lru.discard(key)
@@ -239,7 +279,10 @@ class ResultCache:
         self.lru.clear()
         self.views.clear()
         try:
-            return bool(self.backend.clear())
+            cleared = bool(self.backend.clear())
+            if self.view_backend is not self.backend:
+                cleared = bool(self.view_backend.clear()) and cleared
+            return cleared
         except Exception as exc:  # noqa: BLE001 - Redis down or folder gone
             self._warn("clear", exc)
             return False
@@ -284,4 +327,9 @@ def build_result_cache(app, settings: Settings) -> ResultCache:
         client = None
     cache = Cache(app, config=config)
     backend = app.extensions["cache"][cache]
-    return ResultCache(settings, backend, client)
+    views = None
+    if client is None:
+        view_config = {**config, "CACHE_DIR": str(views_dir(settings)), "CACHE_THRESHOLD": VIEW_THRESHOLD}
+        views_cache = Cache(app, config=view_config)
+        views = app.extensions["cache"][views_cache]
+    return ResultCache(settings, backend, client, view_backend=views)

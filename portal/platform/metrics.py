@@ -17,7 +17,7 @@ as if there were nothing there.
 * ``portal_job_duration_seconds{kind, outcome}`` and ``portal_job_failures_total{kind}``:
   imports and model fits;
 * ``portal_cache_requests_total{level, result}``: result-cache lookups (hit rate =
-  hits / all, per level: the process LRU and the shared cache).
+  hits / all, per level: the process LRU, the shared cache and ``view``, the shared rendered views).
 """
 from __future__ import annotations
 

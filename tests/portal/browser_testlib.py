@@ -55,6 +55,7 @@ class Session:
         self.page.on("console", lambda m: self.problems.append(f"{m.type}: {m.text}")
                      if m.type in ("error", "warning") and not _benign(m.text) else None)
         self.page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e} {getattr(e, 'stack', '')[:300]}"))
+        track_callbacks(self.page)
         self.url = server.url
         self.page.goto(self.url + "/login")
         self.page.fill("#email", email)
@@ -74,17 +75,36 @@ class Session:
         self.context.close()
 
 
-def settled(page) -> None:
-    """No Dash callback in flight and no loading spinner."""
+#: Resolves after the browser has drawn two frames (what was just set is on screen).
+FRAMES = "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"
+
+
+def track_callbacks(page) -> None:
+    """Keep the Dash callback requests in flight on ``page`` (for :func:`settled`)."""
+    inflight: set = set()
+    page.dash_inflight = inflight
+    page.on("request", lambda r: inflight.add(r) if "/_dash-update-component" in r.url else None)
+    page.on("requestfinished", lambda r: inflight.discard(r))
+    page.on("requestfailed", lambda r: inflight.discard(r))
+
+
+def settled(page, timeout: float = 60) -> None:
+    """No Dash callback in flight (for 0.2 s, on a tracked page), no loading spinner, and drawn."""
     page.wait_for_load_state("networkidle", timeout=60000)
+    inflight = getattr(page, "dash_inflight", None)
+    if inflight is not None:
+        quiet, deadline = 0, time.monotonic() + timeout
+        while quiet < 4 and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+            quiet = 0 if inflight else quiet + 1
     wait_until(page, "!document.querySelector('[data-dash-is-loading=\"true\"]')")
-    time.sleep(0.3)
+    page.evaluate(FRAMES)
 
 
 def screenshot(page, name: str, folder: Path) -> None:
     """A full-page screenshot for the README; scroll first so lazily drawn grids are drawn."""
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-    time.sleep(0.8)
+    page.evaluate(FRAMES)
     wait_until(page, "!document.querySelector('[id*=\"customer-grid\"]') || "
                      "!!document.querySelector('[id*=\"customer-grid\"] .ag-center-cols-container .ag-row')")
     page.evaluate("window.scrollTo(0, 0)")

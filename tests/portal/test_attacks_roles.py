@@ -11,7 +11,13 @@ from urllib.parse import urlencode
 import pytest
 from portal_testlib import build_app, dash_headers, logged_in, make_settings, small_log
 
-GRID_OUTPUT = '..{"list":["MATCH"],"type":"customer-grid"}.getRowsResponse...{"list":["MATCH"],"type":"grid-count"}.children..'
+
+
+def grid_output(client) -> str:
+    """The server callback that answers a grid's requests (through its ``grid-ask`` store)."""
+    return next(c["output"] for c in client.get("/_dash-dependencies").json
+                if any(i["id"] == '{"list":["MATCH"],"type":"grid-ask"}' for i in c["inputs"])
+                and "getRowsResponse" in c["output"])
 
 
 @pytest.fixture(scope="module")
@@ -24,12 +30,13 @@ def site(tmp_path_factory):
 
 def grid(client, name: str, start: int, end: int, query: str = "", model: dict | None = None):
     grid_id, count_id = {"list": name, "type": "customer-grid"}, {"list": name, "type": "grid-count"}
-    body = {"output": GRID_OUTPUT, "outputs": [{"id": grid_id, "property": "getRowsResponse"},
-                                               {"id": count_id, "property": "children"}],
-            "inputs": [{"id": grid_id, "property": "getRowsRequest",
+    ask_id = {"list": name, "type": "grid-ask"}
+    body = {"output": grid_output(client), "outputs": [{"id": grid_id, "property": "getRowsResponse"},
+                                                       {"id": count_id, "property": "children"}],
+            "inputs": [{"id": ask_id, "property": "data",
                         "value": {"startRow": start, "endRow": end, **(model or {})}}],
             "state": [{"id": {"list": name, "type": "grid-query"}, "property": "data", "value": query}],
-            "changedPropIds": [json.dumps(grid_id, separators=(",", ":")) + ".getRowsRequest"]}
+            "changedPropIds": [json.dumps(ask_id, separators=(",", ":")) + ".data"]}
     answer = client.post("/_dash-update-component", json=body, headers=dash_headers(client))
     assert answer.status_code == 200, answer.data[:300]
     response = answer.json["response"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-import time
 
 import pytest
+from browser_testlib import settled, track_callbacks
 from portal_testlib import (
     CHROMIUM,
     NO_CHROMIUM,
@@ -43,6 +43,7 @@ def usd_server(tmp_path_factory, alpha_csv):
 def test_a_usd_tenant_sees_no_pound_sign_on_any_page(usd_server):
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
+        track_callbacks(page)
         page.goto(usd_server.url + "/login")
         page.fill("#email", "admin@alpha.test")
         page.fill("#password", PASSWORD)
@@ -54,10 +55,7 @@ def test_a_usd_tenant_sees_no_pound_sign_on_any_page(usd_server):
         for path in paths:
             page.goto(usd_server.url + path)
             page.wait_for_selector("main h2, main #forbidden", timeout=30000)
-            deadline = time.monotonic() + 6  # figures and tables fill in after the layout
-            while page.query_selector("main ._dash-loading, main .dash-spinner") and time.monotonic() < deadline:
-                time.sleep(0.2)
-            time.sleep(0.5)
+            settled(page)  # figures and tables fill in after the layout
             text = page.inner_text("main")
             if "£" in text:
                 offenders[path] = re.findall(r".{0,30}£.{0,15}", text)[:3]

@@ -1,19 +1,20 @@
 """A manager's workflow in headless Chromium: filters that follow the navigation, drill-down
 to the customers behind a chart mark (counts against analytics), row to profile, the
-customer search, phone width (390 x 844) and axe-core on every page.
+customer search, phone width (390 x 844), the keyboard, and the requests a filter change
+costs.  axe-core runs on every page in test_dashboard_browser.py (which opens them all anyway).
 
 Screenshots at 390 x 844 are written as ``<page>-phone.png`` beside the desktop ones
 (tests/.screenshots/, or docs/screenshots/ with ``--update-screenshots``).
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser_testlib import (PAGES, PHONE, THIRD_PARTY_EXCLUSIONS, TOO_WIDE, Session, axe_violations, grid_count,
-                             screenshot, settled)
+from browser_testlib import PAGES, PHONE, TOO_WIDE, Session, grid_count, screenshot, settled
 from dashboard_testlib import cleaned_log
 from portal_testlib import CHROMIUM, NO_CHROMIUM, chromium, wait_until
 
@@ -113,6 +114,17 @@ def test_a_row_click_opens_the_customers_profile(manager, reference):
     page.locator('[id*="customer-grid"] .ag-center-cols-container .ag-row[row-index="0"] [col-id="segment"]').click()
     page.wait_for_url(f"**/profile?customer={first.strip()}", timeout=20000)
     page.wait_for_selector("#profile-timeline .main-svg", timeout=60000)
+    # by keyboard: from the grid's header, arrow down to the second row, Enter
+    page.go_back()
+    page.wait_for_selector('[id*="customer-grid"] .ag-center-cols-container .ag-row[row-index="1"]', timeout=30000)
+    second = page.locator('[id*="customer-grid"] .ag-pinned-left-cols-container .ag-row[row-index="1"]').inner_text()
+    page.locator('[id*="customer-grid"] .ag-header-cell[col-id="segment"]').focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.closest('.ag-row').getAttribute('row-index')") == "1"
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/profile?customer={second.strip()}", timeout=20000)
+    page.wait_for_selector("#profile-timeline .main-svg", timeout=60000)
     assert manager.problems == []
 
 
@@ -159,20 +171,6 @@ def test_no_page_is_wider_than_a_phone(browser, browser_server, screenshot_dir):
         phone.close()
 
 
-def test_axe_finds_no_serious_violation_in_our_markup(manager):
-    found_inside_components = set()
-    problems = {}
-    for path, (_, ready) in {**PAGES, "/customers?segment=Champions": ("customers", "#customers-drill")}.items():
-        manager.open(path, ready)
-        ours, theirs = axe_violations(manager.page)
-        found_inside_components |= set(theirs)
-        if ours:
-            problems[path] = ours
-    assert problems == {}
-    # what axe reports inside Plotly and AG Grid is listed, with reasons, in docs/ACCESSIBILITY.md
-    assert found_inside_components <= THIRD_PARTY_EXCLUSIONS, found_inside_components - THIRD_PARTY_EXCLUSIONS
-
-
 def _customers_page(page) -> None:
     page.wait_for_selector("#customers-drill", timeout=30000)
     settled(page)
@@ -211,4 +209,40 @@ def test_clicks_on_chart_marks_open_their_customers(manager, reference):
     product = _query(page.url)["product"][0]
     products = product_summary(cleaned.lines, cleaned.snapshot_date)
     assert count_of(grid_count(page)) == int(products.loc[product, "customers"])
+    assert manager.problems == []
+
+
+def test_a_filter_change_costs_at_most_two_requests_per_page(manager):
+    """The router's request for the page and one for all its figures and its list's first rows."""
+    page = manager.page
+    sent: list[str] = []
+    inflight: set = set()
+
+    def started(request):
+        if "/_dash-update-component" in request.url:
+            sent.append(json.loads(request.post_data or "{}").get("output", "?")[:70])
+            inflight.add(request)
+
+    page.on("request", started)
+    page.on("requestfinished", lambda request: inflight.discard(request))
+    page.on("requestfailed", lambda request: inflight.discard(request))
+    counts = {}
+    for path, (_, ready) in PAGES.items():
+        if path == "/views":
+            continue
+        manager.open(f"{path}?country=France", ready)
+        sent.clear()
+        page.click("#filter-chips a:has-text('Country: France')")
+        wait_until(page, "!window.location.search.includes('country=')")
+        quiet = 0
+        while quiet < 10 or not sent:  # one second without a request in flight
+            page.wait_for_timeout(100)
+            quiet = quiet + 1 if not inflight else 0
+        page.wait_for_selector(ready, timeout=60000)
+        counts[path] = list(sent)
+        if page.query_selector('[id*="customer-grid"]'):  # the list's rows came with the figures
+            assert "France" not in grid_count(page), path
+    print(json.dumps(counts, indent=1))
+    assert {p: c for p, c in counts.items() if len(c) > 2} == {}
+    assert all(len(c) == 2 for c in counts.values()), counts  # the figures did come
     assert manager.problems == []

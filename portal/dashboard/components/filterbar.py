@@ -21,6 +21,14 @@ from dash import ctx as dash_ctx
 
 from portal.dashboard.filters import QUERY_KEYS, Filters, build_query, chips, date_presets, parse_query
 
+#: A store of every page (:func:`portal.dashboard.components.page.page_frame`): a server
+#: callback that moves to another query (a page option, a click on a country) writes the
+#: query here and a clientside callback copies it into the URL.  A server callback whose
+#: output is the shell's ``url`` would be called, for nothing, each time the page is drawn
+#: (Dash calls a callback whose input is new and output old); one whose output is new with
+#: its input is not.
+URL_TARGET = "page-url-target"
+
 CONTROL_IDS = {
     "countries": "filter-country",
     "segments": "filter-segment",
@@ -134,7 +142,7 @@ def register(app) -> None:
     )
 
     @app.callback(
-        Output("url", "search", allow_duplicate=True),
+        Output(URL_TARGET, "data", allow_duplicate=True),
         Input({"type": "page-option", "key": ALL}, "value"),
         State("url", "search"), State("url", "pathname"),
         prevent_initial_call=True,

@@ -2,10 +2,12 @@
 or empty states.
 
 A page's ``layout(**query)`` builds a :class:`portal.dashboard.view.View` and calls
-:func:`page_frame`; its callbacks are :func:`page_callback` functions: they take
-``Input(query_store_id(page_id), "data")`` (the canonical query string the layout
-was rendered with), so they run once per URL, after the router has rendered the
-page, and receive the view of that query.
+:func:`page_frame`; its figures are drawn by :func:`page_callback` functions: they
+read ``Input(query_store_id(page_id), "data")`` (the canonical query string the
+layout was rendered with), so they run once per URL, after the router has rendered
+the page, and receive the view of that query.  The renders of one page are ONE
+Dash callback (:func:`register_page_callbacks`): a filter change costs the router's
+request and one request for all the page's figures, each render memoised on its own.
 """
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, dcc, html
+from dash import ctx as dash_ctx
+from dash.exceptions import PreventUpdate
 
 from portal.dashboard.view import View, memoised_view
 from portal.platform.tenancy import current_context
@@ -22,7 +26,8 @@ from portal.dashboard.filters import build_query, page_options, parse_query
 from portal.data.results import NoDataset
 from portal.data.storage import DatasetNotFound
 
-from .filterbar import filter_bar
+from .customerlist import FIRST_BLOCK_OUTPUT, FIRST_BLOCK_STATES, first_blocks
+from .filterbar import URL_TARGET, filter_bar
 from .help import how_to_read
 from .states import models_pending, no_data
 
@@ -31,13 +36,20 @@ def query_store_id(page_id: str) -> str:
     return f"{page_id}-query"
 
 
-def page_callback(page_id: str, *outputs: Output, **callback_options: Any) -> Callable:
-    """Decorator: ``render(view)`` becomes the page callback of ``outputs``.
+#: page id -> render name -> (its outputs, the memoised render), collected while Dash
+#: executes the page modules and registered by :func:`register_page_callbacks`.
+_PENDING: dict[str, dict[str, tuple[tuple[Output, ...], Callable[[str], Any]]]] = {}
 
-    The callback's one input is the page's query store; it is memoised per worker
-    (:func:`portal.dashboard.view.memoised_view`: tenant, dataset, model fit and
-    query) and ``render`` gets ``View(current_context(), query)``.  The decorated
-    name is the callback as Dash calls it: ``update_x(query)``.
+
+def page_callback(page_id: str, *outputs: Output) -> Callable:
+    """Decorator: ``render(view)`` draws ``outputs`` of page ``page_id``.
+
+    Its input is the page's query store; it is memoised (:func:`portal.dashboard.view.memoised_view`:
+    tenant, dataset, model fit and query, in the worker and in the shared cache) and
+    ``render`` gets ``View(current_context(), query)``.  The decorated name is the
+    memoised render: ``update_x(query)`` returns the value of ``outputs`` (one value for one
+    output, a tuple for several).  :func:`register_page_callbacks` joins a page's renders
+    into one Dash callback.
     """
     def decorate(render: Callable[[View], Any]) -> Callable[[str], Any]:
         @functools.wraps(render)
@@ -45,10 +57,40 @@ def page_callback(page_id: str, *outputs: Output, **callback_options: Any) -> Ca
             return render(View(current_context(), query))
 
         memoised = memoised_view(from_query)
-        callback(*outputs, Input(query_store_id(page_id), "data"), **callback_options)(memoised)
+        # keyed by name: a page module executed again (a new app) replaces its entries
+        _PENDING.setdefault(page_id, {})[f"{render.__module__}.{render.__qualname__}"] = (outputs, memoised)
         return memoised
 
     return decorate
+
+
+def register_page_callbacks(dash_app) -> None:
+    """Register the collected renders of each page as ONE callback of ``dash_app`` whose
+    outputs are all theirs, in order, plus the first rows of the page's customer lists
+    (:func:`portal.dashboard.components.customerlist.first_blocks`, per user: not memoised);
+    then forget them (the next app collects its own)."""
+    for page_id, renders in _PENDING.items():
+        parts = list(renders.values())
+        outputs = [output for part_outputs, _ in parts for output in part_outputs]
+        dash_app.callback([*outputs, FIRST_BLOCK_OUTPUT], Input(query_store_id(page_id), "data"),
+                          *FIRST_BLOCK_STATES)(_joined(page_id, parts))
+    _PENDING.clear()
+
+
+def _joined(page_id: str, parts: list[tuple[tuple[Output, ...], Callable[[str], Any]]]) -> Callable[..., list]:
+    def render_page(query, firsts, list_queries):
+        lists = dash_ctx.outputs_list[-1]
+        if not all(isinstance(v, list) and len(v) == len(lists) for v in (lists, firsts, list_queries)):
+            raise PreventUpdate  # not what dash-renderer sends: one entry per list of the page
+        values: list[Any] = []
+        for outputs, render in parts:
+            value = render(query)
+            values.extend(value if len(outputs) > 1 else [value])
+        values.append(first_blocks(lists, firsts, list_queries))
+        return values
+
+    render_page.__name__ = f"render_{page_id.replace('-', '_')}"
+    return render_page
 
 
 def canonical_query(view: View, options: dict[str, tuple[str, ...]] | None = None) -> str:
@@ -108,6 +150,7 @@ def page_frame(
                                 page_query={k: v for k, v in page_options(view.query, options or {}).items()
                                             if k in parse_query(view.query)}))
     parts.append(dcc.Store(id=query_store_id(page_id), data=canonical_query(view, options)))
+    parts.append(dcc.Store(id=URL_TARGET))
     if needs_models and not view.models.ready:
         message = None
         if view.models.status == "running":

@@ -39,7 +39,7 @@ dash.register_page(__name__, path=PATH, name="Clusters", title="Clusters · Cust
 #: Page options (first = default): 2D or 3D scatter; the 2D axes (log RFM or principal components).
 OPTIONS: dict[str, tuple[str, ...]] = {"view": ("2d", "3d"), "axes": ("rfm", "pca")}
 #: At most this many points go to the browser (a fixed random sample beyond).
-MAX_POINTS = 5000
+MAX_POINTS = 2000
 
 CLUSTER_LIST = customer_list(
     "clusters", "Customers by k-means cluster",

@@ -56,7 +56,12 @@ def _body(view: View) -> html.Div:
         "Revenue per original customer by acquisition cohort"
     return html.Div([
         html.Div(window_note(view), id="cohorts-window", className="text-secondary small mb-2"),
-        panel(title, graph("cohorts-heatmap", height=HEATMAP_HEIGHT), actions=switch,
+        panel(title, html.Div([
+            html.P("Swipe sideways for the later months.", className="d-md-none small text-secondary mb-1"),
+            # a phone keeps the heatmap's width (readable cells) and scrolls it inside the card
+            html.Div(graph("cohorts-heatmap", height=HEATMAP_HEIGHT), className="scroll-x", tabIndex="0",
+                     role="region", **{"aria-label": "Cohort heatmap (scrolls sideways on narrow screens)"}),
+        ]), actions=switch,
               subtitle="Rows: the month customers first ordered; columns: months since. Right: cohort sizes. "
                        "Click a cell or a size bar to see its customers.", panel_id="cohorts-heatmap-panel"),
         panel("Average retention curve" if metric == "customers" else "Average revenue per customer by month",

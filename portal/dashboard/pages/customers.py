@@ -84,5 +84,5 @@ def _body(view: View, drill: Drill, query) -> html.Div:
                     for text in marks]],
                  className="small mb-2 d-flex flex-wrap align-items-center", id="customers-drill"),
         exact,
-        customer_list_view("customers", view, query_string),
+        customer_list_view("customers", view, query_string, with_page=False),
     ])

@@ -25,6 +25,7 @@ from analytics.geography import (
 )
 from analytics.selection import select_customers, select_lines
 from portal.dashboard.components.cards import graph, panel
+from portal.dashboard.components.filterbar import URL_TARGET
 from portal.dashboard.components.customerlist import customer_list_view
 from portal.dashboard.money import GBP, MoneyFormat
 from portal.dashboard.components.palette import SELECTED_BACKGROUND
@@ -226,13 +227,13 @@ def table_rows(summary: pd.DataFrame, selected: set[str]) -> list[dict]:
 # click a country (map or table): filter to it, click again to clear
 
 
-@callback(Output("url", "search", allow_duplicate=True), Input("geography-map", "clickData"),
+@callback(Output(URL_TARGET, "data", allow_duplicate=True), Input("geography-map", "clickData"),
           State(query_store_id(PAGE_ID), "data"), prevent_initial_call=True)
 def map_click(click, query):
     return country_query(query, _clicked(click)) or no_update
 
 
-@callback(Output("url", "search", allow_duplicate=True), Input("geography-bars", "clickData"),
+@callback(Output(URL_TARGET, "data", allow_duplicate=True), Input("geography-bars", "clickData"),
           State(query_store_id(PAGE_ID), "data"), prevent_initial_call=True)
 def bars_click(click, query):
     return country_query(query, _clicked(click)) or no_update
@@ -246,7 +247,7 @@ def _clicked(click) -> object:
     return data[0] if isinstance(data, (list, tuple)) and data else None
 
 
-@callback(Output("url", "search", allow_duplicate=True), Input("geography-table", "cellClicked"),
+@callback(Output(URL_TARGET, "data", allow_duplicate=True), Input("geography-table", "cellClicked"),
           State(query_store_id(PAGE_ID), "data"), prevent_initial_call=True)
 def table_click(cell, query):
     country = cell.get("rowId") if isinstance(cell, dict) else None

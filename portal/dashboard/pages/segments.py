@@ -21,6 +21,7 @@ from dash import Input, Output, State, callback, html, no_update
 from analytics.migration import NOT_YET_CUSTOMER, SegmentMigration
 from analytics.rfm import SEGMENT_ORDER
 from portal.dashboard.components.cards import graph, panel
+from portal.dashboard.components.filterbar import URL_TARGET
 from portal.dashboard.components.customerlist import customer_list_view
 from portal.dashboard.components.palette import INK, MEASURE
 from portal.dashboard.components.figures import message_figure, percent, themed
@@ -268,7 +269,7 @@ drill_on("segments-treemap", key="segment")
 # click a row: filter to that segment
 
 
-@callback(Output("url", "search", allow_duplicate=True),
+@callback(Output(URL_TARGET, "data", allow_duplicate=True),
           Input("segments-table", "cellClicked"),
           State(query_store_id(PAGE_ID), "data"), prevent_initial_call=True)
 def filter_to_segment(cell, query):

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import pytest
 from dashboard_testlib import as_user, page_module
-from portal_testlib import build_app, dash_post, logged_in, make_settings
+from portal_testlib import build_app, dash_headers, logged_in, make_settings
 
 from portal.dashboard.view import View, lines, memoised_view
 from portal.platform.db import session_scope
@@ -107,12 +107,10 @@ def test_memo_off_with_zero_budget(tmp_path, alpha_csv, counted_view):
 
 def test_real_page_callback_answers_each_tenant_its_own_figures(dashboard_app):
     """Through HTTP: alpha, then beta with the same query, then alpha again (now memoised)."""
-    output = "overview-trend.figure"
-    inputs = [{"id": "overview-query", "property": "data", "value": ""}]
     answers = {}
     for slug in ("alpha", "beta", "alpha"):
         client = logged_in(dashboard_app, f"manager@{slug}.test")
-        response = dash_post(client, output, inputs)
+        response = page_post(client, "overview", "")
         assert response.status_code == 200
         answers.setdefault(slug, []).append(response.json["response"]["overview-trend"]["figure"])
     assert answers["alpha"][0] == answers["alpha"][1]
@@ -120,3 +118,64 @@ def test_real_page_callback_answers_each_tenant_its_own_figures(dashboard_app):
     with as_user(dashboard_app, "manager@beta.test"):
         direct = page_module("overview").update_trend.__wrapped__("")  # the unmemoised render
     assert [t.get("y") for t in direct.to_plotly_json()["data"]] == [t.get("y") for t in answers["beta"][0]["data"]]
+
+
+def page_output(client, page_id: str) -> str:
+    """The one callback that draws every figure of page ``page_id`` (its outputs joined)."""
+    found = [c["output"] for c in client.get("/_dash-dependencies").json
+             if [i["id"] for i in c["inputs"]] == [f"{page_id}-query"]]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def page_post(client, page_id: str, query: str):
+    """The request dash-renderer sends for a page's figures (a page without customer lists:
+    the lists' pattern-matching output and states match nothing)."""
+    output = page_output(client, page_id)
+    parts = output.strip(".").split("...")
+    outputs = [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]} for part in parts[:-1]]
+    body = {"output": output, "outputs": [*outputs, []],
+            "inputs": [{"id": f"{page_id}-query", "property": "data", "value": query}],
+            "state": [[], []], "changedPropIds": [f"{page_id}-query.data"]}
+    return client.post("/_dash-update-component", json=body, headers=dash_headers(client))
+
+
+def test_one_callback_draws_all_of_a_pages_figures(dashboard_app):
+    client = logged_in(dashboard_app, "manager@alpha.test")
+    specs = [c for c in client.get("/_dash-dependencies").json
+             if any(i["id"] == "overview-query" for i in c["inputs"])]
+    assert len(specs) == 1
+    outputs = specs[0]["output"].strip(".").split("...")
+    assert {"overview-kpis.children", "overview-trend.figure", "overview-countries.figure",
+            "overview-products.figure"} <= set(outputs)
+
+
+def test_a_second_worker_reads_the_shared_figures_instead_of_drawing_them(app, monkeypatch):
+    """Two apps on one data folder (two workers): the second answers the same bytes and
+    draws nothing (every render builds one View; they are counted)."""
+    from portal import create_app
+    from portal.dashboard.components import page
+
+    views = []
+
+    class CountedView(View):
+        def __init__(self, *args, **kwargs):
+            views.append(args[1] if len(args) > 1 else kwargs.get("query"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(page, "View", CountedView)
+    query = "?country=United+Kingdom"
+    first = page_post(logged_in(app, "manager@alpha.test"), "overview", query)
+    assert first.status_code == 200
+    drawn = len(views)
+    assert drawn == 3  # KPIs, trend, countries and products: three renders
+
+    other = create_app(app.extensions["portal"].settings)
+    other.config["TESTING"] = True
+    second = page_post(logged_in(other, "manager@alpha.test"), "overview", query)
+    assert second.status_code == 200
+    assert len(views) == drawn  # nothing drawn again
+    assert second.data == first.data
+    # another tenant, the same query: drawn for it, never read from alpha's entries
+    beta = page_post(logged_in(other, "manager@beta.test"), "overview", query)
+    assert len(views) == drawn + 3 and beta.data != first.data

@@ -199,7 +199,10 @@ def test_drop_all_empties_both_levels_after_a_lock_was_taken(cache_app, counted)
     results.get_result(ctx, "test_counted")  # computed under the compute lock, stored in both levels
     results.get_result(system_context("beta"), "test_counted")
     cache = _services(cache_app).cache
+    cache.view_set("a-rendered-profile", '{"customer": "12345"}')
+    assert cache.view_get("a-rendered-profile") is not None
     assert cache.drop_all() is True
+    assert cache.view_get("a-rendered-profile") is None  # shared views: a profile may show the customer
     results.get_result(ctx, "test_counted")
     results.get_result(system_context("beta"), "test_counted")
     assert len(counted()) == 4  # both rebuilt: nothing survived in either level
