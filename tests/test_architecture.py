@@ -16,6 +16,7 @@ says why in a comment.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -268,6 +269,28 @@ def test_private_dash_names_only_in_the_adapter():
                     "GLOBAL_CALLBACK_LIST", "_make_progress_key", "_make_set_props_key", "context_value"):
                 private.append(f"{module}:{node.lineno} .{node.attr}")
     assert private == []
+
+
+def architecture_picture() -> str:
+    """The drawing of the layers in the README's Architecture section (its first code block)."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Architecture"):]
+    start = section.index("```") + 3
+    return section[start: section.index("```", start)]
+
+
+def test_the_readme_picture_names_every_module_of_the_layers():
+    """Each module of ``portal/<layer>/`` (components and pages are drawn as folders) appears in
+    the README's picture, and each layer folder it draws exists."""
+    picture = architecture_picture()
+    missing = [f"portal/{folder}/{path.stem}"
+               for folder in ("platform", "data", "dashboard", "digests")
+               for path in sorted((ROOT / "portal" / folder).glob("*.py"))
+               if path.stem != "__init__" and not re.search(rf"(?<![\w/]){path.stem}\b", picture)]
+    assert missing == [], "modules the README's architecture picture does not show:\n" + "\n".join(missing)
+    drawn = set(re.findall(r"portal/(\w+)/", picture))
+    assert drawn == {"platform", "data", "dashboard", "digests"}
+    assert all((ROOT / "portal" / folder).is_dir() for folder in drawn)
 
 
 # --- the checker itself, on small made-up graphs ---------------------------------------
