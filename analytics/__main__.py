@@ -34,7 +34,7 @@ def _positive_int(text: str) -> int:
 
 
 def _date(text: str) -> str:
-    from .dates import as_day
+    from .dates import as_day  # lazy: analytics.dates imports pandas; --help must stay fast
 
     try:
         as_day(text, "snapshot date")
@@ -44,7 +44,7 @@ def _date(text: str) -> str:
 
 
 def _time_zone(text: str) -> str:
-    from .dates import time_zone
+    from .dates import time_zone  # lazy: analytics.dates imports pandas; --help must stay fast
 
     try:
         return time_zone(text).key
@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _report(args: argparse.Namespace) -> int:
+    # per-command imports: a command loads only what it uses (--help imports no pandas)
     from tqdm import tqdm
 
     from .report import RUN_STEPS, run_report
@@ -132,7 +133,7 @@ def _glossary(_args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from . import synthetic
+    from . import synthetic  # per-command import: a command loads only what it uses
 
     frame = synthetic.generate_transactions(n_customers=args.customers, n_months=args.months, seed=args.seed)
     path = synthetic.write_transactions(frame, args.out)

@@ -337,7 +337,7 @@ def _minimise(nll, args: tuple, n_params: int, x0: np.ndarray | None = None) -> 
     log-likelihood + penalty) with L-BFGS-B, log-parameters in +-LOG_BOUND, from
     lifetimes' start (all 0.1).  Returns the log-parameters and the indices on a bound."""
     with _quiet():
-        from autograd import value_and_grad
+        from autograd import value_and_grad  # lazy: only a fit needs it; imported quietly (its warnings)
         res = minimize(value_and_grad(nll), x0=np.full(n_params, 0.1) if x0 is None else x0, jac=True,
                        method="L-BFGS-B",
                        args=args, bounds=[(-LOG_BOUND, LOG_BOUND)] * n_params,
@@ -407,5 +407,5 @@ def _quiet():
 def _lifetimes():
     """Import lifetimes without leaking its process-wide warning filter."""
     with _quiet():
-        import lifetimes
+        import lifetimes  # lazy, and quietly: it sets a process-wide warning filter on import
     return lifetimes

@@ -222,6 +222,7 @@ def cluster_customers(
             f"{n} customers with {distinct} distinct profiles in the sample: "
             f"no k in {list(k_range)} can be fitted (need 2 <= k < customers and k <= distinct profiles)."
         )
+    # lazy: scikit-learn only when k-means runs, so the descriptive modules stay light
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_limits
 

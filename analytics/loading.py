@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .dates import time_zone as _zone
 from .errors import LoadError
@@ -172,8 +174,6 @@ def _read_parts(data: bytes, name: str) -> tuple[str, list[RawTable], dict]:
 
 
 def _read_parquet(data: bytes, name: str) -> RawTable:
-    import pyarrow.parquet as pq
-
     try:
         schema = pq.ParquetFile(io.BytesIO(data)).schema_arrow
         mapping, _ = match_columns(schema.names)
@@ -197,14 +197,10 @@ def _read_parquet(data: bytes, name: str) -> RawTable:
 def _release_arrow_memory() -> None:
     """Give the reader's buffers back to the system now rather than keeping them in
     Arrow's pool for a next read that a report never makes (peak memory at 10M lines)."""
-    import pyarrow as pa
-
     pa.default_memory_pool().release_unused()
 
 
 def _is_text(arrow_type: object) -> bool:
-    import pyarrow as pa
-
     return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
 
 

@@ -14,6 +14,7 @@ import io
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from .dates import to_shop_local
 from .errors import LoadError
@@ -33,7 +34,6 @@ def read_table(source: Source, filename: str | None = None, max_rows: int | None
     head = data[:8]
     try:
         if head.startswith(b"PAR1"):
-            import pyarrow.parquet as pq
             table = pq.read_table(io.BytesIO(data))
             frame = table.to_pandas()
         elif head.startswith(b"PK\x03\x04"):

@@ -91,6 +91,8 @@ def fit_model_step(cleaned: CleanedLog, report: "DescriptiveReport", clv_model: 
     """CLV, churn and recommendations (:func:`analytics.models.fit_models`): the
     model columns of customers.csv, clv.csv, churn.csv, valuable_at_risk.csv and
     models.json.  ``clv_model``: "auto" or a forced purchase model."""
+    # lazy: the model libraries (scikit-learn, scipy, lifetimes) only when models are fitted;
+    # --skip-models and the descriptive modules never import them
     from .models import customer_model_columns, fit_models, model_summary, model_tables
 
     results = fit_models(cleaned, seed=report.seed, clv_model=clv_model)

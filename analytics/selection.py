@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .dates import DateLike, as_day, require_shop_local
 from .schema import LINE_IS_RETURN
@@ -64,9 +66,6 @@ def isin(values: pd.Series | pd.Index, keep: Iterable[str]) -> np.ndarray:
         keep = list(keep)
     dtype = values.dtype
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         column = pa.array(values.array)
         if isinstance(getattr(keep, "dtype", None), pd.StringDtype) and keep.dtype.storage == "pyarrow":
             value_set = pa.array(keep.array)

@@ -10,11 +10,13 @@
 
 An import may point to its own layer or to a lower one, never up; the import graph has no
 cycle; ``analytics`` never imports Dash, Flask or ``portal``; no import is hidden behind
-``importlib`` or ``__import__``; an import inside a function says why in a comment.
+``importlib`` or ``__import__``; an import inside a function (in ``analytics`` and in ``portal``)
+says why in a comment.
 """
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,21 +200,50 @@ def _block_start(lines: list[str], lineno: int) -> int:
     return start
 
 
-def test_imports_inside_functions_say_why():
-    """In ``portal``, an import inside a function is an optional dependency or deliberate
-    lazy loading, and a comment in its block of imports or on the two lines above says which."""
-    modules = module_files()
-    silent = []
-    for module, path in modules.items():
-        if not module.startswith("portal"):
+#: Words that a comment at the head of a function must contain to explain every import in it
+#: (a dispatcher such as ``analytics._load`` says once why all its imports are lazy).
+REASONS = ("lazy", "optional")
+
+
+def _explained_at_head(lines: list[str], tree: ast.AST) -> set[int]:
+    """Line numbers of the imports inside a function whose head (the lines from ``def`` to its first
+    statement after the docstring) has a comment naming a reason (:data:`REASONS`)."""
+    explained: set[int] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        lines = path.read_text().splitlines()
-        for arrow, node in arrows_of(module, path, modules):
-            if not arrow.in_function:
-                continue
-            start = _block_start(lines, node.lineno)
-            if not any("#" in line for line in lines[max(start - 2, 0): node.end_lineno]):
-                silent.append(str(arrow))
+        body = node.body
+        first = body[1] if len(body) > 1 and isinstance(body[0], ast.Expr) and isinstance(
+            getattr(body[0], "value", None), ast.Constant) else body[0]
+        head = lines[node.lineno - 1: first.lineno]
+        if any("#" in line and any(word in line.lower() for word in REASONS) for line in head):
+            explained |= {child.lineno for child in ast.walk(node) if isinstance(child, (ast.Import, ast.ImportFrom))}
+    return explained
+
+
+def silent_function_imports(module: str, path: Path, modules: dict[str, Path]) -> list[str]:
+    """The imports inside functions of ``module`` with no comment in their block of imports,
+    on the two lines above, or at the head of their function (see :func:`_explained_at_head`)."""
+    lines = path.read_text().splitlines()
+    at_head = _explained_at_head(lines, ast.parse(path.read_text()))
+    silent = []
+    for arrow, node in arrows_of(module, path, modules):
+        if not arrow.in_function or node.lineno in at_head:
+            continue
+        start = _block_start(lines, node.lineno)
+        if not any("#" in line for line in lines[max(start - 2, 0): node.end_lineno]):
+            silent.append(str(arrow))
+    return silent
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_imports_inside_functions_say_why(package):
+    """In ``analytics`` and ``portal``, an import inside a function is an optional dependency
+    or deliberate lazy loading (import speed: ``import analytics`` and the CLI's ``--help``
+    load no pandas, scikit-learn or scipy), and a comment says which."""
+    modules = module_files()
+    silent = [arrow for module, path in modules.items() if module.split(".")[0] == package
+              for arrow in silent_function_imports(module, path, modules)]
     assert silent == [], "imports inside functions without a reason:\n" + "\n".join(sorted(set(silent)))
 
 
@@ -238,6 +269,28 @@ def test_private_dash_names_only_in_the_adapter():
                     "GLOBAL_CALLBACK_LIST", "_make_progress_key", "_make_set_props_key", "context_value"):
                 private.append(f"{module}:{node.lineno} .{node.attr}")
     assert private == []
+
+
+def architecture_picture() -> str:
+    """The drawing of the layers in the README's Architecture section (its first code block)."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Architecture"):]
+    start = section.index("```") + 3
+    return section[start: section.index("```", start)]
+
+
+def test_the_readme_picture_names_every_module_of_the_layers():
+    """Each module of ``portal/<layer>/`` (components and pages are drawn as folders) appears in
+    the README's picture, and each layer folder it draws exists."""
+    picture = architecture_picture()
+    missing = [f"portal/{folder}/{path.stem}"
+               for folder in ("platform", "data", "dashboard", "digests")
+               for path in sorted((ROOT / "portal" / folder).glob("*.py"))
+               if path.stem != "__init__" and not re.search(rf"(?<![\w/]){path.stem}\b", picture)]
+    assert missing == [], "modules the README's architecture picture does not show:\n" + "\n".join(missing)
+    drawn = set(re.findall(r"portal/(\w+)/", picture))
+    assert drawn == {"platform", "data", "dashboard", "digests"}
+    assert all((ROOT / "portal" / folder).is_dir() for folder in drawn)
 
 
 # --- the checker itself, on small made-up graphs ---------------------------------------
@@ -269,3 +322,18 @@ def test_the_checker_reads_relative_and_function_level_imports(tmp_path):
     found = [arrow for arrow, _ in arrows_of("portal.data.jobs", source, modules)]
     assert [(a.target, a.in_function) for a in found] == [
         ("portal.platform.db", False), ("portal.data.storage", False), ("portal", True)]
+
+
+def test_the_checker_wants_a_reason_for_a_function_level_import(tmp_path):
+    source = tmp_path / "m.py"
+    source.write_text(
+        "def silent():\n    import json\n    return json\n\n\n"
+        "def commented():\n    import csv  # lazy: only this command reads CSV\n    return csv\n\n\n"
+        "def dispatcher(name):\n    \"\"\"Doc.\"\"\"\n    # Deliberate lazy loading: one import per case\n"
+        "    match name:\n        case \"a\":\n            import gzip as loaded\n"
+        "        case \"b\":\n            import zlib as loaded\n    return loaded\n\n\n"
+        "def other_comment():\n    # a remark about nothing in particular\n    x = 1\n\n    y = 2\n\n"
+        "    import re\n    return re, x, y\n")
+    silent = silent_function_imports("analytics.m", source, {"analytics.m": source})
+    assert silent == ["analytics.m -> json (line 2, inside a function)",
+                      "analytics.m -> re (line 28, inside a function)"]

@@ -2,10 +2,10 @@
 on simulated logs with and without dropout, tiers, records, intervals, too little data."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ import pytest
 from btyd_sim import START, simulate_orders
 from test_clv import cdnow
 
+from analytics.__main__ import main
 from analytics.btyd import customer_summary
 from analytics.btyd_models import BgNbdFit, GammaGammaFit
 from analytics.clv import fit_clv
@@ -23,7 +24,6 @@ from analytics.model_store import ModelRecordError, _pack, pack_arrays, read_hea
 from analytics.purchase_models import ParetoNbdFit, fit_purchase_model
 from analytics.tiers import clv_tiers, in_tier, tier_counts
 
-REPO = Path(__file__).resolve().parents[2]
 SNAPSHOT = START + pd.Timedelta(days=730)
 
 
@@ -47,10 +47,12 @@ def test_cdnow_bgnbd_through_the_default_cli_path(tmp_path):
     last day observed), so the calibration through 09-30 is ``--snapshot-date 1997-10-01``."""
     source = cdnow_as_online_retail(tmp_path / "cdnow.csv")
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, "-m", "analytics", "report", str(source), "--out", str(out),
-                             "--snapshot-date", "1997-10-01", "--clv-model", "bgnbd", "--quiet"],
-                            cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    # in this process: the command line as a process is tested in test_report_cli.py
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["report", str(source), "--out", str(out), "--snapshot-date", "1997-10-01",
+                     "--clv-model", "bgnbd", "--quiet"])
+    assert code == 0, stderr.getvalue()
     models = json.loads((out / "models.json").read_text())
     clv = models["clv"]
     assert clv["purchase_model"] == "bgnbd" and clv["forced"] and clv["penalizer"] == 0.0

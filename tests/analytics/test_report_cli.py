@@ -2,6 +2,8 @@
 one-line errors with exit code 2, and the describe() / write_report() API."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -13,17 +15,38 @@ from descriptive_toys import REPO, RFM_EXPECTED, RFM_ROWS, make_log, toy_csv
 
 import analytics as A
 from analytics import clean_transactions, load_transactions
+from analytics.__main__ import main
 from analytics.report import MODEL_FILES, REPORT_FILES, ModelOutput, describe, write_report
 from analytics.rfm import SEGMENT_ORDER, rfm_table
 
 
 def run_cli(*args, cwd=None):
+    """``python -m analytics ARGS`` as a process (exit code, stdout, stderr)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("ANALYTICS_TRACEBACK", None)
     return subprocess.run(
         [sys.executable, "-m", "analytics", *map(str, args)],
         cwd=cwd or REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """The same command line run in this process (``analytics.__main__.main``): what a process
+    adds (exit code of the interpreter, PYTHONPATH) is tested with :func:`run_cli`; spawning
+    a Python that imports pandas for every call is not needed for the rest."""
+    monkeypatch.delenv("ANALYTICS_TRACEBACK", raising=False)
+
+    def run(*args):
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse: usage errors
+                code = exc.code
+        return subprocess.CompletedProcess(["python", "-m", "analytics", *args], code, stdout.getvalue(),
+                                           stderr.getvalue())
+    return run
 
 
 @pytest.fixture
@@ -68,16 +91,16 @@ def test_report_on_the_toy(toy_file, tmp_path):
     assert summary["concentration"]["customers"] == 3
 
 
-def test_snapshot_date_option(toy_file, tmp_path):
+def test_snapshot_date_option(toy_file, tmp_path, cli):
     out = tmp_path / "early"
-    result = run_cli("report", toy_file, "--out", out, "--snapshot-date", "2011-02-01", "--quiet")
+    result = cli("report", toy_file, "--out", out, "--snapshot-date", "2011-02-01", "--quiet")
     assert result.returncode == 0, result.stderr
     customers = pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
     assert customers["customer_id"].tolist() == ["A", "C"]
     assert json.loads((out / "summary.json").read_text())["snapshot_date"] == "2011-02-01"
 
 
-def test_bad_inputs_exit_2_with_one_line(tmp_path):
+def test_bad_inputs_exit_2_with_one_line(tmp_path, cli):
     bad = tmp_path / "bad.csv"
     frame = pd.DataFrame(RFM_ROWS, columns=["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate",
                                             "UnitPrice", "CustomerID", "Country"])
@@ -89,21 +112,21 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path):
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
 
-    missing = run_cli("report", tmp_path / "nope.csv", "--out", tmp_path / "out")
+    missing = cli("report", tmp_path / "nope.csv", "--out", tmp_path / "out")
     assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "nope.csv" in missing.stderr
 
-    date = run_cli("report", bad, "--out", tmp_path / "out", "--snapshot-date", "31/31/2011")
+    date = cli("report", bad, "--out", tmp_path / "out", "--snapshot-date", "31/31/2011")
     assert date.returncode == 2 and len(date.stderr.strip().splitlines()) == 1
     assert "not a date" in date.stderr
 
 
-def test_synth_then_report_with_clusters(tmp_path):
+def test_synth_then_report_with_clusters(tmp_path, cli):
     log = tmp_path / "synth.csv"
-    made = run_cli("synth", "--customers", "80", "--months", "6", "--seed", "3", log)
+    made = cli("synth", "--customers", "80", "--months", "6", "--seed", "3", log)
     assert made.returncode == 0, made.stderr
     assert log.exists() and "rows" in made.stdout
     out = tmp_path / "report"
-    result = run_cli("report", log, "--out", out, "--skip-models", "--progress")
+    result = cli("report", log, "--out", out, "--skip-models", "--progress")
     assert result.returncode == 0, result.stderr
     assert "report" in result.stderr  # the tqdm bar went to stderr
 
@@ -119,11 +142,11 @@ def test_synth_then_report_with_clusters(tmp_path):
     assert customers["cluster_label"].nunique() == summary["clusters"]["k"]
 
 
-def test_report_with_models_writes_clv_churn_and_models_json(tmp_path):
+def test_report_with_models_writes_clv_churn_and_models_json(tmp_path, cli):
     log = tmp_path / "synth.parquet"
-    assert run_cli("synth", "--customers", "400", "--months", "18", "--seed", "5", log).returncode == 0
+    assert cli("synth", "--customers", "400", "--months", "18", "--seed", "5", log).returncode == 0
     out = tmp_path / "report"
-    result = run_cli("report", log, "--out", out, "--quiet")
+    result = cli("report", log, "--out", out, "--quiet")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted({*REPORT_FILES, *MODEL_FILES})
 
@@ -146,8 +169,8 @@ def test_report_with_models_writes_clv_churn_and_models_json(tmp_path):
     assert models["clv_validation"]["metrics"][models["clv_validation"]["model"]]["mae"] > 0
 
 
-def test_synth_bad_arguments():
-    result = run_cli("synth", "--customers", "0", "x.csv")
+def test_synth_bad_arguments(cli):
+    result = cli("synth", "--customers", "0", "x.csv")
     assert result.returncode == 2 and result.stderr.startswith("error: ")
     assert len(result.stderr.strip().splitlines()) == 1
 

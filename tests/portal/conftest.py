@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from portal_testlib import (
+    TEST_PASSWORD_METHOD,
     PG_ADMIN_URL,
     REDIS_URL,
     _pg_engine,
@@ -19,6 +20,16 @@ from portal_testlib import (
     small_log,
     wait_for_port,
 )
+
+from portal.platform import accounts
+
+# Passwords are hashed with scrypt at a test cost in this process (see TEST_PASSWORD_METHOD):
+# every app of the suite hashes six logins and every sign-in checks one. The unknown-email
+# dummy hash gets the same cost, so "unknown email and wrong password take similar time" still
+# compares like with like. Production's cost is unchanged (accounts.PASSWORD_METHOD in the code).
+accounts.PASSWORD_METHOD = TEST_PASSWORD_METHOD
+accounts._DUMMY_HASH = accounts.generate_password_hash("timing-equaliser-not-a-password",
+                                                       method=TEST_PASSWORD_METHOD)
 
 # --------------------------------------------------------------------------
 # services
@@ -122,6 +133,13 @@ def bad_csv(tmp_path_factory) -> Path:
 def app(tmp_path, alpha_csv, beta_csv):
     """SQLite app with tenants alpha (UK) and beta (Germany), each with one dataset."""
     return build_app(make_settings(tmp_path), logs={"alpha": alpha_csv, "beta": beta_csv})
+
+
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory, alpha_csv, beta_csv):
+    """Like ``app``, built once per module: for (parametrised) tests that leave nothing behind
+    that another test reads (refused writes, sign-ins, requests)."""
+    return build_app(make_settings(tmp_path_factory.mktemp("shared-app")), logs={"alpha": alpha_csv, "beta": beta_csv})
 
 
 # --------------------------------------------------------------------------

@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "Test-password-42"
+#: scrypt with N = 2**12 instead of werkzeug's 2**15 (about 0.1 s of CPU per hash and per sign-in):
+#: the tests check what is hashed and when, not the cost of the hash.  Set in conftest.py.
+TEST_PASSWORD_METHOD = "scrypt:4096:8:1"
 TENANTS = {"alpha": "Alpha Stores", "beta": "Beta Trading"}
 CHROMIUM = "/usr/bin/chromium"
 #: Why a browser test is skipped, and how to get what it needs.

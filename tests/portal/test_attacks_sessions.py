@@ -157,26 +157,26 @@ HOSTILE_PAGES = ["//evil.com", "///evil.com", "/\\/evil.com", "/\t/evil.com", "/
 
 
 @pytest.mark.parametrize("page", HOSTILE_PAGES)
-def test_a_view_of_anything_but_a_page_of_the_app_is_refused(app, page):
+def test_a_view_of_anything_but_a_page_of_the_app_is_refused(shared_app, page):
     from portal.dashboard import saved_views as views
     from portal.platform.accounts import AccountError
     from portal.platform.tenancy import context_for_user
 
-    with app.app_context():
-        manager = context_for_user(_user_id(app, "manager@alpha.test"))
+    with shared_app.app_context():
+        manager = context_for_user(_user_id(shared_app, "manager@alpha.test"))
         with pytest.raises(AccountError, match="page of the portal"):
             views.save_view(manager, page, "trap", {"query": ""}, shared=True)
         assert views.list_views(manager) == []
 
 
 @pytest.mark.parametrize("query", ["?x=\t//evil.com", "?a=1\n", "\x00"])
-def test_a_query_with_control_characters_is_refused(app, query):
+def test_a_query_with_control_characters_is_refused(shared_app, query):
     from portal.dashboard import saved_views as views
     from portal.platform.accounts import AccountError
     from portal.platform.tenancy import context_for_user
 
-    with app.app_context():
-        manager = context_for_user(_user_id(app, "manager@alpha.test"))
+    with shared_app.app_context():
+        manager = context_for_user(_user_id(shared_app, "manager@alpha.test"))
         with pytest.raises(AccountError, match="control characters"):
             views.save_view(manager, "/segments", "trap", {"query": query})
 
@@ -243,10 +243,10 @@ def test_save_view_callback_refuses_an_off_site_path_with_a_message(app):
 
 @pytest.mark.parametrize("target", ["/\t/evil.com", "/\n/evil.com", "//evil.com", "/\\evil.com",
                                     "https://evil.com", "/%0a/evil.com"])
-def test_login_next_never_leaves_the_portal(app, target):
+def test_login_next_never_leaves_the_portal(shared_app, target):
     from portal_testlib import login
 
-    response = login(app.test_client(), "viewer@alpha.test", next_url=target)
+    response = login(shared_app.test_client(), "viewer@alpha.test", next_url=target)
     assert response.status_code == 302
     assert "evil" not in response.headers["Location"]
 

@@ -7,17 +7,15 @@ version, an email) are only looked up inside the caller's own tenant.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 from flask import current_app, request
 
-from portal.platform import accounts
-from portal.data import jobs, storage, uploads
+from portal.platform.accounts import AccountError
+from portal.data import admin, storage, uploads
 from portal.data.job_steps import StepClock
 from portal.dashboard.components.datasets import (
     DATASET_COLUMNS,
@@ -27,7 +25,6 @@ from portal.dashboard.components.datasets import (
     job_status,
     report_view,
 )
-from portal.data.imports import import_dataset
 from portal.dashboard.components.invitations import invite_controls
 from portal.dashboard.components import mapping_panel
 from portal.dashboard.layout import forbidden
@@ -125,9 +122,9 @@ def _alert(message: str, color: str) -> dbc.Alert:
     prevent_initial_call=True,
 )
 def run_import(set_progress, ref):
-    """Runs in a background process: fetch the staged upload, validate, store, then fit
-    the models.  The role was already checked before the job was created
-    (:func:`portal.data.uploads.init_import_gate`); checked again here, inside the job."""
+    """Runs in a background process: :func:`portal.data.admin.import_upload`.  The role was
+    already checked before the job was created (:func:`portal.data.uploads.init_import_gate`);
+    checked again here, inside the job."""
     try:
         ctx = check_role("admin")
     except RoleRequired:
@@ -135,7 +132,6 @@ def run_import(set_progress, ref):
     token = ref.get("upload") if isinstance(ref, dict) else None
     if not token:
         return no_update
-
     steps = StepClock()
 
     def progress(fraction: float, message: str) -> None:
@@ -143,32 +139,10 @@ def run_import(set_progress, ref):
         steps.step(message)
         set_progress((round(fraction * 100), steps.current or "", steps.text()))
 
-    # The same staged upload is one job: a re-delivered job (its worker was lost) finds
-    # the version it stored instead of importing the file twice.
-    job_key = hashlib.sha256(f"{ctx.tenant_id}:{ctx.user_id}:{token}".encode()).hexdigest()[:32]
-    try:
-        path, filename = uploads.materialise(ctx, token, _settings().data_dir / "tmp")
-    except uploads.UploadNotFound as exc:
-        return _alert(str(exc), "warning")
-    try:
-        outcome = import_dataset(ctx, path, filename, progress=lambda f, m: progress(f * 0.5, m),
-                                 activate=False, job_key=job_key)
-    finally:
-        os.unlink(path)
-        uploads.discard(token)
-    if not outcome.ok:
-        set_progress((0, "", ""))
-        return _alert(outcome.message, "danger")
-    dataset = storage.get_dataset(ctx, outcome.dataset_id)
-    status = jobs.fit_dataset_models(outcome.dataset_id, progress=lambda f, m: progress(0.5 + f * 0.5, m),
-                                     job_id=job_key, fitted_since=dataset.created_at, takeover=outcome.repeated)
+    outcome = admin.import_upload(ctx, token, _settings().data_dir / "tmp", progress)
     steps.finish()
-    set_progress((100, "done", "Steps: " + steps.text()))
-    models = {"ready": "Models fitted: it is now the current version.",
-              "failed": "Model fitting failed: the version is in use for the descriptive pages only "
-                        "(see the versions table).",
-              "running": "Its models are being fitted by another job: it becomes current when they are ready."}
-    return _alert(f"{outcome.message} {models.get(status, status)}", "success" if status == "ready" else "warning")
+    set_progress((100, "done", "Steps: " + steps.text()) if outcome.color != "danger" else (0, "", ""))
+    return _alert(outcome.message, outcome.color)
 
 
 @callback(
@@ -213,22 +187,9 @@ def show_report(selected):
 
 @callback(Output("refit-status", "children"), Input("refit-models", "n_clicks"), prevent_initial_call=True)
 def refit(_clicks):
-    """Retry the newest version whose models are not ready (a stopped or failed fit), else
-    refit the current version."""
-    ctx = check_role("admin")
-    stale = _settings().job_stale_minutes
-    waiting = [d for d in storage.list_datasets(ctx) if d.status == "ready" and d.models_status != "ready"]
-    dataset = waiting[0] if waiting and (ctx.dataset_id is None or waiting[0].id >= ctx.dataset_id) else None
-    if dataset is None:
-        if ctx.dataset_id is None:
-            return "No dataset yet."
-        dataset = storage.get_dataset(ctx)
-    if dataset.models_status == "running" and not jobs.is_stale(dataset, stale):
-        return "Model fitting is already running."
-    jobs.spawn_fit(dataset.id)  # JobQueueUnavailable: answered at once with its message
-    accounts.record("models_refit", tenant_id=ctx.tenant_id, user_id=ctx.user_id,
-                    detail={"dataset_id": dataset.id, "version": dataset.version})
-    return f"Model fitting restarted for version {dataset.version}."
+    """Retry the newest version whose models are not ready, else refit the current version
+    (:func:`portal.data.admin.refit_models`; JobQueueUnavailable: answered at once with its message)."""
+    return admin.refit_models(check_role("admin"), _settings().job_stale_minutes)
 
 
 @callback(
@@ -245,25 +206,10 @@ def refit(_clicks):
 )
 def manage_users(_add, _deactivate, _change_role, email, role, password, selected):
     ctx = check_role("admin")
-    trigger = dash.ctx.triggered_id
-    message = ""
     try:
-        if trigger == "add-user":
-            accounts.create_user(ctx.tenant_id, email or "", password or "", role or "",
-                                 actor_id=ctx.user_id, ip=request.remote_addr)
-            message = _alert(f"User {accounts.normalize_email(email)} added.", "success")
-        elif trigger == "deactivate-user":
-            if not selected:
-                raise accounts.AccountError("Select a user first.")
-            accounts.set_active(ctx.tenant_id, str(selected[0].get("email", "")), False,
-                                actor_id=ctx.user_id, ip=request.remote_addr)
-            message = _alert(f"User {selected[0].get('email')} deactivated.", "success")
-        elif trigger == "change-role":
-            if not selected:
-                raise accounts.AccountError("Select a user first.")
-            target = str(selected[0].get("email", ""))
-            accounts.set_role(ctx.tenant_id, target, str(role or ""), actor_id=ctx.user_id, ip=request.remote_addr)
-            message = _alert(f"User {target} is now {role}; their sessions have ended.", "success")
-    except accounts.AccountError as exc:
+        done = admin.manage_user(ctx, dash.ctx.triggered_id, email=email, role=role, password=password,
+                                 selected=selected, ip=request.remote_addr)
+        message = _alert(done, "success") if done else ""
+    except AccountError as exc:
         message = _alert(str(exc), "danger")
-    return accounts.list_users(ctx.tenant_id), message, ""
+    return admin.users(ctx), message, ""

@@ -49,6 +49,16 @@ def store_app(tmp_path, alpha_csv, beta_csv):
         yield app, settings
 
 
+@pytest.fixture(scope="module")
+def fitted_app(tmp_path_factory, alpha_csv, beta_csv):
+    """alpha's models fitted once for the tests that read its record (a test that changes
+    the stored record puts it back)."""
+    app = build_app(make_settings(tmp_path_factory.mktemp("store")), logs={"alpha": alpha_csv, "beta": beta_csv})
+    with app.app_context():
+        assert jobs.fit_dataset_models(system_context("alpha").dataset_id) == "ready"
+        yield app
+
+
 def _row(dataset_id: int) -> Dataset:
     with session_scope() as session:
         return session.get(Dataset, dataset_id)
@@ -72,9 +82,8 @@ def _repack(record: bytes, **changes) -> bytes:
     return model_store.MAGIC + len(head).to_bytes(4, "big") + head + payload
 
 
-def test_a_fit_is_stored_as_a_versioned_record_and_read_back(store_app):
+def test_a_fit_is_stored_as_a_versioned_record_and_read_back(fitted_app):
     ctx = system_context("alpha")
-    assert jobs.fit_dataset_models(ctx.dataset_id) == "ready"
     stored = _record(ctx.dataset_id)
     dataset = _row(ctx.dataset_id)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
@@ -118,10 +127,19 @@ def test_a_fit_is_stored_as_a_versioned_record_and_read_back(store_app):
         jobs.load_model_results(system_context("beta"), ctx.dataset_id)
 
 
-def test_other_library_versions_or_another_dataset_are_refused(store_app):
+def test_other_library_versions_or_another_dataset_are_refused(fitted_app):
     ctx, beta = system_context("alpha"), system_context("beta")
-    assert jobs.fit_dataset_models(ctx.dataset_id) == "ready"
     good = _record(ctx.dataset_id).record
+    try:
+        _refused_records(ctx, beta, good)
+    finally:
+        _set_record(ctx.dataset_id, good)
+        with session_scope() as session:
+            for row in session.scalars(select(ModelRecord).where(ModelRecord.dataset_id == beta.dataset_id)):
+                session.delete(row)
+
+
+def _refused_records(ctx, beta, good: bytes) -> None:
     libraries = dict(model_store.read_header(good)[0]["libraries"], **{"scikit-learn": "0.0.1"})
     _set_record(ctx.dataset_id, _repack(good, libraries=libraries))
     with pytest.raises(model_store.ModelRecordRefused, match=r"scikit-learn 0\.0\.1 \(installed "):

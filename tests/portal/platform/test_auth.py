@@ -127,8 +127,8 @@ def test_csrf_is_required_on_forms_and_dash_callbacks(app):
 
 
 @pytest.mark.parametrize("path", ["/_dash-layout", "/_dash-dependencies", "/export/orders.csv"])
-def test_api_requests_need_a_login(app, path):
-    response = app.test_client().get(path)
+def test_api_requests_need_a_login(shared_app, path):
+    response = shared_app.test_client().get(path)
     assert response.status_code == 401 and response.json["error"] == "authentication required"
 
 
@@ -143,8 +143,8 @@ def test_pages_redirect_to_login_with_next(app):
 
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
-def test_next_cannot_leave_the_site(app, target):
-    response = login(app.test_client(), "admin@alpha.test", next_url=target)
+def test_next_cannot_leave_the_site(shared_app, target):
+    response = login(shared_app.test_client(), "admin@alpha.test", next_url=target)
     assert response.headers["Location"] == "/"
 
 
