@@ -244,7 +244,8 @@ def test_export_query_strings_with_beta_ids(world):
     for name in ("segments", "orders", "transactions", "churn", "value", "geography", "clusters"):
         response = client.get(f"/export/{name}.csv?tenant=beta&tenant_id=2&dataset_id={beta['dataset_id']}"
                               f"&customer={beta['customer']}&grid=%7B%22filterModel%22%3A%7B%7D%7D")
-        assert response.status_code in (200, 404), name
+        # 409 "models not fitted yet": the forged callbacks above may have started a refit of alpha
+        assert response.status_code in ((200, 404, 409) if name in ("churn", "value") else (200, 404)), name
         assert_no_leak(_text(response), f"export {name}")
 
 
