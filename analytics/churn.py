@@ -33,6 +33,9 @@ applied one horizon after its latest labels, exactly as the evaluated model was.
 
 Features (:func:`churn_features`) use only lines dated before their cut-off,
 one function for training and scoring; see :data:`FEATURES`.
+
+scikit-learn is loaded (:mod:`analytics.churn_sklearn`) only when a model is fitted or scores:
+a process that only reads a stored :class:`ChurnModel` -- a web worker -- never imports it.
 """
 from __future__ import annotations
 
@@ -40,26 +43,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.calibration import calibration_curve
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.inspection import permutation_importance
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import (
-    average_precision_score,
-    brier_score_loss,
-    classification_report,
-    confusion_matrix,
-    precision_recall_curve,
-    roc_auc_score,
-    roc_curve,
-)
-from sklearn.model_selection import cross_val_predict
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
-from threadpoolctl import threadpool_limits
-
-from .calibration import CalibratedChurnModel, choose_calibration, fit_calibrator
 from .churn_features import (  # noqa: F401 - re-exported: analytics.churn is the public module
     DAYS_PER_MONTH,
     FEATURES,
@@ -148,12 +131,14 @@ def train_churn_model(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp,
     gradient boosting single-threaded: its per-tree OpenMP overhead otherwise
     dominates on shared machines, and results do not depend on thread counts.
     """
-    with threadpool_limits(limits=1, user_api="openmp"):
+    sk = _sklearn()
+    with sk.threadpool_limits(limits=1, user_api="openmp"):
         return _train(lines, snapshot_date, horizon_days, seed)
 
 
 def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days: int | None,
            seed: int) -> ChurnModel:
+    sk = _sklearn()
     require_shop_local(lines)
     snapshot = as_day(snapshot_date, "snapshot_date")
     path: list[int] = []
@@ -183,14 +168,14 @@ def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days:
     k = LARGE_FOLDS if len(y_train) > LARGE_TRAINING_ROWS else FOLDS
     folds = grouped_folds(groups, y_train.to_numpy(), k, seed)
     y = y_train.to_numpy()
-    oof = {name: cross_val_predict(model, X_train, y, cv=folds, method="predict_proba")[:, 1]
+    oof = {name: sk.cross_val_predict(model, X_train, y, cv=folds, method="predict_proba")[:, 1]
            for name, model in _candidates(seed).items()}
-    cv = {name: {"roc_auc": float(roc_auc_score(y, p)), "pr_auc": float(average_precision_score(y, p)),
-                 "brier": float(brier_score_loss(y, p))} for name, p in oof.items()}
+    cv = {name: {"roc_auc": float(sk.roc_auc_score(y, p)), "pr_auc": float(sk.average_precision_score(y, p)),
+                 "brier": float(sk.brier_score_loss(y, p))} for name, p in oof.items()}
     chosen = max(oof, key=lambda name: (cv[name]["roc_auc"], name == "logistic_regression"))
-    method, calibrated, briers = choose_calibration(oof[chosen], y, folds)
+    method, calibrated, briers = sk.choose_calibration(oof[chosen], y, folds)
     cv["calibration_brier"] = briers
-    calibrator = None if method == "none" else fit_calibrator(method, oof[chosen], y)
+    calibrator = None if method == "none" else sk.fit_calibrator(method, oof[chosen], y)
     threshold = _f1_threshold(calibrated, y)
 
     X_eval, y_eval = _labelled(lines, cutoff_eval, horizon, "evaluation", orders)
@@ -200,21 +185,21 @@ def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days:
     for name, model in _candidates(seed).items():
         fitted[name] = model.fit(X_train, y)
         metrics[name] = _scores(ye, fitted[name].predict_proba(X_eval)[:, 1])
-    evaluated = CalibratedChurnModel(fitted[chosen], method, calibrator)
+    evaluated = sk.CalibratedChurnModel(fitted[chosen], method, calibrator)
     prob = evaluated.predict_proba(X_eval)[:, 1]
     metrics["chosen"] = _scores(ye, prob)
     recency = X_eval["recency_days"].to_numpy()
-    metrics["baseline_recency"] = {"roc_auc": float(roc_auc_score(ye, recency)),
-                                   "pr_auc": float(average_precision_score(ye, recency))}
+    metrics["baseline_recency"] = {"roc_auc": float(sk.roc_auc_score(ye, recency)),
+                                   "pr_auc": float(sk.average_precision_score(ye, recency))}
     base_rate = float(y.mean())
-    metrics["baseline_base_rate"] = {"brier": float(brier_score_loss(ye, np.full(len(ye), base_rate)))}
+    metrics["baseline_base_rate"] = {"brier": float(sk.brier_score_loss(ye, np.full(len(ye), base_rate)))}
     predicted = (prob >= threshold).astype(int)
     rule_pred = (recency > horizon).astype(int)
-    fpr, tpr, roc_thr = roc_curve(ye, prob)
-    precision, recall, pr_thr = precision_recall_curve(ye, prob)
-    frac, mean_pred = calibration_curve(ye, prob, n_bins=10, strategy="quantile")
-    importance = permutation_importance(evaluated, X_eval, ye, scoring="roc_auc", n_repeats=3, random_state=seed,
-                                        max_samples=min(1.0, 5_000 / len(ye)))
+    fpr, tpr, roc_thr = sk.roc_curve(ye, prob)
+    precision, recall, pr_thr = sk.precision_recall_curve(ye, prob)
+    frac, mean_pred = sk.calibration_curve(ye, prob, n_bins=10, strategy="quantile")
+    importance = sk.permutation_importance(evaluated, X_eval, ye, scoring="roc_auc", n_repeats=3,
+                                           random_state=seed, max_samples=min(1.0, 5_000 / len(ye)))
     # the training cut-offs shifted by H: T - H (and T - 2H when two were used)
     later = [(X_eval, y_eval)] + ([(parts[0][0][columns], parts[0][1])] if len(cutoffs) > 1 else [])
     final = _refit(chosen, method, calibrator, seed, pd.concat([X for X, _ in later]),
@@ -231,10 +216,10 @@ def _train(lines: pd.DataFrame, snapshot_date: str | pd.Timestamp, horizon_days:
         roc_curve=_thin(pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": roc_thr})),
         pr_curve=_thin(pd.DataFrame({"precision": precision[:-1], "recall": recall[:-1],
                                      "threshold": pr_thr})),
-        confusion_matrix=pd.DataFrame(confusion_matrix(ye, predicted, labels=[0, 1]),
+        confusion_matrix=pd.DataFrame(sk.confusion_matrix(ye, predicted, labels=[0, 1]),
                                       index=pd.Index(["retained", "churned"], name="actual"),
                                       columns=pd.Index(["retained", "churned"], name="predicted")),
-        classification_report=classification_report(ye, predicted, labels=[0, 1], zero_division=0,
+        classification_report=sk.classification_report(ye, predicted, labels=[0, 1], zero_division=0,
                                                      target_names=["retained", "churned"], output_dict=True),
         calibration=pd.DataFrame({"mean_predicted": mean_pred, "fraction_churned": frac}),
         feature_importance=pd.DataFrame(
@@ -260,9 +245,10 @@ def score_customers(model: ChurnModel, lines: pd.DataFrame, snapshot_date: str |
     ["net_clv_12m"]``; NaN if not) and ``net_revenue_at_risk`` =
     churn_probability x net_clv_12m (currency, net basis).
     """
+    sk = _sklearn()
     snapshot = model.snapshot_date if snapshot_date is None else as_day(snapshot_date, "snapshot_date")
     features = churn_features(lines, snapshot, with_p_alive="p_alive" in model.feature_names)
-    with threadpool_limits(limits=1, user_api="openmp"):
+    with sk.threadpool_limits(limits=1, user_api="openmp"):
         prob = model.estimator.predict_proba(features.reindex(columns=list(model.feature_names)))[:, 1]
     out = pd.DataFrame({"churn_probability": prob}, index=features.index)
     band = np.full(len(out), LOWEST_RISK_BAND, dtype=object)
@@ -287,11 +273,12 @@ def _labelled(lines: pd.DataFrame, cutoff: pd.Timestamp, horizon: int, which: st
     return X, y
 
 
-def _refit(chosen: str, method: str, calibrator, seed: int, X: pd.DataFrame, y: np.ndarray) -> CalibratedChurnModel:
+def _refit(chosen: str, method: str, calibrator, seed: int, X: pd.DataFrame, y: np.ndarray) -> object:
     """The chosen recipe refitted on the training cut-offs shifted by H (T - H, and T - 2H when
     two were used), so that, like the evaluated model, it is applied one horizon after its latest labels.  The calibration map is the one
     chosen and fitted on the training rows' out-of-fold predictions."""
-    return CalibratedChurnModel(_candidates(seed)[chosen].fit(X, y), method, calibrator)
+    sk = _sklearn()
+    return sk.CalibratedChurnModel(_candidates(seed)[chosen].fit(X, y), method, calibrator)
 
 
 def grouped_folds(groups: np.ndarray, y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -308,26 +295,38 @@ def grouped_folds(groups: np.ndarray, y: np.ndarray, k: int, seed: int) -> list[
 
 
 def _scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    return {"roc_auc": float(roc_auc_score(y, p)), "pr_auc": float(average_precision_score(y, p)),
-            "brier": float(brier_score_loss(y, np.clip(p, 0, 1)))}
+    sk = _sklearn()
+    return {"roc_auc": float(sk.roc_auc_score(y, p)), "pr_auc": float(sk.average_precision_score(y, p)),
+            "brier": float(sk.brier_score_loss(y, np.clip(p, 0, 1)))}
 
 
 def _f1_threshold(prob: np.ndarray, y: np.ndarray) -> float:
-    precision, recall, thresholds = precision_recall_curve(y, prob)
+    sk = _sklearn()
+    precision, recall, thresholds = sk.precision_recall_curve(y, prob)
     with np.errstate(divide="ignore", invalid="ignore"):
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)[:-1]
     return float(thresholds[int(np.argmax(f1))])
 
 
 def _candidates(seed: int) -> dict:
-    signed_log = FunctionTransformer(_signed_log, feature_names_out="one-to-one")
+    sk = _sklearn()
+    signed_log = sk.FunctionTransformer(_signed_log, feature_names_out="one-to-one")
     return {
-        "logistic_regression": make_pipeline(SimpleImputer(strategy="median"), signed_log, StandardScaler(),
-                                             LogisticRegression(max_iter=2000)),
-        "gradient_boosting": HistGradientBoostingClassifier(
+        "logistic_regression": sk.make_pipeline(sk.SimpleImputer(strategy="median"), signed_log,
+                                                sk.StandardScaler(), sk.LogisticRegression(max_iter=2000)),
+        "gradient_boosting": sk.HistGradientBoostingClassifier(
             max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20,
             l2_regularization=1.0, early_stopping=False, random_state=seed),
     }
+
+
+def _sklearn():
+    """:mod:`analytics.churn_sklearn`: scikit-learn's estimators and metrics and our calibration."""
+    # Deliberate lazy load: only fitting and scoring need scikit-learn; reading a stored
+    # ChurnModel (the web's pages) must not load it.
+    from . import churn_sklearn
+
+    return churn_sklearn
 
 
 def _signed_log(values: np.ndarray) -> np.ndarray:

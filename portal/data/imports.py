@@ -223,11 +223,12 @@ def _import_locked(ctx: PortalContext, source: Source, filename: str | None, use
 
     new_ctx = PortalContext(**{**ctx.to_dict(), "dataset_id": dataset_id})
     _prime_results(new_ctx, dataset_id, frame, cleaned)
-    if not activate:  # a job (the Data page): the descriptive pages are ready when it is current
-        report(0.65, "Computing the descriptive results")
-        mark = time.perf_counter()
-        _describe(new_ctx, dataset_id)
-        timings["describe_s"] = time.perf_counter() - mark
+    # Every import builds the descriptive results (k-means included) into the shared cache: the
+    # pages read them ready, and a web process never fits k-means (never imports scikit-learn).
+    report(0.65, "Computing the descriptive results")
+    mark = time.perf_counter()
+    _describe(new_ctx, dataset_id)
+    timings["describe_s"] = time.perf_counter() - mark
     report(0.7, f"Stored version {version}")
     log.info("dataset imported", extra={"event": "import", "tenant": ctx.tenant_slug, "dataset_id": dataset_id,
                                         "rows": len(frame), "duration_ms": round(sum(timings.values()) * 1000)})

@@ -10,7 +10,8 @@ see :mod:`portal.data.model_store`), the portal stores the whole
 * the payload is a ZIP archive: ``tree.json`` (the dataclasses field by field,
   plain values as JSON, dates as ISO text), one Parquet file per data frame or
   series, one ``.npy`` file per array (read with ``allow_pickle=False``) and one
-  joblib file per scikit-learn estimator (read only after the version check);
+  joblib file per scikit-learn estimator (read only after the version check, and
+  only when the estimator is first used: see :class:`StoredEstimator`);
 * only dataclasses of the ``analytics`` package are rebuilt, through their
   constructors; any other object makes the encoding fail, naming where it is.
 """
@@ -67,6 +68,35 @@ class ResultsRecord:
         with zipfile.ZipFile(io.BytesIO(payload)) as archive:
             tree = json.loads(archive.read("tree.json"))
             return _decode(tree, archive, classes)
+
+
+class StoredEstimator:
+    """A stored scikit-learn estimator, unpickled (with joblib, which loads scikit-learn) on first use.
+
+    The web reads stored scores and curves, never an estimator: decoding one there would load
+    scikit-learn into every worker.  A job that scores (``estimator.predict_proba``) gets the
+    real estimator through attribute access; storing the results again writes the same bytes.
+    The record's library versions were checked by the store before this object exists."""
+
+    __slots__ = ("payload", "_loaded")
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self._loaded: Any = None
+
+    def load(self) -> Any:
+        """The estimator (unpickled once)."""
+        if self._loaded is None:
+            import joblib  # deliberate lazy loading: only where an estimator is used (a job)
+
+            self._loaded = joblib.load(io.BytesIO(self.payload))
+        return self._loaded
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.load(), name)
+
+    def __reduce_ex__(self, protocol):  # pickled (e.g. by joblib) as the estimator itself
+        return self.load().__reduce_ex__(protocol)
 
 
 def _analytics_dataclasses() -> dict[str, type]:
@@ -128,6 +158,10 @@ def _encode(value: Any, members: dict[str, bytes], path: str) -> Any:
         fields = {f.name: _encode(getattr(value, f.name), members, f"{path}.{f.name}")
                   for f in dataclasses.fields(value) if f.init}
         return {"$dataclass": f"{cls.__module__}.{cls.__qualname__}", "fields": fields}
+    if isinstance(value, StoredEstimator):
+        name = f"estimators/{len(members)}.joblib"
+        members[name] = value.payload
+        return {"$sklearn": name}
     if any(base.__module__.split(".")[0] == "sklearn" for base in type(value).__mro__):
         # a scikit-learn estimator, or an analytics estimator built on its API (the churn calibrator)
         import joblib  # deliberate lazy loading: only where an estimator is stored
@@ -172,7 +206,5 @@ def _decode(node: Any, archive: zipfile.ZipFile, classes: dict[str, type]) -> An
             raise ModelRecordRefused(f"The stored {node['$dataclass']} does not fit this version ({exc}); "
                                      "refit the models.") from None
     if "$sklearn" in node:
-        import joblib  # deliberate lazy loading; versions were checked by the store
-
-        return joblib.load(io.BytesIO(archive.read(node["$sklearn"])))
+        return StoredEstimator(archive.read(node["$sklearn"]))
     raise ModelRecordRefused("The stored model record has an unknown entry; refit the models.")

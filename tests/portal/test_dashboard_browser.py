@@ -117,9 +117,6 @@ def test_a_web_process_never_imports_lifetimes(web_libraries):
     assert "lifetimes" not in web_libraries
 
 
-@pytest.mark.xfail(strict=True, reason="analytics.churn imports scikit-learn at module level and the web "
-                   "imports it (pages/churn.py, churn_figures.py, view.py via analytics.models); making those "
-                   "imports lazy belongs to the analytics model code and view.py (issue 14, item 4)")
 def test_a_web_process_never_imports_scikit_learn(web_libraries):
     assert "sklearn" not in web_libraries
 
