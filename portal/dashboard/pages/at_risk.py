@@ -63,9 +63,13 @@ def _body(view: View) -> html.Div:
         reason = view.models.results.errors.get("valuable_at_risk", "unknown reason")
         return dbc.Alert(f"The list is not available: {reason}", color="warning", id="at-risk-missing")
     rule = html.Div([html.Strong("Rule. "), found.rule], className="small mb-1", id="at-risk-rule")
+    threshold = (f"so the risk threshold is {percent(found.risk_threshold)}"
+                 if found.risk_threshold < 1 else
+                 "above half, so no churn probability can be twice it: only customers overdue against "
+                 "their own rhythm qualify")
     base = html.Div(
-        f"This shop's base churn rate is {percent(found.base_rate)}, so the risk threshold is "
-        f"{percent(found.risk_threshold)}; {found.n_valuable:,} customers count as valuable "
+        f"This shop's base churn rate is {percent(found.base_rate)}, {threshold}; "
+        f"{found.n_valuable:,} customers count as valuable "
         + (f"(net revenue of at least {money(found.value_threshold)} in the last 365 days)."
            if found.value_threshold == found.value_threshold else "."),
         className="small text-secondary mb-2", id="at-risk-thresholds")

@@ -62,6 +62,12 @@ def test_rule_and_cards_on_screen(dashboard_app, expected, at_risk):
     assert cards["at-risk-count"] == f"{len(expected.customers):,}"
     assert cards["at-risk-value"] == f"£{expected.customers['net_revenue_at_risk'].sum():,.0f}"
     assert "valuable_at_risk-list" in found and ("at-risk-empty" in found) == (expected.reason is not None)
+    thresholds = str(found["at-risk-thresholds"].to_plotly_json())
+    if expected.risk_threshold < 1:
+        assert f"the risk threshold is {expected.risk_threshold * 100:.1f}%" in thresholds
+    else:  # a base rate above 50%: twice it is no probability, so the page says who qualifies instead
+        assert "only customers overdue against their own rhythm qualify" in thresholds
+        assert "threshold is" not in thresholds
 
 
 def test_empty_list_says_why(dashboard_app, alpha_reference, at_risk):
