@@ -183,7 +183,8 @@ def bench_filter_change(dep, repeat: int) -> None:
             page.fill("#password", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_selector("#nav-tenant", timeout=60000)
-            for path in [p for p in PAGES if p not in ("/views", "/profile")]:
+            # the 3D cluster view (WebGL, drawn in software by headless Chromium; goal p90 2.5 s) apart
+            for path in [p for p in PAGES if p not in ("/views", "/profile")] + ["/clusters?view=3d"]:
                 page.goto(server.url + path)
                 page.wait_for_load_state("networkidle", timeout=120000)
                 samples, counts = [], []
@@ -204,9 +205,10 @@ def bench_filter_change(dep, repeat: int) -> None:
         server.stop()
     print(f"\n4. filter change to figures drawn in headless Chromium {CHROMIUM_FLAGS} on {os.cpu_count()} CPUs "
           "(date preset click; s; Dash requests per change)")
-    print(f"   {'page':<11} {'median':>7} {'p90':>6} {'requests':>9}")
+    print(f"   {'page':<18} {'median':>7} {'p90':>6} {'requests':>9}  goal (p90)")
     for path, median, p90, count in rows:
-        print(f"   {path:<11} {median:7.2f} {p90:6.2f} {count:9.0f}")
+        goal = 2.5 if "view=3d" in path else 1.0
+        print(f"   {path:<18} {median:7.2f} {p90:6.2f} {count:9.0f}  {goal:.1f} s: {'PASS' if p90 < goal else 'FAIL'}")
 
 
 #: Resolves once the browser has drawn two more frames (what the callbacks set is painted).
