@@ -47,12 +47,16 @@ def contacts_table(ctx: PortalContext) -> pd.DataFrame | None:
 
 
 def search_ids(ctx: PortalContext, query: str) -> set[str]:
-    """Customer ids that ``query`` names beyond a match on the id itself (see the module)."""
+    """Customer ids that ``query`` names beyond a match on the id itself (see the module).
+
+    An e-mail is hashed like the stored ids for every role.  Matching text inside kept
+    e-mails and names is for managers and admins only: a viewer who could search them could
+    read them back a character at a time (``q=a@``, ``q=an@``, ...)."""
     query = str(query or "").strip()
     if not query:
         return set()
     found = {customer_key(ctx, query)} if looks_like_email(query) else set()
-    if keeps_contacts(ctx):
+    if keeps_contacts(ctx) and ctx.has_role("manager"):
         pattern = "%" + query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         with session_scope() as session:
             found.update(session.scalars(
@@ -60,5 +64,5 @@ def search_ids(ctx: PortalContext, query: str) -> set[str]:
                     CustomerContact.tenant_id == ctx.tenant_id,
                     or_(func.lower(CustomerContact.email).like(pattern, escape="\\"),
                         func.lower(CustomerContact.name).like(pattern, escape="\\")))
-                .limit(MAX_SEARCH_MATCHES)))
+                .order_by(CustomerContact.customer_id).limit(MAX_SEARCH_MATCHES)))
     return found

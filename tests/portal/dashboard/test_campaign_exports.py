@@ -90,6 +90,24 @@ def test_search_by_e_mail_finds_hashed_customers_and_by_name_where_kept(shop):
     assert exact.href == f"/profile?customer={privacy.search_key(system_context('beta'), 'ann@example.com')}" and "Customer e-mail “ann@example.com”" in str(page)
 
 
+def test_viewers_cannot_search_inside_kept_contacts(shop):
+    """A viewer's search is the id or the exact e-mail (hashed): never text inside kept e-mails
+    or names, which would read them back a character at a time."""
+    from portal.data.contacts import search_ids
+
+    app, keys = shop
+    with as_user(app, "manager@alpha.test"):
+        assert search_ids(current_context(), "smith") == {keys["ann"]}
+        assert keys["bob"] in search_ids(current_context(), "bob@")
+    with as_user(app, "viewer@alpha.test"):
+        assert search_ids(current_context(), "smith") == set()
+        assert search_ids(current_context(), "bob@") == {privacy.search_key(system_context("alpha"), "bob@")}
+        assert keys["bob"] not in search_ids(current_context(), "bob@")
+        assert search_ids(current_context(), "Bob@Example.com") == {keys["bob"]}
+        page = page_module("customers").layout(q="smith")
+    assert "Ann" not in str(page) and keys["ann"] not in str(page)
+
+
 def test_erasure_and_turning_contacts_off_remove_them_from_exports(shop):
     app, keys = shop
     with app.app_context():
