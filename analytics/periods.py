@@ -85,14 +85,15 @@ def shift_years(day: date, years: int) -> date:
 
 
 def year_before(start: date, end: date) -> tuple[date, date]:
-    """The same period one year earlier: both ends moved back one calendar year.
+    """The same period one year earlier, for a half-open window ``[start, end)`` (days).
 
-    For a fiscal-year-to-date window (fiscal year start to a day) this is the
-    same span of the previous fiscal year, so a comparison is like for like
-    (same months, same seasons); ends keep their meaning (inclusive or
-    exclusive) because both move by the same rule.
+    The first day and the last included day (``end`` - 1 day) move back one
+    calendar year (29 February becomes 28 February), so 1-28 February 2024 maps
+    to 1-28 February 2023: ``(2023-02-01, 2023-03-01)``.  For a
+    fiscal-year-to-date window this is the same span of the previous fiscal
+    year, so a comparison is like for like (same months, same seasons).
     """
-    return shift_years(start, -1), shift_years(end, -1)
+    return shift_years(start, -1), shift_years(end - timedelta(days=1), -1) + timedelta(days=1)
 
 
 def date_presets(last_day: date | None, *, week_start: int = 0, fiscal_year_start_month: int = 1) -> list[Preset]:

@@ -84,6 +84,9 @@ window.dash_clientside.portal.gridRows = function (request, first) {
     if (plain && first && first.response && request.endRow === first.request.endRow) {
         return [first.response, first.count, nu];
     }
+    if (plain && first && first.ask) {
+        return [nu, nu, request];  // the page's callback could not bring them: ask the server
+    }
     if (plain && first && first.wait && !first.response) {
         return [nu, nu, nu];  // the page's callback brings them
     }

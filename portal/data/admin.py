@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from portal.data import jobs, storage, uploads
-from portal.data.imports import import_dataset
+from portal.data.imports import finished_import, import_dataset
 from portal.platform import accounts
 from portal.platform.tenancy import PortalContext
 
@@ -45,16 +45,19 @@ def import_upload(ctx: PortalContext, token: str, tmp_dir: Path, progress: Progr
     when they are ready.  The same staged upload is one job: a re-delivered job (its worker
     was lost) finds the version it stored instead of importing the file twice."""
     job_key = hashlib.sha256(f"{ctx.tenant_id}:{ctx.user_id}:{token}".encode()).hexdigest()[:32]
-    try:
-        path, filename = uploads.materialise(ctx, token, tmp_dir)
-    except uploads.UploadNotFound as exc:
-        return Outcome(str(exc), "warning")
-    try:
-        outcome = import_dataset(ctx, path, filename, progress=lambda f, m: progress(f * 0.5, m),
-                                 activate=False, job_key=job_key)
-    finally:
-        os.unlink(path)
-        uploads.discard(token)
+    # a re-delivered job whose import had finished (its staged upload is gone): fit only
+    outcome = finished_import(ctx, job_key)
+    if outcome is None:
+        try:
+            path, filename = uploads.materialise(ctx, token, tmp_dir)
+        except uploads.UploadNotFound as exc:
+            return Outcome(str(exc), "warning")
+        try:
+            outcome = import_dataset(ctx, path, filename, progress=lambda f, m: progress(f * 0.5, m),
+                                     activate=False, job_key=job_key)
+        finally:
+            os.unlink(path)
+            uploads.discard(token)
     if not outcome.ok:
         progress(0.0, "")
         return Outcome(outcome.message, "danger")

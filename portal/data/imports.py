@@ -154,9 +154,16 @@ def _activate_first(tenant_id: int, dataset_id: int) -> None:
                             .values(models_message="waiting for model fitting (the descriptive pages are ready)"))
 
 
-def _already_imported(ctx: PortalContext, job_key: str) -> ImportOutcome | None:
+def finished_import(ctx: PortalContext, job_key: str) -> ImportOutcome | None:
+    """The outcome of the ready version a previous run of job ``job_key`` stored, or None.
+    Read-only (safe outside the tenant's job lock): a re-delivered job whose import had
+    finished goes straight to the model fit, although its staged upload is gone."""
+    return _already_imported(ctx, job_key, mark_interrupted=False)
+
+
+def _already_imported(ctx: PortalContext, job_key: str, *, mark_interrupted: bool = True) -> ImportOutcome | None:
     """The outcome of the version a previous run of job ``job_key`` stored (None if none);
-    a version that run left ``importing`` is marked failed."""
+    a version that run left ``importing`` is marked failed (``mark_interrupted``)."""
     since = utcnow() - timedelta(seconds=JOB_KEY_MEMORY)
     with session_scope() as session:
         rows = session.scalars(select(Dataset).where(Dataset.tenant_id == ctx.tenant_id, Dataset.created_at >= since)
@@ -168,7 +175,7 @@ def _already_imported(ctx: PortalContext, job_key: str) -> ImportOutcome | None:
                 return ImportOutcome(ok=True, tenant_slug=ctx.tenant_slug, dataset_id=row.id, version=row.version,
                                      rows_in=row.rows_in, rows_clean=row.rows_clean, report=row.cleaning_report,
                                      repeated=True)
-            if row.status == "importing":
+            if row.status == "importing" and mark_interrupted:
                 row.status, row.error = "failed", "interrupted (its worker was lost); imported again by the retry"
                 row.models_status, row.models_message = "failed", "not fitted: the import was interrupted"
     return None

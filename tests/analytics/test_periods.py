@@ -45,6 +45,9 @@ def test_fiscal_years_by_hand():
 def test_the_same_period_a_year_earlier():
     assert year_before(date(2011, 4, 1), date(2011, 12, 10)) == (date(2010, 4, 1), date(2010, 12, 10))
     assert year_before(date(2012, 2, 29), date(2012, 3, 1)) == (date(2011, 2, 28), date(2011, 3, 1))
+    # half-open: 1-28 Feb 2024 (end 29 Feb excluded) -> 1-28 Feb 2023, which ends before 1 March
+    assert year_before(date(2024, 2, 1), date(2024, 2, 29)) == (date(2023, 2, 1), date(2023, 3, 1))
+    assert year_before(date(2024, 2, 1), date(2024, 3, 1)) == (date(2023, 2, 1), date(2023, 3, 1))
     assert shift_years(date(2011, 2, 28), 1) == date(2012, 2, 28)
 
 

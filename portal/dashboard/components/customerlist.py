@@ -16,6 +16,8 @@ two requests, not three.
 """
 from __future__ import annotations
 
+import logging
+
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
@@ -26,6 +28,8 @@ from portal.platform.tenancy import current_context
 
 from ..money import money_format
 from .tables import customer_grid
+
+log = logging.getLogger(__name__)
 
 
 def _id(kind: str, name: str) -> dict[str, str]:
@@ -99,8 +103,13 @@ def first_blocks(specs: list[dict], firsts: list, queries: list) -> list:
         export = EXPORTS.get(name) if isinstance(name, str) else None
         sort = [{"colId": field, "sort": direction} for field, direction in (export.default_sort if export else ())]
         request = {"startRow": 0, "endRow": size, "sortModel": sort, "filterModel": {}}
-        answered = answer(name, query, request)
-        blocks.append(no_update if answered is None else
+        try:
+            answered = answer(name, query, request)
+        except Exception:  # noqa: BLE001 - the grid then asks for its rows itself (portal.js gridRows)
+            log.exception("first rows of list %s failed", name, extra={"event": "render_failed"})
+            answered = None
+        # no rows from here: "ask" tells the waiting grid to send its own request instead
+        blocks.append({"size": size, "ask": True} if answered is None else
                       {"size": size, "request": request, "response": answered[0], "count": answered[1]})
     return blocks
 

@@ -12,11 +12,12 @@ request and one request for all the page's figures, each render memoised on its 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, dcc, html
+from dash import Input, Output, dcc, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 
@@ -30,6 +31,9 @@ from .customerlist import FIRST_BLOCK_OUTPUT, FIRST_BLOCK_STATES, first_blocks
 from .filterbar import URL_TARGET, filter_bar
 from .help import how_to_read
 from .states import models_pending, no_data
+
+
+log = logging.getLogger(__name__)
 
 
 def query_store_id(page_id: str) -> str:
@@ -84,7 +88,13 @@ def _joined(page_id: str, parts: list[tuple[tuple[Output, ...], Callable[[str], 
             raise PreventUpdate  # not what dash-renderer sends: one entry per list of the page
         values: list[Any] = []
         for outputs, render in parts:
-            value = render(query)
+            try:
+                value = render(query)
+            except PreventUpdate:
+                value = [no_update] * len(outputs) if len(outputs) > 1 else no_update
+            except Exception:  # noqa: BLE001 - one figure's error must not blank the whole page
+                log.exception("a render of page %s failed", page_id, extra={"event": "render_failed"})
+                value = [no_update] * len(outputs) if len(outputs) > 1 else no_update
             values.extend(value if len(outputs) > 1 else [value])
         values.append(first_blocks(lists, firsts, list_queries))
         return values

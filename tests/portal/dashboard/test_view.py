@@ -150,6 +150,31 @@ def test_one_callback_draws_all_of_a_pages_figures(dashboard_app):
             "overview-products.figure"} <= set(outputs)
 
 
+def test_one_failing_render_leaves_the_other_figures_of_the_page(dashboard_app, monkeypatch):
+    """The page's renders are one callback: a render that raises must cost only its own
+    outputs (logged), never the page's other figures or a 500."""
+    from portal.dashboard.components import page
+
+    built = []
+
+    class SecondFails(View):
+        def __init__(self, *args, **kwargs):
+            built.append(1)
+            if len(built) == 2:
+                raise RuntimeError("a broken figure")
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(page, "View", SecondFails)
+    client = logged_in(dashboard_app, "manager@alpha.test")
+    response = page_post(client, "overview", "?country=France&start=2011-02-01")
+    assert response.status_code == 200
+    drawn = response.json["response"]
+    assert len(built) == 3
+    every = {part.rsplit(".", 1)[0] for part in page_output(client, "overview").strip(".").split("...")[:-1]}
+    # the two good renders answered all their outputs; the failed one's outputs are left as they were
+    assert 0 < len(set(drawn) & every) < len(every)
+
+
 def test_a_second_worker_reads_the_shared_figures_instead_of_drawing_them(app, monkeypatch):
     """Two apps on one data folder (two workers): the second answers the same bytes and
     draws nothing (every render builds one View; they are counted)."""

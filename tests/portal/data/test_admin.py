@@ -84,3 +84,28 @@ def test_refit_without_a_dataset_and_an_unknown_upload(alpha_admin, tmp_path):
                                     "warning")
     assert calls == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_redelivered_upload_job_whose_import_finished_fits_its_models(alpha_admin, alpha_csv, tmp_path):
+    """The worker was lost after the import stored the version (the staged upload is gone):
+    the retry of the same job finds that version and fits it instead of failing on the upload."""
+    import io
+
+    from sqlalchemy import update
+
+    from portal.data import storage, uploads
+    from portal.platform.models import Dataset
+
+    user = _user("admin@beta.test")
+    ctx = replace(system_context("beta"), user_id=user.id, email=user.email, role="admin")
+    token, _ = uploads.stage(ctx, "beta.csv", io.BytesIO(alpha_csv.read_bytes()), max_bytes=50_000_000)
+    first = admin.import_upload(ctx, token, tmp_path, lambda f, m: None)
+    assert first.color == "success", first.message
+    [dataset] = storage.list_datasets(system_context("beta"))
+    with session_scope() as session:  # as if the fit never ran: the worker died after the import
+        session.execute(update(Dataset).where(Dataset.id == dataset.id)
+                        .values(models_status="pending", models_message="queued"))
+    again = admin.import_upload(ctx, token, tmp_path, lambda f, m: None)
+    assert again.color == "success", again.message
+    assert [d.id for d in storage.list_datasets(system_context("beta"))] == [dataset.id]  # not imported twice
+    assert storage.get_dataset(system_context("beta"), dataset.id).models_status == "ready"
