@@ -231,14 +231,20 @@ def _read_xlsx(data: bytes, name: str) -> list[RawTable]:
     return parts
 
 
-def _read_csv(data: bytes, name: str) -> tuple[RawTable, dict]:
+def text_encoding(data: bytes, name: str) -> str:
+    """The encoding of a CSV file's bytes: UTF-8 (with or without BOM) when they decode as
+    such, else Latin-1; a LoadError when they are not text at all."""
     if b"\x00" in data[:4096]:
         raise LoadError(f"{name} is not a text (CSV) file, nor Parquet or XLSX.")
     try:
         data.decode("utf-8")
-        encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
     except UnicodeDecodeError:
-        encoding = "latin-1"
+        return "latin-1"
+    return "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+
+
+def _read_csv(data: bytes, name: str) -> tuple[RawTable, dict]:
+    encoding = text_encoding(data, name)
     text_head = data[:65536].decode(encoding, errors="replace")
     first_line = text_head.splitlines()[0] if text_head.splitlines() else ""
     sep = max(SEPARATORS, key=first_line.count)

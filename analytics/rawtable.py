@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from .dates import to_shop_local
 from .errors import LoadError
-from .loading import SEPARATORS, Source, _read_bytes
+from .loading import SEPARATORS, Source, _read_bytes, text_encoding
 from .parsing import DATE_FORMATS, OFFSET_PATTERN
 
 
@@ -45,13 +45,7 @@ def read_table(source: Source, filename: str | None = None, max_rows: int | None
         else:
             if head.startswith(b"\x1f\x8b"):
                 data = gzip.decompress(data)
-            if b"\x00" in data[:4096]:
-                raise LoadError(f"{name} is not a text (CSV) file, nor Parquet or XLSX.")
-            try:
-                data.decode("utf-8")
-                encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
-            except UnicodeDecodeError:
-                encoding = "latin-1"
+            encoding = text_encoding(data, name)
             first = data[:65536].decode(encoding, errors="replace").splitlines()
             sep = max(SEPARATORS, key=(first[0] if first else "").count)
             frame = pd.read_csv(io.BytesIO(data), sep=sep, encoding=encoding, dtype=str, keep_default_na=False,

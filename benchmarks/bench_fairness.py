@@ -25,7 +25,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from loadtest.harness import PASSWORD, ROOT, Server, deployment  # noqa: E402
+from loadtest.harness import PASSWORD, Server, deployment, run_seed  # noqa: E402
 
 PAGES = ["/", "/segments", "/cohorts", "/geography", "/value", "/churn", "/products"]
 SEARCHES = ["", "?country=Germany", "?country=France", "?segment=Champions", "?start=2023-01-01&end=2023-06-30"]
@@ -33,19 +33,7 @@ SEARCHES = ["", "?country=Germany", "?country=France", "?segment=Champions", "?s
 
 def setup(customers: int):
     dep = deployment("embedded", name="fairness")
-    subprocess.run(["rm", "-rf", str(dep.data_dir)], check=True)
-    dep.data_dir.mkdir(parents=True)
-    done = subprocess.run([sys.executable, "-c", f"""
-import os
-from analytics.synthetic import generate_transactions
-from portal import create_app
-from portal.platform import accounts, db
-from portal.platform.config import Settings
-from portal.data.imports import import_dataset
-from portal.data.jobs import fit_dataset_models
-settings = Settings.from_env()
-db.upgrade(settings)
-with create_app(settings).app_context():
+    run_seed(dep, f"""with create_app(settings).app_context():
     for slug, n in (("big", 300), ("small", 1000)):
         tenant = accounts.create_tenant(slug, slug.title())
         accounts.create_user(tenant.id, "admin@" + slug + ".load", {PASSWORD!r}, "admin")
@@ -53,9 +41,7 @@ with create_app(settings).app_context():
         generate_transactions(n, 24, seed=3, country_mix={{"Germany": 0.5, "France": 0.5}}).to_parquet(path)
         print(slug, fit_dataset_models(import_dataset(slug, path).dataset_id), flush=True)
     generate_transactions({customers}, 24, seed=5).to_parquet(os.path.join(os.environ["DATA_DIR"], "upload.parquet"))
-"""], env=dep.env, cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-3000:])
+""")
     return dep
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_fairness import PAGES, SEARCHES, login, post, router_body  # noqa: E402
-from loadtest.harness import PASSWORD, ROOT, Server, deployment  # noqa: E402
+from loadtest.harness import PASSWORD, Server, deployment, run_seed  # noqa: E402
 
 
 def pss_mb(pid: int) -> float:
@@ -43,19 +42,7 @@ def mapped(pid: int, needle: str) -> bool:
 
 def setup(big: int, small: int, name: str) -> object:
     dep = deployment("embedded", name=name)
-    subprocess.run(["rm", "-rf", str(dep.data_dir)], check=True)
-    dep.data_dir.mkdir(parents=True)
-    done = subprocess.run([sys.executable, "-c", f"""
-import os
-from analytics.synthetic import generate_transactions
-from portal import create_app
-from portal.platform import accounts, db
-from portal.platform.config import Settings
-from portal.data.imports import import_dataset
-from portal.data.jobs import fit_dataset_models
-settings = Settings.from_env()
-db.upgrade(settings)
-with create_app(settings).app_context():
+    out = run_seed(dep, f"""with create_app(settings).app_context():
     tenants = [("big", {big})] + [(f"small{{i}}", {small}) for i in range(9)]
     for slug, n in tenants:
         if n <= 0:
@@ -66,11 +53,9 @@ with create_app(settings).app_context():
         generate_transactions(n, 24, seed=len(slug)).to_parquet(path)
         outcome = import_dataset(slug, path)
         print(slug, outcome.rows_in, fit_dataset_models(outcome.dataset_id), flush=True)
-"""], env=dep.env, cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-3000:])
-    dep.tenants = [line.split()[0] for line in done.stdout.splitlines() if line.strip()]
-    dep.rows = {line.split()[0]: int(line.split()[1]) for line in done.stdout.splitlines() if line.strip()}
+""")
+    dep.tenants = [line.split()[0] for line in out.splitlines() if line.strip()]
+    dep.rows = {line.split()[0]: int(line.split()[1]) for line in out.splitlines() if line.strip()}
     return dep
 
 

@@ -36,7 +36,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from loadtest.harness import PASSWORD, ROOT, Server, deployment, free_port  # noqa: E402
+from loadtest.harness import PASSWORD, ROOT, Server, deployment, free_port, recreate_database, run_seed  # noqa: E402
 
 ADMIN = "admin@small.load"
 
@@ -72,44 +72,17 @@ def _setup(redis_port: int):
     dep.env.update(BACKGROUND_JOBS="celery", JOB_VISIBILITY_TIMEOUT="20", LOG_LEVEL="INFO",
                    REDIS_URL=f"redis://127.0.0.1:{redis_port}/0")
     dep.env["DATABASE_URL"] = dep.env["DATABASE_URL"].rsplit("/", 1)[0] + "/faults"
-    _fresh_database(dep)
-    if dep.data_dir.exists():
-        subprocess.run(["rm", "-rf", str(dep.data_dir)], check=True)
-    dep.data_dir.mkdir(parents=True)
-    done = subprocess.run([sys.executable, "-c", f"""
-import os
-from analytics.synthetic import generate_transactions
-from portal import create_app
-from portal.platform import accounts, db
-from portal.platform.config import Settings
-from portal.data.imports import import_dataset
-from portal.data.jobs import fit_dataset_models
-settings = Settings.from_env()
-db.upgrade(settings)
-with create_app(settings).app_context():
+    recreate_database("faults")
+    out = run_seed(dep, f"""with create_app(settings).app_context():
     tenant = accounts.create_tenant("small", "Small Retail")
     accounts.create_user(tenant.id, {ADMIN!r}, {PASSWORD!r}, "admin")
     path = os.path.join(os.environ["DATA_DIR"], "small.parquet")
     generate_transactions(1500, 12, seed=7).to_parquet(path)
     outcome = import_dataset("small", path)
     print("small", outcome.rows_in, "rows", fit_dataset_models(outcome.dataset_id), flush=True)
-"""], env=dep.env, cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-3000:])
-    print("   " + done.stdout.strip(), flush=True)
+""")
+    print("   " + out.strip(), flush=True)
     return dep
-
-
-def _fresh_database(dep) -> None:
-    from sqlalchemy import create_engine, text
-
-    from loadtest.harness import PG_ADMIN
-
-    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS faults WITH (FORCE)"))
-        connection.execute(text("CREATE DATABASE faults"))
-    engine.dispose()
 
 
 class Admin:

@@ -73,6 +73,45 @@ def deployment(mode: str, redis_url: str | None = None, name: str | None = None)
     return Deployment(mode, data_dir, env)
 
 
+#: What every seeding script starts with: the imports, the settings of the deployment's
+#: environment and the migrations (:func:`run_seed` appends the script's own lines).
+SEED_PRELUDE = """import json, os, sys
+from analytics.synthetic import generate_transactions
+from portal import create_app
+from portal.platform import accounts, db
+from portal.platform.config import Settings
+from portal.data.imports import import_dataset
+from portal.data.jobs import fit_dataset_models
+settings = Settings.from_env()
+db.upgrade(settings)
+"""
+
+
+def run_seed(dep: Deployment, body: str) -> str:
+    """Empty the deployment's data folder, then run ``SEED_PRELUDE`` + ``body`` in a fresh
+    interpreter with the deployment's environment; its standard output (RuntimeError with the
+    end of its standard error when it fails)."""
+    if dep.data_dir.exists():
+        subprocess.run(["rm", "-rf", str(dep.data_dir)], check=True)
+    dep.data_dir.mkdir(parents=True)
+    done = subprocess.run([sys.executable, "-c", SEED_PRELUDE + body], env=dep.env, cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    return done.stdout
+
+
+def recreate_database(name: str) -> None:
+    """Drop and create the PostgreSQL database ``name`` (a scaled deployment starts empty)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+
+
 def prepare(dep: Deployment, rows_customers: int = 10_000, fresh: bool = False, months: int = 24) -> None:
     """Tenants "big" (``rows_customers`` customers over ``months`` months: ~1M rows for 10,000
     over 24) and "small" (a tenth), 10 managers and 10 viewers each, models fitted."""
@@ -80,23 +119,9 @@ def prepare(dep: Deployment, rows_customers: int = 10_000, fresh: bool = False, 
     if marker.exists() and not fresh:
         dep.accounts = json.loads(marker.read_text())
         return
-    if dep.data_dir.exists():
-        subprocess.run(["rm", "-rf", str(dep.data_dir)], check=True)
-    dep.data_dir.mkdir(parents=True)
     if dep.mode == "scaled":
-        _recreate_database()
-    script = f"""
-import json, os, sys
-sys.path.insert(0, {str(ROOT)!r})
-from analytics.synthetic import generate_transactions
-from portal.platform import accounts, db
-from portal import create_app
-from portal.platform.config import Settings
-from portal.data.imports import import_dataset
-from portal.data.jobs import fit_dataset_models
-settings = Settings.from_env()
-db.upgrade(settings)
-app = create_app(settings)
+        recreate_database("loadtest")
+    script = f"""app = create_app(settings)
 result = []
 with app.app_context():
     for slug, customers, mix in (("big", {rows_customers}, None), ("small", {max(rows_customers // 10, 200)},
@@ -115,23 +140,10 @@ with app.app_context():
         print(slug, outcome.rows_in, "rows", fit_dataset_models(outcome.dataset_id), flush=True)
 print(json.dumps(result))
 """
-    done = subprocess.run([sys.executable, "-c", script], env=dep.env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-3000:])
-    lines = done.stdout.strip().splitlines()
+    lines = run_seed(dep, script).strip().splitlines()
     print("\n".join(lines[:-1]))
     dep.accounts = json.loads(lines[-1])
     marker.write_text(json.dumps(dep.accounts))
-
-
-def _recreate_database() -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS loadtest WITH (FORCE)"))
-        connection.execute(text("CREATE DATABASE loadtest"))
-    engine.dispose()
 
 
 class Server:

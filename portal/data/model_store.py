@@ -29,10 +29,11 @@ import hashlib
 import json
 import tomllib
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, Protocol
 
 from sqlalchemy import select
+
+from analytics.model_store import library_versions
 
 from ..platform.config import PROJECT_ROOT
 from ..platform.db import session_scope
@@ -69,17 +70,6 @@ class RecordCodec(Protocol):
     """Reads a record back (a model class's ``from_record`` classmethod, or an adapter)."""
 
     def from_record(self, record: bytes, dataset_version: str | None = None) -> Any: ...
-
-
-def library_versions(names) -> dict[str, str]:
-    """Installed versions of distributions ``names`` ("missing" when absent); imports nothing."""
-    out = {}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "missing"
-    return out
 
 
 def pack(header: dict[str, Any], payload: bytes) -> bytes:

@@ -21,6 +21,8 @@ from portal_testlib import (
     wait_for_port,
 )
 
+from mail_testlib import MailServer
+
 from portal.platform import accounts
 
 # Passwords are hashed with scrypt at a test cost in this process (see TEST_PASSWORD_METHOD):
@@ -33,6 +35,15 @@ accounts._DUMMY_HASH = accounts.generate_password_hash("timing-equaliser-not-a-p
 
 # --------------------------------------------------------------------------
 # services
+
+
+@pytest.fixture(scope="module")
+def mail():
+    """A real SMTP server (aiosmtpd) on a free port for one test module: ``mail.url``, the
+    messages it accepted (:class:`mail_testlib.MailServer`)."""
+    server = MailServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from portal.platform.config import Settings
 
@@ -31,6 +32,10 @@ CHROMIUM = "/usr/bin/chromium"
 #: Why a browser test is skipped, and how to get what it needs.
 NO_CHROMIUM = (f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) "
                "to run the browser tests")
+#: A test that needs Chromium is skipped, saying how to get it, where it is absent.
+needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=NO_CHROMIUM)
+#: ``pytestmark`` of a browser test module.
+BROWSER_MARKS = [pytest.mark.browser, pytest.mark.slow, needs_chromium]
 
 
 

@@ -9,17 +9,10 @@ from datetime import timedelta
 
 import pytest
 from digests_testlib import audit_rows, ctx_of, mail_app, write_logs
-from mail_testlib import MailServer, body
+from mail_testlib import body
 from portal_testlib import PASSWORD, csrf_from, logged_in, login, run_cli
 
 NEW_PASSWORD = "Brand-new-pass-77"
-
-
-@pytest.fixture(scope="module")
-def mail():
-    server = MailServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,10 @@ errors, the offline world map, an upload through the background callback with
 the CSRF header, logout, and what a viewer sees."""
 from __future__ import annotations
 
-import os
 
 import pytest
 from portal_testlib import (
-    CHROMIUM,
-    NO_CHROMIUM,
+    BROWSER_MARKS,
     PASSWORD,
     build_app,
     chromium,
@@ -17,10 +15,7 @@ from portal_testlib import (
     wait_until,
 )
 
-pytestmark = [
-    pytest.mark.browser, pytest.mark.slow,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=NO_CHROMIUM),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")

@@ -2,25 +2,13 @@
 (headless Chromium against gunicorn)."""
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 from browser_testlib import settled, track_callbacks
-from portal_testlib import (
-    CHROMIUM,
-    NO_CHROMIUM,
-    PASSWORD,
-    build_app,
-    chromium,
-    gunicorn_server,
-    make_settings,
-)
+from portal_testlib import BROWSER_MARKS, PASSWORD, build_app, chromium, gunicorn_server, make_settings
 
-pytestmark = [
-    pytest.mark.browser, pytest.mark.slow,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=NO_CHROMIUM),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")

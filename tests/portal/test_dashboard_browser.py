@@ -20,12 +20,11 @@ import pandas as pd
 import pytest
 from browser_testlib import PAGES, THIRD_PARTY_EXCLUSIONS, Session, axe_violations, screenshot, settled
 from dashboard_testlib import cleaned_log
-from portal_testlib import CHROMIUM, NO_CHROMIUM, ROOT, chromium, wait_until
+from portal_testlib import BROWSER_MARKS, ROOT, chromium, wait_until
 
 from analytics.rfm import segmented_rfm
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=NO_CHROMIUM)]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")

@@ -11,19 +11,12 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 from digests_testlib import audit_rows, backdate, clear_digests, ctx_of, mail_app, sends, write_logs
-from mail_testlib import MailServer, attachments, body, inline_images
+from mail_testlib import attachments, body, inline_images
 
 from analytics import clean_transactions, load_transactions
 from analytics.trends import kpi_change
 
 MONDAY_0805 = datetime(2026, 12, 7, 8, 5)  # London is on UTC in December: the 08:00 slot is due
-
-
-@pytest.fixture(scope="module")
-def mail():
-    server = MailServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

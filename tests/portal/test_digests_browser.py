@@ -3,23 +3,22 @@ and printing a dashboard page to PDF (the file names the page, its filters and i
 from __future__ import annotations
 
 import io
-import os
 import sys
 
 import pytest
 from digests_testlib import ctx_of, mail_app, write_logs
-from mail_testlib import MailServer
-from portal_testlib import CHROMIUM, PASSWORD, Server, chromium, free_port, settings_env, wait_for_port, wait_until
+from portal_testlib import (
+    BROWSER_MARKS,
+    PASSWORD,
+    chromium,
+    free_port,
+    Server,
+    settings_env,
+    wait_for_port,
+    wait_until,
+)
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")]
-
-
-@pytest.fixture(scope="module")
-def mail():
-    server = MailServer().start()
-    yield server
-    server.stop()
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")

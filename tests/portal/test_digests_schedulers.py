@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 import pytest
 from digests_testlib import backdate, clear_digests, ctx_of, mail_app, sends, write_logs
-from mail_testlib import MailServer
 from portal_testlib import ROOT, fresh_pg_database, settings_env
 
 pytestmark = pytest.mark.services
@@ -24,13 +23,6 @@ MONDAY_0805 = datetime(2026, 12, 7, 8, 5)
 def pg_database(pg_server):
     with fresh_pg_database(pg_server, "test_digests") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def mail():
-    server = MailServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -9,21 +9,19 @@ Screenshots at 390 x 844 are written as ``<page>-phone.png`` beside the desktop 
 from __future__ import annotations
 
 import json
-import os
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from browser_testlib import PAGES, PHONE, TOO_WIDE, Session, grid_count, screenshot, settled
 from dashboard_testlib import cleaned_log
-from portal_testlib import CHROMIUM, NO_CHROMIUM, chromium, wait_until
+from portal_testlib import BROWSER_MARKS, chromium, wait_until
 
 from analytics.cohorts import cohort_table
 from analytics.products import product_summary
 from analytics.rfm import segmented_rfm
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=NO_CHROMIUM)]
+pytestmark = BROWSER_MARKS
 
 FILTERS = "country=France&segment=Champions"
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -33,15 +32,15 @@ from urllib.parse import urlencode
 import pytest
 from portal_testlib import (
     CHROMIUM,
-    NO_CHROMIUM,
     PASSWORD,
-    Server,
     build_app,
     dash_headers,
     free_port,
     fresh_pg_database,
     logged_in,
     make_settings,
+    needs_chromium,
+    Server,
     settings_env,
     small_log,
     wait_for_port,
@@ -184,7 +183,7 @@ def test_refit_sent_by_the_web_side_runs_on_the_worker(stack):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=NO_CHROMIUM)
+@needs_chromium
 def test_upload_on_host_a_polled_on_host_b(stack, tmp_path):
     """The progress polls of an upload on host A all go to host B (the browser's
     requests are re-sent there, with the same session cookie); the import
